@@ -1,0 +1,80 @@
+/**
+ * Test helpers shared by every test file. Root-only tests must really run in CI: tests/run.ts
+ * refuses a run where any of them was ignored while running as root or under CI=true.
+ */
+import { join } from "node:path";
+
+export const isRoot = Deno.uid() === 0;
+
+/** Marker in the test name that tests/run.ts counts to prove root tests ran. */
+export const ROOT_TAG = "[root]";
+
+/** Declares a test that needs root (chroot, mknod, chown, sshd). Ignored, visibly, when not root. */
+export function rootTest(name: string, fn: (t: Deno.TestContext) => void | Promise<void>): void {
+  Deno.test({
+    name: `${ROOT_TAG} ${name}`,
+    ignore: !isRoot,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn,
+  });
+}
+
+const SAFE_BASE = "/var/lib/jailkit-deno-tests";
+
+/**
+ * A fresh directory whose whole path chain is root-owned and not group/other writable, as the
+ * tools demand of a jail's ancestors (/tmp would be refused for being world-writable).
+ * Needs root. The caller removes it with `cleanup()`.
+ */
+export function safeTestRoot(label: string): { dir: string; cleanup: () => void } {
+  Deno.mkdirSync(SAFE_BASE, { recursive: true, mode: 0o755 });
+  Deno.chmodSync(SAFE_BASE, 0o755);
+  const dir = join(SAFE_BASE, `${label}-${crypto.randomUUID().slice(0, 8)}`);
+  Deno.mkdirSync(dir, { mode: 0o755 });
+  Deno.chmodSync(dir, 0o755);
+  return {
+    dir,
+    cleanup: () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    },
+  };
+}
+
+/** A scratch directory for tests that need no particular ownership. */
+export function tempDir(label: string): { dir: string; cleanup: () => void } {
+  const dir = Deno.makeTempDirSync({ prefix: `jk-${label}-` });
+  return { dir, cleanup: () => Deno.removeSync(dir, { recursive: true }) };
+}
+
+export const REPO_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export const DENO = Deno.execPath();
+
+/** Runs one of our tools from the checkout, as `deno run -A cli/<tool>.ts ARGS`. */
+export async function runTool(
+  tool: string,
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cmd = new Deno.Command(DENO, {
+    args: ["run", "-A", "--no-config", "--quiet", join(REPO_ROOT, "cli", `${tool}.ts`), ...args],
+    cwd: opts.cwd,
+    env: { RUST_BACKTRACE: "0", NO_COLOR: "1", ...opts.env },
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = cmd.spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}

@@ -1,0 +1,93 @@
+/**
+ * A plan is the complete, ordered list of changes a tool has decided to make. Deciding code
+ * builds it without touching the disk; `lib/apply.ts` is the only code that carries it out,
+ * prints it (--dry-run) or emits it (--json). Paths of jail operations are canonical in-jail
+ * paths (see lib/jailpath.ts): their parents are real directories, created earlier in the plan
+ * or already on disk, and the executor refuses to act if that is no longer true.
+ */
+
+/** Ownership and times copied from a host file. Times are milliseconds since the epoch. */
+export interface Attrs {
+  mode: number;
+  uid: number;
+  gid: number;
+  atime?: number;
+  mtime?: number;
+}
+
+/** A line jailkit prints while working; `verbose` lines only appear with -v. */
+export interface Message {
+  text: string;
+  verbose?: boolean;
+  stream?: "stdout" | "stderr";
+}
+
+export type Op =
+  /** Creates a directory in the jail; an existing directory is left as it is. */
+  | { op: "mkdir"; path: string; attrs: Attrs; msg?: Message }
+  /** Copies a host regular file into the jail (temp file + rename: never through a link). */
+  | { op: "copy"; src: string; path: string; attrs: Attrs; replace: boolean; msg?: Message }
+  /**
+   * Hard-links a host file into the jail; falls back to `copy` with `attrs` when linking fails
+   * or the source gained a set-id bit or a non-root owner since planning.
+   */
+  | {
+    op: "link";
+    src: string;
+    path: string;
+    attrs: Attrs;
+    replace: boolean;
+    keepSetid: boolean;
+    msg?: Message;
+  }
+  /** Creates (or with `replace`, re-creates) a symlink with exactly this link text. */
+  | { op: "symlink"; path: string; target: string; replace: boolean; msg?: Message }
+  /** Creates a device node. */
+  | {
+    op: "mknod";
+    path: string;
+    kind: "c" | "b";
+    major: number;
+    minor: number;
+    attrs: Attrs;
+    msg?: Message;
+  }
+  /** Writes a whole file atomically (temp file + rename). */
+  | { op: "write"; path: string; content: string; attrs: Attrs; msg?: Message }
+  /** Appends text to a HOST file atomically (e.g. /etc/jailkit/jk_socketd.ini). */
+  | { op: "append-host"; hostPath: string; text: string; msg?: Message }
+  /** Regenerates JAIL/etc/ld.so.cache so the jail's loader finds every copied library. */
+  | { op: "ldconfig"; msg?: Message }
+  /** Runs a host program without a shell (usermod, mount). */
+  | { op: "run"; argv: string[]; msg?: Message }
+  /** Only prints its message (notices, warnings, "already exists" lines). */
+  | { op: "note"; msg: Message };
+
+export interface Plan {
+  /** Absolute, normalised jail directory on the host. */
+  jail: string;
+  ops: Op[];
+}
+
+/** Appends operations in order; a thin helper so deciding code reads as a list of intents. */
+export class PlanBuilder {
+  readonly ops: Op[] = [];
+  constructor(readonly jail: string) {}
+
+  add(op: Op): void {
+    this.ops.push(op);
+  }
+
+  note(text: string, opts: { verbose?: boolean; stream?: "stdout" | "stderr" } = {}): void {
+    this.ops.push({ op: "note", msg: { text, ...opts } });
+  }
+
+  /** True when the plan changes anything (notes alone change nothing). */
+  get changes(): boolean {
+    return this.ops.some((o) => o.op !== "note");
+  }
+
+  build(): Plan {
+    return { jail: this.jail, ops: [...this.ops] };
+  }
+}

@@ -1,0 +1,589 @@
+/**
+ * The only module that calls libc. Each wrapper makes one synchronous call and, when it fails,
+ * reads errno immediately (a `nonblocking` call would run on another thread and lose it) and
+ * throws an ErrnoError. The library is opened on first use, so importing this module costs the
+ * tools that never call it nothing.
+ *
+ * Target: glibc on 64-bit Linux (x86_64, aarch64 — the only targets Deno ships for). Errno
+ * numbers are the asm-generic ones both use; struct layouts use POINTER_BYTES.
+ */
+
+/**
+ * prctl and syslog are variadic in C. They are bound with fixed arity: on the x86_64 and aarch64
+ * Linux ABIs integer and pointer variadic arguments travel in the same registers as fixed ones.
+ */
+const symbols = {
+  __errno_location: { parameters: [], result: "pointer" /* int * */ },
+  strerror: { parameters: ["i32" /* int errnum */], result: "pointer" /* char * */ },
+  gnu_dev_makedev: {
+    parameters: [
+      "u32", /* unsigned int major */
+      "u32", /* unsigned int minor */
+    ],
+    result: "u64", /* dev_t */
+  },
+  mknod: {
+    parameters: [
+      "buffer", /* const char *pathname */
+      "u32", /* mode_t mode */
+      "u64", /* dev_t dev */
+    ],
+    result: "i32", /* int */
+  },
+  chroot: { parameters: ["buffer" /* const char *path */], result: "i32" /* int */ },
+  chdir: { parameters: ["buffer" /* const char *path */], result: "i32" /* int */ },
+  setgroups: {
+    parameters: [
+      "usize", /* size_t size */
+      "buffer", /* const gid_t *list */
+    ],
+    result: "i32", /* int */
+  },
+  getgroups: {
+    parameters: [
+      "i32", /* int size */
+      "buffer", /* gid_t list[] */
+    ],
+    result: "i32", /* int */
+  },
+  setresgid: {
+    parameters: [
+      "u32", /* gid_t rgid */
+      "u32", /* gid_t egid */
+      "u32", /* gid_t sgid */
+    ],
+    result: "i32", /* int */
+  },
+  setresuid: {
+    parameters: [
+      "u32", /* uid_t ruid */
+      "u32", /* uid_t euid */
+      "u32", /* uid_t suid */
+    ],
+    result: "i32", /* int */
+  },
+  getresgid: {
+    parameters: [
+      "buffer", /* gid_t *rgid */
+      "buffer", /* gid_t *egid */
+      "buffer", /* gid_t *sgid */
+    ],
+    result: "i32", /* int */
+  },
+  getresuid: {
+    parameters: [
+      "buffer", /* uid_t *ruid */
+      "buffer", /* uid_t *euid */
+      "buffer", /* uid_t *suid */
+    ],
+    result: "i32", /* int */
+  },
+  getuid: { parameters: [], result: "u32" /* uid_t */ },
+  geteuid: { parameters: [], result: "u32" /* uid_t */ },
+  getgid: { parameters: [], result: "u32" /* gid_t */ },
+  getegid: { parameters: [], result: "u32" /* gid_t */ },
+  execve: {
+    parameters: [
+      "buffer", /* const char *pathname */
+      "pointer", /* char *const argv[] */
+      "pointer", /* char *const envp[] */
+    ],
+    result: "i32", /* int */
+  },
+  signal: {
+    parameters: [
+      "i32", /* int signum */
+      "pointer", /* sighandler_t handler */
+    ],
+    result: "pointer", /* sighandler_t */
+  },
+  prctl: {
+    parameters: [
+      "i32", /* int option */
+      "u64", /* unsigned long arg2 */
+      "u64", /* unsigned long arg3 */
+      "u64", /* unsigned long arg4 */
+      "u64", /* unsigned long arg5 */
+    ],
+    result: "i32", /* int */
+  },
+  umask: { parameters: ["u32" /* mode_t mask */], result: "u32" /* mode_t */ },
+  openlog: {
+    parameters: [
+      "buffer", /* const char *ident */
+      "i32", /* int option */
+      "i32", /* int facility */
+    ],
+    result: "void",
+  },
+  syslog: {
+    parameters: [
+      "i32", /* int priority */
+      "buffer", /* const char *format — always "%s" */
+      "buffer", /* ... the one char * that "%s" consumes */
+    ],
+    result: "void",
+  },
+  closelog: { parameters: [], result: "void" },
+  wordexp: {
+    parameters: [
+      "buffer", /* const char *words */
+      "buffer", /* wordexp_t *pwordexp */
+      "i32", /* int flags */
+    ],
+    result: "i32", /* int */
+  },
+  wordfree: { parameters: ["buffer" /* wordexp_t *pwordexp */], result: "void" },
+  close_range: {
+    parameters: [
+      "u32", /* unsigned int first */
+      "u32", /* unsigned int last */
+      "i32", /* int flags */
+    ],
+    result: "i32", /* int */
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+let library: Deno.DynamicLibrary<typeof symbols> | undefined;
+
+function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
+  library ??= Deno.dlopen("libc.so.6", symbols);
+  return library.symbols;
+}
+
+/** sizeof(void *) and sizeof(size_t) on every target Deno ships for; all are little-endian. */
+const POINTER_BYTES = 8;
+
+/**
+ * Linux errno names indexed by number (asm-generic/errno-base.h and errno.h); "-" marks numbers
+ * Linux leaves unused, and aliases (EWOULDBLOCK, EDEADLOCK, ENOTSUP) appear under the first name.
+ */
+const ERRNO_NAMES: readonly string[] = `
+  - EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM EACCES EFAULT
+  ENOTBLK EBUSY EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY ETXTBSY EFBIG
+  ENOSPC ESPIPE EROFS EMLINK EPIPE EDOM ERANGE EDEADLK ENAMETOOLONG ENOLCK ENOSYS ENOTEMPTY ELOOP
+  - ENOMSG EIDRM ECHRNG EL2NSYNC EL3HLT EL3RST ELNRNG EUNATCH ENOCSI EL2HLT EBADE EBADR EXFULL
+  ENOANO EBADRQC EBADSLT - EBFONT ENOSTR ENODATA ETIME ENOSR ENONET ENOPKG EREMOTE ENOLINK EADV
+  ESRMNT ECOMM EPROTO EMULTIHOP EDOTDOT EBADMSG EOVERFLOW ENOTUNIQ EBADFD EREMCHG ELIBACC ELIBBAD
+  ELIBSCN ELIBMAX ELIBEXEC EILSEQ ERESTART ESTRPIPE EUSERS ENOTSOCK EDESTADDRREQ EMSGSIZE
+  EPROTOTYPE ENOPROTOOPT EPROTONOSUPPORT ESOCKTNOSUPPORT EOPNOTSUPP EPFNOSUPPORT EAFNOSUPPORT
+  EADDRINUSE EADDRNOTAVAIL ENETDOWN ENETUNREACH ENETRESET ECONNABORTED ECONNRESET ENOBUFS EISCONN
+  ENOTCONN ESHUTDOWN ETOOMANYREFS ETIMEDOUT ECONNREFUSED EHOSTDOWN EHOSTUNREACH EALREADY
+  EINPROGRESS ESTALE EUCLEAN ENOTNAM ENAVAIL EISNAM EREMOTEIO EDQUOT ENOMEDIUM EMEDIUMTYPE
+  ECANCELED ENOKEY EKEYEXPIRED EKEYREVOKED EKEYREJECTED EOWNERDEAD ENOTRECOVERABLE ERFKILL
+  EHWPOISON
+`.trim().split(/\s+/);
+
+/** The symbolic name of a Linux errno ("ENOENT"), or "EUNKNOWN" for a number Linux does not use. */
+export function errnoName(errno: number): string {
+  const name = Number.isInteger(errno) ? ERRNO_NAMES[errno] : undefined;
+  return name === undefined || name === "-" ? "EUNKNOWN" : name;
+}
+
+/** A libc call failed; `code` is the errno name, `path` the file it was about (if any). */
+export class ErrnoError extends Error {
+  readonly errno: number;
+  readonly code: string;
+  readonly syscall: string;
+  readonly path?: string;
+
+  constructor(errno: number, syscall: string, path?: string) {
+    const code = errnoName(errno);
+    const subject = path === undefined ? syscall : `${syscall}(${path})`;
+    super(`${subject}: ${code} (${strerror(errno)})`);
+    this.name = "ErrnoError";
+    this.errno = errno;
+    this.code = code;
+    this.syscall = syscall;
+    if (path !== undefined) this.path = path;
+  }
+}
+
+function strerror(errno: number): string {
+  const text = libc().strerror(errno);
+  return text === null ? `errno ${errno}` : Deno.UnsafePointerView.getCString(text);
+}
+
+function lastErrno(): number {
+  const location = libc().__errno_location();
+  if (location === null) throw new Error("__errno_location returned NULL");
+  return new Deno.UnsafePointerView(location).getInt32();
+}
+
+/** Throws the ErrnoError for the call that just returned -1; must follow that call directly. */
+function fail(syscall: string, path?: string): never {
+  throw new ErrnoError(lastErrno(), syscall, path);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Memory that libc may keep a pointer to. Always a separate ArrayBuffer: V8 keeps small typed
+ * arrays created by length inside its heap, where the garbage collector moves them.
+ */
+function fixedBytes(length: number): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(new ArrayBuffer(length));
+}
+
+/** NUL-terminated bytes; a NUL inside would silently cut the string short in C, so refuse it. */
+function cString(syscall: string, what: string, s: string): Uint8Array<ArrayBuffer> {
+  if (s.includes("\0")) {
+    throw new RangeError(`${syscall}: ${what} contains a NUL byte: ${JSON.stringify(s)}`);
+  }
+  const encoded = encoder.encode(s);
+  const bytes = fixedBytes(encoded.length + 1);
+  bytes.set(encoded);
+  return bytes;
+}
+
+function checkUint(syscall: string, what: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`${syscall}: ${what} ${value} is not an integer in 0..${max}`);
+  }
+}
+
+/** (uid_t)-1 means "leave unchanged" to the kernel, so an id of 2^32-1 could silently keep root. */
+const MAX_ID = 0xfffffffe;
+
+// ---------------------------------------------------------------------------------------------
+// Device numbers
+
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+
+/** The dev_t glibc builds from a major/minor pair. */
+export function makedev(major: number, minor: number): bigint {
+  checkUint("makedev", "major", major, 0xffffffff);
+  checkUint("makedev", "minor", minor, 0xffffffff);
+  return libc().gnu_dev_makedev(major, minor);
+}
+
+/** Splits a dev_t (e.g. Deno.FileInfo.rdev) into major and minor, as glibc's major()/minor(). */
+export function deviceNumbers(rdev: number | bigint): { major: number; minor: number } {
+  if (typeof rdev === "number" && !Number.isSafeInteger(rdev)) {
+    throw new RangeError(`deviceNumbers: ${rdev} is not a safe integer`);
+  }
+  const dev = BigInt(rdev);
+  if (dev < 0n || dev > 0xffff_ffff_ffff_ffffn) {
+    throw new RangeError(`deviceNumbers: ${rdev} is not a 64-bit dev_t`);
+  }
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xffff_f000n);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & 0xffff_ff00n);
+  return { major: Number(major), minor: Number(minor) };
+}
+
+/**
+ * Creates a character ("c") or block ("b") device node. `mode` holds only the permission bits;
+ * the umask applies to them.
+ */
+export function mknod(
+  path: string,
+  kind: "c" | "b",
+  mode: number,
+  major: number,
+  minor: number,
+): void {
+  checkUint("mknod", "mode", mode, 0o7777);
+  const type = kind === "c" ? S_IFCHR : kind === "b" ? S_IFBLK : undefined;
+  if (type === undefined) {
+    throw new RangeError(`mknod: kind ${JSON.stringify(kind)} is not "c" or "b"`);
+  }
+  const dev = makedev(major, minor);
+  if (libc().mknod(cString("mknod", "path", path), type | mode, dev) !== 0) fail("mknod", path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directories and credentials
+
+export function chroot(path: string): void {
+  if (libc().chroot(cString("chroot", "path", path)) !== 0) fail("chroot", path);
+}
+
+export function chdir(path: string): void {
+  if (libc().chdir(cString("chdir", "path", path)) !== 0) fail("chdir", path);
+}
+
+/** Replaces the supplementary groups of every thread of the process (glibc broadcasts). */
+export function setgroups(gids: readonly number[]): void {
+  for (const gid of gids) checkUint("setgroups", "gid", gid, MAX_ID);
+  const list = Uint32Array.from(gids);
+  if (libc().setgroups(BigInt(list.length), list) !== 0) fail("setgroups");
+}
+
+export function getgroups(): number[] {
+  const count = libc().getgroups(0, null);
+  if (count < 0) fail("getgroups");
+  const list = new Uint32Array(count);
+  const got = libc().getgroups(count, list);
+  if (got < 0) fail("getgroups");
+  return Array.from(list.subarray(0, got));
+}
+
+/** Sets real, effective and saved gid in every thread (glibc broadcasts; raw syscalls don't). */
+export function setresgid(rgid: number, egid: number, sgid: number): void {
+  checkUint("setresgid", "rgid", rgid, MAX_ID);
+  checkUint("setresgid", "egid", egid, MAX_ID);
+  checkUint("setresgid", "sgid", sgid, MAX_ID);
+  if (libc().setresgid(rgid, egid, sgid) !== 0) fail("setresgid");
+}
+
+/** Sets real, effective and saved uid in every thread (glibc broadcasts; raw syscalls don't). */
+export function setresuid(ruid: number, euid: number, suid: number): void {
+  checkUint("setresuid", "ruid", ruid, MAX_ID);
+  checkUint("setresuid", "euid", euid, MAX_ID);
+  checkUint("setresuid", "suid", suid, MAX_ID);
+  if (libc().setresuid(ruid, euid, suid) !== 0) fail("setresuid");
+}
+
+export interface ResIds {
+  real: number;
+  effective: number;
+  saved: number;
+}
+
+function readResIds(
+  syscall: string,
+  call: (r: Uint32Array, e: Uint32Array, s: Uint32Array) => number,
+): ResIds {
+  const [r, e, s] = [new Uint32Array(1), new Uint32Array(1), new Uint32Array(1)];
+  if (call(r, e, s) !== 0) fail(syscall);
+  return { real: r[0], effective: e[0], saved: s[0] };
+}
+
+export function getresuid(): ResIds {
+  return readResIds("getresuid", (r, e, s) => libc().getresuid(r, e, s));
+}
+
+export function getresgid(): ResIds {
+  return readResIds("getresgid", (r, e, s) => libc().getresgid(r, e, s));
+}
+
+export function getuid(): number {
+  return libc().getuid();
+}
+
+export function geteuid(): number {
+  return libc().geteuid();
+}
+
+export function getgid(): number {
+  return libc().getgid();
+}
+
+export function getegid(): number {
+  return libc().getegid();
+}
+
+/** Sets the file mode creation mask; returns the previous one. */
+export function umask(mask: number): number {
+  checkUint("umask", "mask", mask, 0o777);
+  return libc().umask(mask);
+}
+
+const PR_SET_NO_NEW_PRIVS = 38;
+
+/** Irreversibly forbids this process and everything it execs from gaining privileges. */
+export function setNoNewPrivs(): void {
+  if (libc().prctl(PR_SET_NO_NEW_PRIVS, 1n, 0n, 0n, 0n) !== 0) fail("prctl(PR_SET_NO_NEW_PRIVS)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signals, descriptors, exec
+
+export const SIGHUP = 1;
+export const SIGINT = 2;
+export const SIGQUIT = 3;
+export const SIGILL = 4;
+export const SIGFPE = 8;
+export const SIGKILL = 9;
+export const SIGSEGV = 11;
+export const SIGPIPE = 13;
+export const SIGTERM = 15;
+
+const SIG_ERR = 0xffff_ffff_ffff_ffffn;
+
+/** Installs `handler` (null = SIG_DFL) and returns the previous disposition. */
+function setDisposition(signo: number, handler: Deno.PointerValue): Deno.PointerValue {
+  checkUint("signal", "signal number", signo, 64);
+  const previous = libc().signal(signo, handler);
+  if (Deno.UnsafePointer.value(previous) === SIG_ERR) fail(`signal(${signo})`);
+  return previous;
+}
+
+/** Sets a signal's disposition back to SIG_DFL. */
+export function resetSignal(signo: number): void {
+  setDisposition(signo, null);
+}
+
+const CLOSE_RANGE_CLOEXEC = 4;
+
+/**
+ * Makes every descriptor above `fd` close on the next execve (CLOSE_RANGE_CLOEXEC, Linux 5.11+),
+ * so the exec'd program inherits none of them. Closing them right away is not an option: Deno's
+ * own event loop lives in some of them.
+ */
+export function closeFdsAbove(fd: number): void {
+  checkUint("close_range", "fd", fd, 0x7ffffffe);
+  if (libc().close_range(fd + 1, 0xffffffff, CLOSE_RANGE_CLOEXEC) !== 0) fail("close_range");
+}
+
+/**
+ * Replaces the process image. Deno ignores SIGPIPE and an ignored disposition survives execve,
+ * so SIGPIPE goes back to default first (and back to ignored if the exec fails). Returns only by
+ * throwing an ErrnoError.
+ */
+export function execve(path: string, argv: readonly string[], env: readonly string[]): never {
+  // One buffer holds the path, both NULL-terminated pointer arrays and every string, and it is an
+  // argument of the call itself, so it stays alive until execve has copied everything.
+  const pathBytes = cString("execve", "path", path);
+  const strings = [
+    ...argv.map((a) => cString("execve", "argument", a)),
+    ...env.map((e) => cString("execve", "environment entry", e)),
+  ];
+  const argvOffset = Math.ceil(pathBytes.length / POINTER_BYTES) * POINTER_BYTES;
+  const envOffset = argvOffset + (argv.length + 1) * POINTER_BYTES;
+  const stringsOffset = envOffset + (env.length + 1) * POINTER_BYTES;
+  const size = strings.reduce((total, s) => total + s.length, stringsOffset);
+  const buffer = fixedBytes(size);
+  buffer.set(pathBytes, 0);
+  const base = Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer));
+  const view = new DataView(buffer.buffer);
+  let slot = argvOffset;
+  let at = stringsOffset;
+  strings.forEach((s, i) => {
+    if (i === argv.length) slot += POINTER_BYTES; // skip argv's NULL terminator
+    buffer.set(s, at);
+    view.setBigUint64(slot, base + BigInt(at), true);
+    slot += POINTER_BYTES;
+    at += s.length;
+  });
+  const argvPointer = Deno.UnsafePointer.create(base + BigInt(argvOffset));
+  const envPointer = Deno.UnsafePointer.create(base + BigInt(envOffset));
+
+  const previous = setDisposition(SIGPIPE, null);
+  libc().execve(buffer, argvPointer, envPointer);
+  const errno = lastErrno();
+  setDisposition(SIGPIPE, previous);
+  throw new ErrnoError(errno, "execve", path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// syslog
+
+export const LOG_PID = 0x01;
+export const LOG_CONS = 0x02;
+export const LOG_NDELAY = 0x08;
+export const LOG_PERROR = 0x20;
+
+export const LOG_USER = 1 << 3;
+export const LOG_DAEMON = 3 << 3;
+export const LOG_AUTH = 4 << 3;
+export const LOG_AUTHPRIV = 10 << 3;
+
+export const LOG_EMERG = 0;
+export const LOG_ALERT = 1;
+export const LOG_CRIT = 2;
+export const LOG_ERR = 3;
+export const LOG_WARNING = 4;
+export const LOG_NOTICE = 5;
+export const LOG_INFO = 6;
+export const LOG_DEBUG = 7;
+
+/** glibc keeps the ident pointer, not a copy: the bytes must outlive every later syslog call. */
+const pinned: { syslogIdent?: Uint8Array } = {};
+
+export function openlog(ident: string, option: number, facility: number): void {
+  const bytes = cString("openlog", "ident", ident);
+  libc().openlog(bytes, option, facility);
+  pinned.syslogIdent = bytes;
+}
+
+const PERCENT_S = cString("syslog", "format", "%s");
+
+/** Logs `message` verbatim: it is only ever the argument of a "%s" format, never the format. */
+export function syslog(priority: number, message: string): void {
+  // A log line must not be lost over a NUL, so show it instead of refusing the message.
+  libc().syslog(priority, PERCENT_S, cString("syslog", "message", message.replaceAll("\0", "\\0")));
+}
+
+export function closelog(): void {
+  libc().closelog();
+  // glibc's closelog forgets the ident pointer.
+  delete pinned.syslogIdent;
+}
+
+// ---------------------------------------------------------------------------------------------
+// wordexp
+
+/** wordexp flags (glibc wordexp.h). */
+export const WRDE_NOCMD = 1 << 2;
+export const WRDE_SHOWERR = 1 << 4;
+export const WRDE_UNDEF = 1 << 5;
+
+/** The flags this wrapper supports; DOOFFS/APPEND/REUSE need caller-managed wordexp_t state. */
+const WRDE_SUPPORTED = WRDE_NOCMD | WRDE_SHOWERR | WRDE_UNDEF;
+
+/** wordexp error returns (glibc wordexp.h). */
+const WRDE_CODES = {
+  1: "WRDE_NOSPACE",
+  2: "WRDE_BADCHAR",
+  3: "WRDE_BADVAL",
+  4: "WRDE_CMDSUB",
+  5: "WRDE_SYNTAX",
+} as const;
+
+export type WordexpCode = (typeof WRDE_CODES)[keyof typeof WRDE_CODES];
+
+const WRDE_REASONS: Record<WordexpCode, string> = {
+  WRDE_NOSPACE: "out of memory",
+  WRDE_BADCHAR: "unquoted | & ; < > ( ) { } or newline",
+  WRDE_BADVAL: "undefined shell variable",
+  WRDE_CMDSUB: "command substitution is not allowed",
+  WRDE_SYNTAX: "shell syntax error such as unbalanced quotes",
+};
+
+export class WordexpError extends Error {
+  constructor(readonly code: WordexpCode, readonly status: number, readonly words: string) {
+    super(`wordexp(${JSON.stringify(words)}): ${code} (${WRDE_REASONS[code]})`);
+    this.name = "WordexpError";
+  }
+}
+
+/**
+ * Shell-style word expansion by glibc. `flags` combines WRDE_NOCMD, WRDE_UNDEF and WRDE_SHOWERR;
+ * jk_lsh passes WRDE_NOCMD so that `$(...)` and backquotes fail with WRDE_CMDSUB.
+ */
+export function wordexp(words: string, flags: number): string[] {
+  if (!Number.isInteger(flags) || (flags & ~WRDE_SUPPORTED) !== 0) {
+    throw new RangeError(`wordexp: unsupported flags 0x${flags.toString(16)}`);
+  }
+  const input = cString("wordexp", "words", words);
+  // wordexp_t { size_t we_wordc; char **we_wordv; size_t we_offs; }, zeroed.
+  const result = fixedBytes(3 * POINTER_BYTES);
+  const status = libc().wordexp(input, result, flags);
+  try {
+    if (status !== 0) {
+      const code = WRDE_CODES[status as keyof typeof WRDE_CODES];
+      if (code === undefined) {
+        throw new Error(`wordexp(${JSON.stringify(words)}): unknown status ${status}`);
+      }
+      throw new WordexpError(code, status, words);
+    }
+    const view = new DataView(result.buffer);
+    const count = Number(view.getBigUint64(0, true));
+    const vector = Deno.UnsafePointer.create(view.getBigUint64(POINTER_BYTES, true));
+    if (count === 0 || vector === null) return [];
+    const pointers = new Deno.UnsafePointerView(vector);
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const word = pointers.getPointer(i * POINTER_BYTES);
+      if (word === null) throw new Error(`wordexp: word ${i} of ${count} is NULL`);
+      out.push(Deno.UnsafePointerView.getCString(word));
+    }
+    return out;
+  } finally {
+    // Safe on every outcome: glibc leaves the struct zeroed on errors other than WRDE_NOSPACE,
+    // and wordfree ignores a NULL we_wordv.
+    libc().wordfree(result);
+  }
+}

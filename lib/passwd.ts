@@ -1,0 +1,420 @@
+/**
+ * passwd(5) and group(5) files as jailkit reads and edits them (host and JAIL/etc copies), plus
+ * the `/./` home marker that ties a host account to its jail (spec §1.5, §1.6, §2.5, §4).
+ *
+ * Editing keeps every line we do not change byte for byte (comments, blank lines, malformed
+ * lines, CRLF endings, a missing final newline), so an admin's file is never reformatted.
+ * Parsing is pure: callers read the file (inside a jail only through the safe resolver) and
+ * write the returned text atomically.
+ *
+ * Not copied from jailkit 2.23: jk_jailuser rewrote a group line as `name:x:GID:...`,
+ * replacing its password field and assuming the line ended with a newline; we change only the
+ * member field. Malformed lines are reported instead of crashing (jk_check on 6-field lines).
+ */
+import { configError, JailkitError } from "./errors.ts";
+
+/** One physical line: its text without the terminator, and the terminator it had. */
+export interface DbLine {
+  readonly text: string;
+  readonly eol: "" | "\n" | "\r\n";
+}
+
+export interface PasswdEntry {
+  readonly name: string;
+  readonly password: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly gecos: string;
+  readonly home: string;
+  readonly shell: string;
+  /** 0-based index into `lines`. */
+  readonly index: number;
+}
+
+export interface GroupEntry {
+  readonly name: string;
+  readonly password: string;
+  readonly gid: number;
+  /** Member names in file order, empty items (as in `a,,b`) left out. */
+  readonly members: readonly string[];
+  /** 0-based index into `lines`. */
+  readonly index: number;
+}
+
+/** A line kept verbatim but left out of lookups; `message` starts with FILE:LINE. */
+export interface DbProblem {
+  readonly index: number;
+  readonly message: string;
+}
+
+interface DbFile<E> {
+  readonly path: string;
+  readonly lines: readonly DbLine[];
+  /** Well-formed entries in file order (duplicates of an earlier name included). */
+  readonly entries: readonly E[];
+  readonly problems: readonly DbProblem[];
+  /** First well-formed entry with this name, as the C library's lookup would return. */
+  byName(name: string): E | undefined;
+}
+
+export interface PasswdFile extends DbFile<PasswdEntry> {
+  byUid(uid: number): PasswdEntry | undefined;
+}
+
+export interface GroupFile extends DbFile<GroupEntry> {
+  byGid(gid: number): GroupEntry | undefined;
+}
+
+/** Highest id accepted; 2^32-1 is (uid_t)-1, which means "no id" to the kernel. */
+export const MAX_ID = 4294967294;
+
+/** Splits keeping each line's terminator, so joining `text + eol` gives back the input. */
+export function splitDbLines(text: string): DbLine[] {
+  const lines: DbLine[] = [];
+  let start = 0;
+  while (start < text.length) {
+    const nl = text.indexOf("\n", start);
+    if (nl < 0) {
+      lines.push({ text: text.slice(start), eol: "" });
+      break;
+    }
+    const crlf = nl > start && text[nl - 1] === "\r";
+    lines.push({ text: text.slice(start, crlf ? nl - 1 : nl), eol: crlf ? "\r\n" : "\n" });
+    start = nl + 1;
+  }
+  return lines;
+}
+
+export function joinDbLines(lines: readonly DbLine[]): string {
+  return lines.map((l) => l.text + l.eol).join("");
+}
+
+/** Blank and `#` lines are skipped by the C library's files backend, so they are not problems. */
+function isIgnorable(text: string): boolean {
+  const t = text.trimStart();
+  return t === "" || t.startsWith("#");
+}
+
+function parseId(field: string): number | undefined {
+  if (!/^[0-9]{1,10}$/.test(field)) return undefined;
+  const n = Number(field);
+  return n <= MAX_ID ? n : undefined;
+}
+
+/** Why a line cannot be used, or undefined; shared checks of both formats. */
+function lineDefect(text: string, fields: string[], want: number): string | undefined {
+  if (text.includes("\0")) return "NUL byte in line";
+  if (text.includes("\r")) return "stray carriage return in line";
+  if (fields.length !== want) {
+    return `expected ${want} colon-separated fields, found ${fields.length}`;
+  }
+  if (fields[0] === "") return "empty name";
+  // The C library skips leading blanks, so " root" would be root to it but not to us.
+  if (/\s/.test(fields[0])) return `blank in name "${fields[0]}"`;
+  return undefined;
+}
+
+function parseDb<E extends { name: string; index: number }>(
+  text: string,
+  path: string,
+  fieldCount: number,
+  build: (fields: string[], index: number) => E | string,
+): { lines: DbLine[]; entries: E[]; problems: DbProblem[]; byName: Map<string, E> } {
+  const lines = splitDbLines(text);
+  const entries: E[] = [];
+  const problems: DbProblem[] = [];
+  const byName = new Map<string, E>();
+  lines.forEach((line, index) => {
+    if (isIgnorable(line.text)) return;
+    const fields = line.text.split(":");
+    const defect = lineDefect(line.text, fields, fieldCount);
+    const result = defect ?? build(fields, index);
+    if (typeof result === "string") {
+      problems.push({ index, message: `${path}:${index + 1}: ${result}; line ignored` });
+      return;
+    }
+    const first = byName.get(result.name);
+    if (first) {
+      problems.push({
+        index,
+        message: `${path}:${index + 1}: duplicate name "${result.name}" ` +
+          `(first at line ${first.index + 1}); lookups use the first`,
+      });
+    } else {
+      byName.set(result.name, result);
+    }
+    entries.push(result);
+  });
+  return { lines, entries, problems, byName };
+}
+
+export function parsePasswd(text: string, path: string): PasswdFile {
+  const db = parseDb<PasswdEntry>(text, path, 7, (f, index) => {
+    const uid = parseId(f[2]);
+    if (uid === undefined) return `uid "${f[2]}" is not a number from 0 to ${MAX_ID}`;
+    const gid = parseId(f[3]);
+    if (gid === undefined) return `gid "${f[3]}" is not a number from 0 to ${MAX_ID}`;
+    return {
+      name: f[0],
+      password: f[1],
+      uid,
+      gid,
+      gecos: f[4],
+      home: f[5],
+      shell: f[6],
+      index,
+    };
+  });
+  const byUid = new Map<number, PasswdEntry>();
+  for (const e of db.entries) if (!byUid.has(e.uid)) byUid.set(e.uid, e);
+  return {
+    path,
+    lines: db.lines,
+    entries: db.entries,
+    problems: db.problems,
+    byName: (name) => db.byName.get(name),
+    byUid: (uid) => byUid.get(uid),
+  };
+}
+
+export function parseGroup(text: string, path: string): GroupFile {
+  const db = parseDb<GroupEntry>(text, path, 4, (f, index) => {
+    const gid = parseId(f[2]);
+    if (gid === undefined) return `gid "${f[2]}" is not a number from 0 to ${MAX_ID}`;
+    return {
+      name: f[0],
+      password: f[1],
+      gid,
+      members: f[3].split(",").filter((m) => m !== ""),
+      index,
+    };
+  });
+  const byGid = new Map<number, GroupEntry>();
+  for (const e of db.entries) if (!byGid.has(e.gid)) byGid.set(e.gid, e);
+  return {
+    path,
+    lines: db.lines,
+    entries: db.entries,
+    problems: db.problems,
+    byName: (name) => db.byName.get(name),
+    byGid: (gid) => byGid.get(gid),
+  };
+}
+
+/** Fields of a passwd line to be written. */
+export interface NewPasswdEntry {
+  name: string;
+  password: string;
+  uid: number;
+  gid: number;
+  gecos: string;
+  home: string;
+  shell: string;
+}
+
+/** Fields of a group line to be written. */
+export interface NewGroupEntry {
+  name: string;
+  password: string;
+  gid: number;
+  members: readonly string[];
+}
+
+function checkField(what: string, value: string): void {
+  const bad = /[:\n\r\0]/.exec(value);
+  if (bad) {
+    throw new JailkitError(
+      "usage",
+      `${what} ${JSON.stringify(value)} contains ${JSON.stringify(bad[0])}, which passwd/group ` +
+        `files cannot hold`,
+    );
+  }
+}
+
+/**
+ * User and group names also appear in comma-separated member lists and on command lines, so
+ * beyond the field rules they must not contain `,` or blanks, nor start with `-` (an option)
+ * or `+` (a NIS compat entry).
+ */
+function checkName(what: string, name: string): void {
+  checkField(what, name);
+  if (name === "") throw new JailkitError("usage", `${what} is empty`);
+  if (name.startsWith("-") || name.startsWith("+")) {
+    throw new JailkitError("usage", `${what} "${name}" must not start with "${name[0]}"`);
+  }
+  if (/[,\s]/.test(name)) {
+    throw new JailkitError("usage", `${what} "${name}" must not contain "," or blanks`);
+  }
+}
+
+function checkId(what: string, id: number): void {
+  if (!Number.isInteger(id) || id < 0 || id > MAX_ID) {
+    throw new JailkitError("usage", `${what} ${id} is not an integer from 0 to ${MAX_ID}`);
+  }
+}
+
+/** Home and shell decide where a login lands; an empty shell would mean /bin/sh. */
+function checkPath(what: string, value: string): void {
+  checkField(what, value);
+  if (value === "") throw new JailkitError("usage", `${what} is empty`);
+}
+
+/** Refuses a name already used by any line, well-formed or not, so no duplicate is created. */
+function checkNameFree(path: string, lines: readonly DbLine[], name: string, what: string): void {
+  const index = lines.findIndex((l) => !isIgnorable(l.text) && l.text.split(":", 1)[0] === name);
+  if (index >= 0) throw configError(path, index + 1, `${what} "${name}" already exists`);
+}
+
+/**
+ * Appends a line, first terminating an unterminated last line. A file whose lines all end in
+ * CRLF keeps that style; anything else gets the Unix "\n".
+ */
+function appendLine(lines: readonly DbLine[], text: string): string {
+  const out = lines.slice();
+  const last = out[out.length - 1];
+  const terminated = out.filter((l) => l.eol !== "");
+  const eol = terminated.length > 0 && terminated.every((l) => l.eol === "\r\n") ? "\r\n" : "\n";
+  if (last && last.eol === "") out[out.length - 1] = { text: last.text, eol };
+  out.push({ text, eol });
+  return joinDbLines(out);
+}
+
+/** The text of `file` with a new user line appended. */
+export function appendPasswdEntry(file: PasswdFile, user: NewPasswdEntry): string {
+  checkName("user name", user.name);
+  checkField("password field", user.password);
+  checkId("uid", user.uid);
+  checkId("gid", user.gid);
+  checkField("GECOS field", user.gecos);
+  checkPath("home directory", user.home);
+  checkPath("shell", user.shell);
+  checkNameFree(file.path, file.lines, user.name, "user");
+  const line = [user.name, user.password, user.uid, user.gid, user.gecos, user.home, user.shell];
+  return appendLine(file.lines, line.join(":"));
+}
+
+/** The text of `file` with a new group line appended. */
+export function appendGroupEntry(file: GroupFile, group: NewGroupEntry): string {
+  checkName("group name", group.name);
+  checkField("password field", group.password);
+  checkId("gid", group.gid);
+  for (const m of group.members) checkName("group member", m);
+  checkNameFree(file.path, file.lines, group.name, "group");
+  return appendLine(
+    file.lines,
+    [group.name, group.password, group.gid, group.members.join(",")].join(":"),
+  );
+}
+
+function replaceLine(lines: readonly DbLine[], index: number, text: string): string {
+  const out = lines.slice();
+  out[index] = { text, eol: lines[index].eol };
+  return joinDbLines(out);
+}
+
+/**
+ * The text of `file` with `user` added to the member list of group `groupName`; unchanged when
+ * already a member. Only the member field of that one line changes (password and gid text are
+ * kept as written, as is the line ending).
+ */
+export function addGroupMember(file: GroupFile, groupName: string, user: string): string {
+  checkName("group member", user);
+  const group = file.byName(groupName);
+  if (!group) {
+    throw new JailkitError("not-found", `${file.path}: no group "${groupName}"`);
+  }
+  if (group.members.includes(user)) return joinDbLines(file.lines);
+  const fields = file.lines[group.index].text.split(":");
+  const members = fields[3];
+  fields[3] = members === "" || members.endsWith(",") ? members + user : `${members},${user}`;
+  return replaceLine(file.lines, group.index, fields.join(":"));
+}
+
+/** The text of `file` with the home and/or shell of `userName` replaced; other fields as written. */
+export function setUserHomeShell(
+  file: PasswdFile,
+  userName: string,
+  change: { home?: string; shell?: string },
+): string {
+  if (change.home !== undefined) checkPath("home directory", change.home);
+  if (change.shell !== undefined) checkPath("shell", change.shell);
+  const user = file.byName(userName);
+  if (!user) throw new JailkitError("not-found", `${file.path}: no user "${userName}"`);
+  const fields = file.lines[user.index].text.split(":");
+  if (change.home !== undefined) fields[5] = change.home;
+  if (change.shell !== undefined) fields[6] = change.shell;
+  return replaceLine(file.lines, user.index, fields.join(":"));
+}
+
+/** Where a jailed account's host home points: the jail root and the home inside it. */
+export interface JailHome {
+  readonly jail: string;
+  readonly home: string;
+}
+
+const MARKER = "/./";
+
+/**
+ * Splits a host home at its LAST `/./` like jk_chrootsh (spec §1.5):
+ * `/home/jail/./home/test` → jail `/home/jail`, home `/home/test`; `/srv/jail/./` → home `/`.
+ * Undefined without a marker or when the jail part is shorter than 3 bytes (`/a/./x`), which
+ * jk_chrootsh also refuses. Canonical-path checks on the jail are the caller's job.
+ */
+export function parseJailHome(home: string): JailHome | undefined {
+  const at = home.lastIndexOf(MARKER);
+  if (at < 0) return undefined;
+  const jail = home.slice(0, at);
+  if (new TextEncoder().encode(jail).length < 3) return undefined;
+  return { jail, home: home.slice(at + 2) };
+}
+
+function hasDotComponent(path: string): boolean {
+  return path.split("/").some((c) => c === "." || c === "..");
+}
+
+/**
+ * The host home jk_jailuser gives a user of `jail` whose current host home is `hostHome`
+ * (spec §2.5 step 4): kept when it already carries this jail's marker, the marker inserted when
+ * it lies inside the jail, otherwise `JAIL/.` + the old home (`/home/x` → `/srv/jail/./home/x`).
+ * No trailing slash, except that a home equal to the jail root becomes `JAIL/./`. Refuses what
+ * would yield a wrong marker: relative paths, `.`/`..` components, a jail of `/` or shorter
+ * than 3 bytes, and a home marked for another jail.
+ */
+export function jailedHomeFor(jail: string, hostHome: string): string {
+  checkPath("jail directory", jail);
+  checkPath("home directory", hostHome);
+  const j = jail.replace(/\/+$/, "");
+  if (!jail.startsWith("/") || j === "" || j.includes("//") || hasDotComponent(j)) {
+    throw new JailkitError(
+      "usage",
+      `jail "${jail}" must be an absolute path other than / without "//", "." or ".."`,
+    );
+  }
+  if (new TextEncoder().encode(j).length < 3) {
+    throw new JailkitError("usage", `jail "${jail}" is shorter than 3 bytes`);
+  }
+  const marked = `${j}${MARKER}`;
+  const home = hostHome.replace(/\/+$/, "");
+  const inJail = hostHome.startsWith(marked) ? hostHome.slice(marked.length) : undefined;
+  if (inJail === undefined && hostHome.includes(MARKER)) {
+    throw new JailkitError(
+      "usage",
+      `home "${hostHome}" already carries a jail marker "/./" for another jail than ${j}`,
+    );
+  }
+  if (
+    !hostHome.startsWith("/") || home.includes("//") || hasDotComponent(inJail ?? home)
+  ) {
+    throw new JailkitError(
+      "usage",
+      `home "${hostHome}" must be an absolute path without "//", "." or ".." components`,
+    );
+  }
+  if (inJail !== undefined) return marked + inJail.replace(/\/+$/, "");
+  const rest = home === j
+    ? ""
+    : home.startsWith(`${j}/`)
+    ? home.slice(j.length + 1)
+    : home.slice(1);
+  return marked + rest;
+}

@@ -51,6 +51,9 @@ export function tempDir(label: string): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => Deno.removeSync(dir, { recursive: true }) };
 }
 
+/** The PATH tools see in tests: the system's, not a developer's shims (pyenv, cargo…). */
+export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 export const REPO_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 export const DENO = Deno.execPath();
 
@@ -60,10 +63,12 @@ export async function runTool(
   args: string[],
   opts: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const cmd = new Deno.Command(DENO, {
-    args: ["run", "-A", "--no-config", "--quiet", join(REPO_ROOT, "cli", `${tool}.ts`), ...args],
+  const argv = referenceArgv(tool) ??
+    [DENO, "run", "-A", "--no-config", "--quiet", join(REPO_ROOT, "cli", `${tool}.ts`)];
+  const cmd = new Deno.Command(argv[0], {
+    args: [...argv.slice(1), ...args],
     cwd: opts.cwd,
-    env: { RUST_BACKTRACE: "0", NO_COLOR: "1", ...opts.env },
+    env: { RUST_BACKTRACE: "0", NO_COLOR: "1", PATH: SYSTEM_PATH, ...opts.env },
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -77,4 +82,18 @@ export async function runTool(
   const out = await child.output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/**
+ * With JK_REFERENCE=DIR (an extracted Debian jailkit package, e.g. /opt/jailkit-ref), runTool
+ * runs jailkit 2.23's Python tool instead of ours, to watch our tests catch its known defects.
+ */
+function referenceArgv(tool: string): string[] | undefined {
+  const ref = Deno.env.get("JK_REFERENCE");
+  if (!ref) return undefined;
+  const text = Deno.readTextFileSync(`${ref}/usr/sbin/${tool}`)
+    .replace("LIBDIR='/usr/share/jailkit'", `LIBDIR='${ref}/usr/share/jailkit'`);
+  const copy = `${Deno.makeTempDirSync({ prefix: "jk-ref-" })}/${tool}`;
+  Deno.writeTextFileSync(copy, text);
+  return ["python3", copy];
 }

@@ -1,0 +1,116 @@
+/**
+ * jk_cp — copy files, directories, devices and programs (with the libraries they need) into a
+ * jail. Command line and output lines of jailkit 2.23 (spec §2.2), plus --dry-run and --json.
+ */
+import { isRoot, locateProgram, main, parseOptions, runPlan, stderr, stdout } from "../lib/cli.ts";
+import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../lib/jailpath.ts";
+import { CopyPlanner } from "../lib/copy.ts";
+import { JailkitError } from "../lib/errors.ts";
+
+const USAGE = `Usage: jk_cp -j JAIL [OPTIONS] FILE...
+       jk_cp JAIL [OPTIONS] FILE...
+
+Copies files, directories, devices and programs into JAIL at the same path as on the host,
+together with the libraries the programs need. Bare program names are looked up in PATH.
+
+  -j, --jail=DIR   the jail directory
+  -f, --force      replace jail files and symlinks that differ from the host
+  -k, --hardlink   use hard links where possible (set-id and non-root files are copied)
+  -o, --owner      keep the owner and group of the files (default: root:root)
+  -s, --setuid     keep set-uid and set-gid bits (default: removed)
+  -v, --verbose    tell more
+      --dry-run    print what would be done, change nothing
+      --json       print the operations and their outcome as JSON
+  -h, --help       this text
+
+Exit codes: 0 ok, 1 bad option, 2 missing jail or file, 3 jail is not a directory,
+4 a file was not found, 5 not root, 6 the jail is not safe, 7 some operations failed.`;
+
+const OPTIONS = {
+  jail: { type: "string", short: "j" },
+  force: { type: "boolean", short: "f" },
+  hardlink: { type: "boolean", short: "k" },
+  owner: { type: "boolean", short: "o" },
+  setuid: { type: "boolean", short: "s" },
+  verbose: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+  "dry-run": { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
+
+function run(): number {
+  const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
+  if (values.help) {
+    stdout(USAGE);
+    return 0;
+  }
+  const dryRun = values["dry-run"] === true;
+  if (!isRoot() && !dryRun) {
+    stdout("jk_cp: you need to be root to copy files into a jail (or use --dry-run)");
+    return 5;
+  }
+  let jailArg = values.jail as string | undefined;
+  const names = [...positionals];
+  if (jailArg === undefined) jailArg = names.shift();
+  if (jailArg === undefined || names.length === 0) {
+    stderr("ERROR: need at least a jail directory and one file to copy");
+    stdout(USAGE);
+    return 2;
+  }
+  const jail = normalizeJail(jailArg);
+  if (!lstatOrUndefined(jail)?.isDirectory) {
+    stderr(`ERROR: ${jail} is not a directory`);
+    return 3;
+  }
+  try {
+    checkJailSafety(jail);
+  } catch (e) {
+    if (e instanceof JailkitError) {
+      stderr(`ERROR: ${e.message}`);
+      return 6;
+    }
+    throw e;
+  }
+  const files: string[] = [];
+  const notFound: string[] = [];
+  for (const name of names) {
+    const found = locateProgram(name);
+    if (found === undefined) notFound.push(name);
+    else files.push(found);
+  }
+  if (notFound.length > 0) {
+    for (const n of notFound) {
+      stderr(`ERROR: ${n} ${n.includes("/") ? "does not exist" : "was not found in PATH"}`);
+    }
+    stderr("ERROR: nothing was copied");
+    return 4;
+  }
+  const planner = new CopyPlanner(jail);
+  planner.copyPaths(files, {
+    force: values.force === true,
+    hardlink: values.hardlink === true,
+    keepOwner: values.owner === true,
+    keepSetid: values.setuid === true,
+    glob: false,
+    resolveLibs: true,
+  });
+  planner.finishLibraryCache();
+  const failed = runPlan(planner.plan.build(), {
+    dryRun,
+    json: values.json === true,
+    verbose: values.verbose === true,
+  });
+  return failed > 0 ? 7 : 0;
+}
+
+if (import.meta.main) {
+  main(run, {
+    usage: 1,
+    "not-found": 4,
+    "unsafe-jail": 6,
+    permission: 5,
+    io: 7,
+    config: 1,
+    parse: 7,
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * Where the administrative tools find their configuration. jailkit compiled in /etc/jailkit;
+ * root may point the admin tools (jk_init, jk_check, jk_update, jk_jailuser) elsewhere with
+ * JAILKIT_ETC for staging and tests. The privileged login tools never read this variable.
+ */
+import { posix } from "node:path";
+import { callerVar } from "./environ.ts";
+
+export function configDir(): string {
+  const dir = callerVar("JAILKIT_ETC");
+  return dir && dir.startsWith("/") ? posix.normalize(dir) : "/etc/jailkit";
+}
+
+/** The default ini files shipped with this checkout or installation. */
+export function bundledDataFile(name: string): string {
+  return new URL(`../data/${name}`, import.meta.url).pathname;
+}
+
+export function fileExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The config file a tool reads: the one given with -c, else the admin's file in the config
+ * directory, else the default bundled with the tools (so a fresh checkout works as is).
+ */
+export function locateConfig(name: string, given?: string): string {
+  if (given !== undefined) return given;
+  const admin = posix.join(configDir(), name);
+  return fileExists(admin) ? admin : bundledDataFile(name);
+}

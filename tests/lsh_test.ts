@@ -174,6 +174,7 @@ Deno.test("lsh A: 7 is decided before the config is read (missing config → sti
 Deno.test("lsh A: malformed config or bad values → 1", () => {
   refused(decide({ ini: "executables = /bin/ls\n", command: "ls" }), 1, /before any \[section\]/);
   refused(decide({ ini: iniWith("umask = 999"), command: "ls" }), 1, /umask/);
+  refused(decide({ ini: iniWith("umask = 1000"), command: "ls" }), 1, /not a umask/);
   refused(decide({ ini: iniWith("umask = u=rwx"), command: "ls" }), 1, /octal/);
   refused(decide({ ini: iniWith("allow_word_expansion = maybe"), command: "ls" }), 1);
 });

@@ -16,6 +16,8 @@ import { mknod } from "../ffi/libc.ts";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 const COPY_CHUNK = 1 << 20;
+/** One copy buffer for the whole run: allocating (and zeroing) 1 MiB per file dominated. */
+let copyBuffer: Uint8Array | undefined;
 
 export type OpStatus = "planned" | "done" | "failed";
 
@@ -298,7 +300,7 @@ class Executor {
     try {
       sfd = fs.openSync(src, O_RDONLY | O_NOFOLLOW);
       dfd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-      const buf = new Uint8Array(COPY_CHUNK);
+      const buf = copyBuffer ??= new Uint8Array(COPY_CHUNK);
       for (;;) {
         const n = fs.readSync(sfd, buf, 0, COPY_CHUNK, null);
         if (n === 0) break;
@@ -416,6 +418,8 @@ export function appendHostFile(hostPath: string, text: string): void {
   if (info?.isSymlink) {
     throw new JailkitError("unsafe-jail", `${hostPath} is a symlink, not appending to it`);
   }
+  // jk_socketd.ini's directory may not exist yet on a host that never had jailkit
+  if (!info) Deno.mkdirSync(posix.dirname(hostPath), { recursive: true, mode: 0o755 });
   const old = info ? Deno.readFileSync(hostPath) : new Uint8Array();
   const add = new TextEncoder().encode(text);
   const all = new Uint8Array(old.length + add.length);

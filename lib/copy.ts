@@ -311,7 +311,7 @@ export class CopyPlanner {
       });
       return;
     } else if (opts.force) {
-      this.plan.note(`Destination dir ${this.#host(dest)} exists`);
+      this.plan.note(`Destination dir ${this.#host(dest)} exists`, { verbose: true });
     }
     let names: string[];
     try {

@@ -22,11 +22,12 @@ function newJail(root: string, name = "jail"): string {
 }
 
 /** A digest of everything in a tree: names, types, modes, owners, link texts and contents. */
-export function treeDigest(dir: string): string {
+export function treeDigest(dir: string, opts: { dirTimes?: boolean } = {}): string {
   const h = createHash("sha256");
   const walk = (p: string, rel: string) => {
     const st = Deno.lstatSync(p);
-    h.update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0${st.mtime?.getTime()}\0`);
+    const time = st.isDirectory && opts.dirTimes === false ? "" : st.mtime?.getTime();
+    h.update(`${rel}\0${st.mode}\0${st.uid}:${st.gid}\0${time}\0`);
     if (st.isSymlink) h.update(`L${Deno.readLinkSync(p)}\0`);
     else if (st.isFile) h.update(Deno.readFileSync(p));
     else if (st.isDirectory) {

@@ -1,0 +1,295 @@
+/**
+ * jk_init's planning: turns the requested sections of a jk_init.ini into one plan (spec §2.1,
+ * minus its defects). Pure with respect to the jail: it reads the host and the jail, and
+ * returns the operations; lib/apply.ts carries them out.
+ */
+import { posix } from "node:path";
+import { type CopyOptions, CopyPlanner } from "./copy.ts";
+import { type IniFile } from "./ini.ts";
+import { expandSections, type ResolvedSection } from "./profile.ts";
+import { appendGroupEntry, appendPasswdEntry, parseGroup, parsePasswd } from "./passwd.ts";
+import { locateProgram } from "./cli.ts";
+import { lstatOrUndefined } from "./jailpath.ts";
+import type { Plan } from "./plan.ts";
+
+export interface InitOptions {
+  force: boolean;
+  hardlink: boolean;
+  /** Directory holding jk_socketd.ini (need_logsocket). */
+  configDir: string;
+  /** Host files users, groups and need_proc read or edit. */
+  hostPasswd?: string;
+  hostGroup?: string;
+  hostFstab?: string;
+  hostMountinfo?: string;
+}
+
+export interface InitResult {
+  plan: Plan;
+  /** Sections processed, in order (includes first). */
+  sections: string[];
+}
+
+/** The jk_socketd.ini block jk_init appends for need_logsocket (interop, spec §4.4). */
+export function socketdBlock(jail: string): string {
+  return `\n[${jail}/dev/log]\nbase=512\npeak=2048\ninterval=10\n`;
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+export function planInit(
+  jail: string,
+  ini: IniFile,
+  requested: string[],
+  opts: InitOptions,
+): InitResult {
+  const planner = new CopyPlanner(jail);
+  const plan = planner.plan;
+  const { sections, warnings } = expandSections(ini, requested);
+  for (const w of warnings) plan.note(w);
+  if (lstatOrUndefined(jail) === undefined && sections.length > 0) {
+    plan.add({
+      op: "mkdir",
+      path: "/",
+      attrs: { mode: 0o755, uid: 0, gid: 0 },
+      msg: { text: `Creating jail ${jail}` },
+    });
+  }
+  const accounts = new JailAccounts(planner, opts);
+  const socketd = new SocketdConfig(jail, `${opts.configDir}/jk_socketd.ini`);
+  for (const s of sections) {
+    planSection(planner, s, opts, accounts, socketd);
+  }
+  accounts.finish();
+  socketd.finish(planner);
+  planner.finishLibraryCache();
+  return { plan: plan.build(), sections: sections.map((s) => s.name) };
+}
+
+function planSection(
+  planner: CopyPlanner,
+  s: ResolvedSection,
+  opts: InitOptions,
+  accounts: JailAccounts,
+  socketd: SocketdConfig,
+): void {
+  const base: CopyOptions = {
+    force: opts.force,
+    hardlink: opts.hardlink,
+    keepOwner: false,
+    keepSetid: false,
+    glob: true,
+    resolveLibs: true,
+  };
+  const notInstalled: string[] = [];
+  const paths: string[] = [];
+  for (const p of s.paths) {
+    if (p.startsWith("/")) {
+      paths.push(p);
+      continue;
+    }
+    const found = locateProgram(p);
+    if (found === undefined) notInstalled.push(p);
+    else paths.push(found);
+  }
+  const before = planner.missing.length;
+  planner.copyPaths(paths, base);
+  planner.copyPaths(s.pathsWithOwner, { ...base, keepOwner: true });
+  planner.copyPaths(s.pathsWithSetuid, { ...base, keepOwner: true, keepSetid: true, glob: false });
+  for (const d of s.emptydirs) planner.emptyDir(d);
+  planner.copyPaths(s.devices, { ...base, glob: false, resolveLibs: false });
+  // Globs are optional by nature (multiarch alternatives); a literal path or program the
+  // section names but this system lacks is reported once per section, with a prefix that
+  // panels parsing our output already skip.
+  for (const m of planner.missing.slice(before)) {
+    if (m.glob) planner.plan.note(`Source file(s) ${m.path} do not exist`, { verbose: true });
+    else notInstalled.push(m.path);
+  }
+  if (notInstalled.length > 0) {
+    planner.plan.note(`skip [${s.name}]: not on this system: ${notInstalled.join(", ")}`);
+  }
+  for (const u of s.users) accounts.addUser(u, s.name);
+  for (const g of s.groups) accounts.addGroup(g, s.name);
+  if (s.needProc) planProc(planner, opts);
+  if (s.needLogsocket) {
+    planner.emptyDir("/dev");
+    socketd.want();
+  }
+}
+
+/** need_proc done right: JAIL/proc, one correct fstab line, and the mount itself. */
+function planProc(planner: CopyPlanner, opts: InitOptions): void {
+  const jail = planner.jail;
+  planner.emptyDir("/proc");
+  const mountPoint = `${jail}/proc`;
+  const fstabPath = opts.hostFstab ?? "/etc/fstab";
+  const fstab = readText(fstabPath) ?? "";
+  const listed = fstab.split("\n").some((l) => {
+    const f = l.trim().split(/\s+/);
+    return !l.trimStart().startsWith("#") && f[1] === mountPoint;
+  });
+  if (!listed) {
+    const sep = fstab === "" || fstab.endsWith("\n") ? "" : "\n";
+    planner.plan.add({
+      op: "append-host",
+      hostPath: fstabPath,
+      text: `${sep}proc\t${mountPoint}\tproc\tdefaults\t0\t0\n`,
+      msg: { text: `Adding ${mountPoint} to ${fstabPath}` },
+    });
+  }
+  const mountinfo = readText(opts.hostMountinfo ?? "/proc/self/mountinfo") ?? "";
+  const mounted = mountinfo.split("\n").some((l) => l.split(" ")[4] === mountPoint);
+  if (!mounted) {
+    planner.plan.add({
+      op: "run",
+      argv: ["mount", "-t", "proc", "proc", mountPoint],
+      msg: { text: `Mounting proc on ${mountPoint}` },
+    });
+  }
+}
+
+/** The `[JAIL/dev/log]` block in jk_socketd.ini, appended at most once. */
+class SocketdConfig {
+  #wanted = false;
+  constructor(readonly jail: string, readonly path: string) {}
+
+  want(): void {
+    this.#wanted = true;
+  }
+
+  finish(planner: CopyPlanner): void {
+    if (!this.#wanted) return;
+    const header = `[${this.jail}/dev/log]`;
+    const text = readText(this.path) ?? "";
+    if (text.split(/\r?\n/).some((l) => l === header)) {
+      planner.plan.note(`we already have ${this.jail}/dev/log in ${this.path}`, { verbose: true });
+      return;
+    }
+    planner.plan.add({
+      op: "append-host",
+      hostPath: this.path,
+      text: socketdBlock(this.jail),
+      msg: { text: `Adding ${header} to ${this.path} (restart jk_socketd to create the socket)` },
+    });
+  }
+}
+
+/**
+ * JAIL/etc/passwd and JAIL/etc/group: users and groups named by sections are copied from the
+ * host once (matched by name or id), with password field `x` and, for groups, only members
+ * that exist in the jail. Both files always exist after jk_init, as jailkit guaranteed.
+ */
+class JailAccounts {
+  readonly #hostPasswd;
+  readonly #hostGroup;
+  readonly #passwdPath: string;
+  readonly #groupPath: string;
+  #passwd: string;
+  #group: string;
+  readonly #passwdExisted: boolean;
+  readonly #groupExisted: boolean;
+  #passwdChanged = false;
+  #groupChanged = false;
+
+  constructor(readonly planner: CopyPlanner, opts: InitOptions) {
+    const hp = opts.hostPasswd ?? "/etc/passwd";
+    const hg = opts.hostGroup ?? "/etc/group";
+    this.#hostPasswd = parsePasswd(readText(hp) ?? "", hp);
+    this.#hostGroup = parseGroup(readText(hg) ?? "", hg);
+    const view = planner.view;
+    this.#passwdPath = view.resolve("/etc/passwd", true);
+    this.#groupPath = view.resolve("/etc/group", true);
+    const p = readText(view.hostPath(this.#passwdPath));
+    const g = readText(view.hostPath(this.#groupPath));
+    this.#passwdExisted = p !== undefined;
+    this.#groupExisted = g !== undefined;
+    this.#passwd = p ?? "";
+    this.#group = g ?? "";
+  }
+
+  #jailFile(path: string): string {
+    return this.planner.view.hostPath(path);
+  }
+
+  addUser(nameOrUid: string, section: string): void {
+    const jail = parsePasswd(this.#passwd, this.#jailFile(this.#passwdPath));
+    const isId = /^[0-9]+$/.test(nameOrUid);
+    const present = isId ? jail.byUid(Number(nameOrUid)) : jail.byName(nameOrUid);
+    if (present) {
+      this.planner.plan.note(`user ${nameOrUid} exists in ${this.#jailFile(this.#passwdPath)}`, {
+        verbose: true,
+      });
+      return;
+    }
+    const host = isId
+      ? this.#hostPasswd.byUid(Number(nameOrUid))
+      : this.#hostPasswd.byName(nameOrUid);
+    if (!host) {
+      this.planner.plan.note(
+        `WARNING: user ${nameOrUid} of section [${section}] does not exist on this system`,
+        {
+          stream: "stderr",
+        },
+      );
+      return;
+    }
+    this.#passwd = appendPasswdEntry(jail, { ...host, password: "x" });
+    this.#passwdChanged = true;
+    this.planner.plan.note(`writing user ${host.name} to ${this.#jailFile(this.#passwdPath)}`, {
+      verbose: true,
+    });
+    const primary = this.#hostGroup.byGid(host.gid);
+    if (primary) this.addGroup(primary.name, section);
+  }
+
+  addGroup(nameOrGid: string, section: string): void {
+    const jail = parseGroup(this.#group, this.#jailFile(this.#groupPath));
+    const isId = /^[0-9]+$/.test(nameOrGid);
+    const present = isId ? jail.byGid(Number(nameOrGid)) : jail.byName(nameOrGid);
+    if (present) {
+      this.planner.plan.note(`group ${nameOrGid} exists in ${this.#jailFile(this.#groupPath)}`, {
+        verbose: true,
+      });
+      return;
+    }
+    const host = isId
+      ? this.#hostGroup.byGid(Number(nameOrGid))
+      : this.#hostGroup.byName(nameOrGid);
+    if (!host) {
+      this.planner.plan.note(
+        `WARNING: group ${nameOrGid} of section [${section}] does not exist on this system`,
+        {
+          stream: "stderr",
+        },
+      );
+      return;
+    }
+    const jailUsers = parsePasswd(this.#passwd, this.#passwdPath);
+    const members = host.members.filter((m) => jailUsers.byName(m) !== undefined);
+    this.#group = appendGroupEntry(jail, { ...host, password: "x", members });
+    this.#groupChanged = true;
+    this.planner.plan.note(`writing group ${host.name} to ${this.#jailFile(this.#groupPath)}`, {
+      verbose: true,
+    });
+  }
+
+  finish(): void {
+    if (this.#passwdChanged || !this.#passwdExisted || this.#groupChanged || !this.#groupExisted) {
+      this.planner.emptyDir(posix.dirname(this.#passwdPath));
+    }
+    const attrs = { mode: 0o644, uid: 0, gid: 0 };
+    if (this.#passwdChanged || !this.#passwdExisted) {
+      this.planner.plan.add({ op: "write", path: this.#passwdPath, content: this.#passwd, attrs });
+    }
+    if (this.#groupChanged || !this.#groupExisted) {
+      this.planner.plan.add({ op: "write", path: this.#groupPath, content: this.#group, attrs });
+    }
+  }
+}

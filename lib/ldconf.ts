@@ -1,0 +1,212 @@
+/**
+ * Reader for /etc/ld.so.conf, the list of directories ldconfig indexes into ld.so.cache. The
+ * resolver uses it when a tree has no usable cache, so libraries in /usr/local/lib and friends
+ * are still found. Syntax as ldconfig reads it: one directory per line (an old "=TYPE" suffix is
+ * dropped), `#` starts a comment, `include PATTERN...` pulls in files matching shell globs
+ * (relative patterns are relative to the including file's directory), `hwcap` lines are ignored.
+ */
+import { dirname, join } from "node:path";
+
+/** Result of reading an ld.so.conf tree. */
+export interface LdSoConf {
+  /** Directories in the order ldconfig would scan them, duplicates removed. */
+  dirs: string[];
+  /** Problems found ("FILE:LINE: message" or "FILE: message"); reading continued past them. */
+  warnings: string[];
+}
+
+/** Options for {@link readLdSoConf}. */
+export interface LdSoConfOptions {
+  /**
+   * Filesystem prefix: every path (the file, includes, globs) is read below it, and results are
+   * spelled without it. Default "" (the real root). A prefix, not a chroot: absolute symlinks
+   * inside it still point at the host.
+   */
+  root?: string;
+  /** Deepest include nesting followed (default 16). */
+  maxDepth?: number;
+  /** Most files one include pattern may expand to (default 1024). */
+  maxGlobMatches?: number;
+}
+
+/** Largest configuration file read; ld.so.conf files are a few hundred bytes. */
+export const MAX_LDCONF_SIZE = 1024 * 1024;
+
+/**
+ * Reads `path` (default /etc/ld.so.conf) and everything it includes. A missing top-level file
+ * gives no directories and no warning (ldconfig treats it the same). Include cycles are cut,
+ * nesting is bounded, unreadable includes and relative directories become warnings.
+ */
+export function readLdSoConf(path = "/etc/ld.so.conf", opts: LdSoConfOptions = {}): LdSoConf {
+  const root = (opts.root ?? "").replace(/\/+$/, "");
+  const maxDepth = opts.maxDepth ?? 16;
+  const maxMatches = opts.maxGlobMatches ?? 1024;
+  const dirs: string[] = [];
+  const seenDirs = new Set<string>();
+  const warnings: string[] = [];
+  const active: string[] = [];
+
+  const parseFile = (file: string, depth: number, fromInclude: boolean): void => {
+    if (active.includes(file)) {
+      warnings.push(`${file}: include cycle (${[...active, file].join(" -> ")}), not followed`);
+      return;
+    }
+    if (depth > maxDepth) {
+      warnings.push(`${file}: includes nested deeper than ${maxDepth}, not followed`);
+      return;
+    }
+    const text = readText(root + file, file, fromInclude, warnings);
+    if (text === null) return;
+    active.push(file);
+    try {
+      const lines = text.split("\n");
+      for (let i = 0; i < lines.length; i++) {
+        const lineNo = i + 1;
+        const hash = lines[i].indexOf("#");
+        const line = (hash >= 0 ? lines[i].slice(0, hash) : lines[i]).trim();
+        if (line === "") continue;
+        const keyword = /^(\S+)\s+(.*)$/.exec(line);
+        if (keyword && keyword[1] === "include") {
+          for (const pattern of keyword[2].split(/\s+/)) {
+            const abs = pattern.startsWith("/") ? pattern : join(dirname(file), pattern);
+            const matches = expandGlob(root, abs, maxMatches, (m) => {
+              warnings.push(`${file}:${lineNo}: ${m}`);
+            });
+            for (const m of matches) parseFile(m, depth + 1, true);
+          }
+          continue;
+        }
+        if (keyword && keyword[1].toLowerCase() === "hwcap") continue;
+        const eq = line.indexOf("=");
+        let dir = (eq >= 0 ? line.slice(0, eq) : line).trim();
+        if (!dir.startsWith("/")) {
+          warnings.push(`${file}:${lineNo}: ${JSON.stringify(dir)} is not an absolute directory`);
+          continue;
+        }
+        dir = dir.replace(/\/+$/, "") || "/";
+        if (!seenDirs.has(dir)) {
+          seenDirs.add(dir);
+          dirs.push(dir);
+        }
+      }
+    } finally {
+      active.pop();
+    }
+  };
+
+  parseFile(path, 0, false);
+  return { dirs, warnings };
+}
+
+function readText(
+  real: string,
+  file: string,
+  warnMissing: boolean,
+  warnings: string[],
+): string | null {
+  try {
+    const st = Deno.statSync(real);
+    if (!st.isFile) {
+      warnings.push(`${file}: not a regular file`);
+      return null;
+    }
+    if (st.size > MAX_LDCONF_SIZE) {
+      warnings.push(`${file}: larger than ${MAX_LDCONF_SIZE} bytes, ignored`);
+      return null;
+    }
+    return new TextDecoder().decode(Deno.readFileSync(real));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound && !warnMissing) return null;
+    warnings.push(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  }
+}
+
+/** True when a path component contains glob metacharacters. */
+function isPattern(component: string): boolean {
+  return /[*?[]/.test(component);
+}
+
+/**
+ * Translates one shell glob component to a RegExp: `*`, `?`, `[...]` with `!`/`^` negation and
+ * ranges. A leading dot must be matched literally, as glob(3) does.
+ */
+export function globToRegExp(component: string): RegExp {
+  let re = "";
+  for (let i = 0; i < component.length; i++) {
+    const c = component[i];
+    if (c === "*") re += "[^/]*";
+    else if (c === "?") re += "[^/]";
+    else if (c === "[") {
+      const close = component.indexOf("]", i + 2);
+      if (close < 0) {
+        re += "\\[";
+        continue;
+      }
+      let body = component.slice(i + 1, close);
+      let neg = false;
+      if (body.startsWith("!") || body.startsWith("^")) {
+        neg = true;
+        body = body.slice(1);
+      }
+      re += `[${neg ? "^" : ""}${body.replace(/[\\\]^]/g, (m) => `\\${m}`)}]`;
+      i = close;
+    } else re += c.replace(/[.+^${}()|\\\]]/g, (m) => `\\${m}`);
+  }
+  const dotRule = component.startsWith(".") ? "" : "(?!\\.)";
+  return new RegExp(`^${dotRule}${re}$`);
+}
+
+/**
+ * Expands an absolute glob pattern below `root`; results are sorted per directory level like
+ * glob(3) and spelled without the root. A pattern with no metacharacters yields itself when the
+ * file exists. At most `maxMatches` results.
+ */
+export function expandGlob(
+  root: string,
+  pattern: string,
+  maxMatches: number,
+  warn: (message: string) => void,
+): string[] {
+  const parts = pattern.split("/").filter((p) => p !== "");
+  let current = ["/"];
+  for (let k = 0; k < parts.length; k++) {
+    const part = parts[k];
+    const next: string[] = [];
+    for (const dir of current) {
+      if (!isPattern(part)) {
+        const p = join(dir, part);
+        if (k < parts.length - 1 || exists(root + p)) next.push(p);
+        continue;
+      }
+      const re = globToRegExp(part);
+      let names: string[];
+      try {
+        names = [];
+        for (const e of Deno.readDirSync(root + dir)) {
+          if (re.test(e.name)) names.push(e.name);
+          if (names.length > maxMatches) break;
+        }
+      } catch {
+        continue;
+      }
+      names.sort();
+      for (const n of names) next.push(join(dir, n));
+    }
+    if (next.length > maxMatches) {
+      warn(`include pattern ${pattern} matches more than ${maxMatches} paths; extra ones ignored`);
+      next.length = maxMatches;
+    }
+    current = next;
+  }
+  return current.filter((p) => p !== "/");
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { expandGlob, globToRegExp, readLdSoConf } from "../lib/ldconf.ts";
+import { tempDir } from "./helpers.ts";
+import { writeFileIn } from "./elf_fixture.ts";
+
+function conf(files: Record<string, string>): { dir: string; cleanup: () => void } {
+  const t = tempDir("ldconf");
+  for (const [path, text] of Object.entries(files)) writeFileIn(t.dir, path, text, 0o644);
+  return t;
+}
+
+Deno.test("ld.so.conf: directories, comments, hwcap lines, =TYPE suffixes, sorted include globs", () => {
+  const { dir, cleanup } = conf({
+    "/etc/ld.so.conf": [
+      "# comment",
+      "include /etc/ld.so.conf.d/*.conf",
+      "/usr/local/lib   # trailing comment",
+      "  /opt/a/lib/  ",
+      "/opt/libc5=libc5",
+      "hwcap 1 nosegneg",
+      "HWCAP 2 other",
+      "/usr/local/lib",
+      "",
+    ].join("\n"),
+    "/etc/ld.so.conf.d/b.conf": "/b/lib\n",
+    "/etc/ld.so.conf.d/a.conf": "/a/lib\n",
+    "/etc/ld.so.conf.d/.hidden.conf": "/hidden\n",
+    "/etc/ld.so.conf.d/c.conf.dpkg-old": "/old\n",
+  });
+  try {
+    const r = readLdSoConf("/etc/ld.so.conf", { root: dir });
+    assert.deepEqual(r.dirs, ["/a/lib", "/b/lib", "/usr/local/lib", "/opt/a/lib", "/opt/libc5"]);
+    assert.deepEqual(r.warnings, []);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("ld.so.conf: relative includes are relative to the including file; several patterns per line", () => {
+  const { dir, cleanup } = conf({
+    "/etc/ld.so.conf": "include sub/*.conf other.conf\n",
+    "/etc/sub/one.conf": "/one\ninclude ../deeper/x?.conf\n",
+    "/etc/deeper/x1.conf": "/x1\n",
+    "/etc/deeper/x2.conf": "/x2\n",
+    "/etc/deeper/xx.conf": "/xx-not-matched-by-x?-twice\n",
+    "/etc/other.conf": "/other\n",
+  });
+  try {
+    const r = readLdSoConf("/etc/ld.so.conf", { root: dir });
+    assert.deepEqual(r.dirs, ["/one", "/x1", "/x2", "/xx-not-matched-by-x?-twice", "/other"]);
+    assert.deepEqual(r.warnings, []);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("ld.so.conf: include cycles are cut and depth is bounded", () => {
+  const { dir, cleanup } = conf({
+    "/etc/ld.so.conf": "include /etc/a.conf\n/top\n",
+    "/etc/a.conf": "/a\ninclude /etc/b.conf\n",
+    "/etc/b.conf": "/b\ninclude /etc/a.conf\ninclude /etc/ld.so.conf\n",
+    "/etc/self.conf": "include self.conf\n/self\n",
+  });
+  try {
+    const r = readLdSoConf("/etc/ld.so.conf", { root: dir });
+    assert.deepEqual(r.dirs, ["/a", "/b", "/top"]);
+    assert.deepEqual(r.warnings, [
+      "/etc/a.conf: include cycle (/etc/ld.so.conf -> /etc/a.conf -> /etc/b.conf -> /etc/a.conf), not followed",
+      "/etc/ld.so.conf: include cycle (/etc/ld.so.conf -> /etc/a.conf -> /etc/b.conf -> /etc/ld.so.conf), not followed",
+    ]);
+    const self = readLdSoConf("/etc/self.conf", { root: dir });
+    assert.deepEqual(self.dirs, ["/self"]);
+    assert.equal(self.warnings.length, 1);
+  } finally {
+    cleanup();
+  }
+  // A chain longer than the bound (distinct files, no cycle).
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 30; i++) files[`/etc/c${i}.conf`] = `/d${i}\ninclude /etc/c${i + 1}.conf\n`;
+  const deep = conf(files);
+  try {
+    const r = readLdSoConf("/etc/c0.conf", { root: deep.dir, maxDepth: 5 });
+    assert.deepEqual(r.dirs, ["/d0", "/d1", "/d2", "/d3", "/d4", "/d5"]);
+    assert.deepEqual(r.warnings, ["/etc/c6.conf: includes nested deeper than 5, not followed"]);
+  } finally {
+    deep.cleanup();
+  }
+});
+
+Deno.test("ld.so.conf: problems are warnings, a missing top file is simply empty", () => {
+  const { dir, cleanup } = conf({
+    "/etc/ld.so.conf":
+      "relative/dir\ninclude /etc/missing.conf\ninclude /etc/nomatch/*.conf\n/ok\n",
+  });
+  try {
+    Deno.mkdirSync(`${dir}/etc/adir.conf`);
+    const r = readLdSoConf("/etc/ld.so.conf", { root: dir });
+    assert.deepEqual(r.dirs, ["/ok"]);
+    assert.deepEqual(r.warnings, [
+      '/etc/ld.so.conf:1: "relative/dir" is not an absolute directory',
+    ]);
+    assert.deepEqual(readLdSoConf("/etc/none.conf", { root: dir }), { dirs: [], warnings: [] });
+    Deno.writeTextFileSync(`${dir}/etc/inc.conf`, "include /etc/adir.conf\n");
+    assert.deepEqual(readLdSoConf("/etc/inc.conf", { root: dir }).warnings, [
+      "/etc/adir.conf: not a regular file",
+    ]);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("glob translation and expansion", () => {
+  assert.ok(globToRegExp("*.conf").test("a.conf"));
+  assert.ok(!globToRegExp("*.conf").test(".a.conf"));
+  assert.ok(globToRegExp(".*.conf").test(".a.conf"));
+  assert.ok(globToRegExp("x[0-9].c[!x]nf").test("x7.conf"));
+  assert.ok(!globToRegExp("x[0-9].c[!o]nf").test("x7.conf"));
+  assert.ok(globToRegExp("a[^b]c").test("axc"));
+  assert.ok(globToRegExp("a+b(c).conf").test("a+b(c).conf"));
+  assert.ok(globToRegExp("[abc").test("[abc"));
+  const { dir, cleanup } = conf({});
+  try {
+    for (let i = 0; i < 20; i++) {
+      writeFileIn(dir, `/d/f${String(i).padStart(2, "0")}.conf`, "", 0o644);
+    }
+    const warnings: string[] = [];
+    const all = expandGlob(dir, "/d/*.conf", 100, (m) => warnings.push(m));
+    assert.equal(all.length, 20);
+    assert.equal(all[0], "/d/f00.conf");
+    const some = expandGlob(dir, "/d/*.conf", 5, (m) => warnings.push(m));
+    assert.equal(some.length, 5);
+    assert.match(warnings[0], /matches more than 5 paths/);
+    assert.deepEqual(expandGlob(dir, "/d/f01.conf", 5, () => {}), ["/d/f01.conf"]);
+    assert.deepEqual(expandGlob(dir, "/d/nope.conf", 5, () => {}), []);
+    assert.deepEqual(expandGlob(dir, "/*/f1?.conf", 100, () => {}).length, 10);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("the real /etc/ld.so.conf covers the multiarch directory", () => {
+  const r = readLdSoConf();
+  assert.deepEqual(r.warnings, []);
+  assert.ok(
+    r.dirs.includes("/usr/lib/x86_64-linux-gnu") || r.dirs.includes("/lib/x86_64-linux-gnu"),
+    r.dirs.join(" "),
+  );
+});

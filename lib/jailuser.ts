@@ -419,6 +419,13 @@ export function planJailUsers(input: JailuserInput): JailuserPlan {
     }
     users.push({ name, entry, layout, usermod, move: doMove, notes: hostNotes });
   }
+  const chrootsh = lstat(CHROOTSH);
+  if (users.some((u) => u.usermod) && (!chrootsh?.isFile || ((chrootsh.mode ?? 0) & 0o111) === 0)) {
+    // usermod only warns about it; without it the switched accounts cannot log in at all
+    notes.push(
+      warn(`${CHROOTSH} is not installed on this host: jailed users cannot log in until it is`),
+    );
+  }
   return {
     notes,
     passwdText: passwdChanged ? joinText(jailPasswd) : undefined,

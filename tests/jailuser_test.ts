@@ -106,6 +106,15 @@ Deno.test("a user outside the jail gets jailkit's passwd and group lines and use
   ]);
   assert.deepStrictEqual(p.users[0].layout.inJailHome, "/home/alice");
   assert.deepStrictEqual(p.users[0].layout.destination, "/srv/jail/home/alice");
+  assert.ok(texts(p.notes).some((n) => /jk_chrootsh is not installed on this host/.test(n)));
+  const installed = { isFile: true, isSymlink: false, mode: 0o104755 } as Deno.FileInfo;
+  const withShell = plan(
+    [{ name: "alice" }],
+    undefined,
+    undefined,
+    (path) => path === CHROOTSH ? installed : undefined,
+  );
+  assert.ok(!texts(withShell.notes).some((n) => /not installed/.test(n)));
 });
 
 Deno.test("existing jail groups get the user added to their member field only", () => {

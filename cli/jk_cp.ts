@@ -2,7 +2,17 @@
  * jk_cp — copy files, directories, devices and programs (with the libraries they need) into a
  * jail. Command line and output lines of jailkit 2.23 (spec §2.2), plus --dry-run and --json.
  */
-import { isRoot, locateProgram, main, parseOptions, runPlan, stderr, stdout } from "../lib/cli.ts";
+import {
+  isRoot,
+  JAIL_WRITER_OPTIONS,
+  locateProgram,
+  main,
+  parseOptions,
+  runPlan,
+  stderr,
+  stdout,
+  takeJail,
+} from "../lib/cli.ts";
 import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../lib/jailpath.ts";
 import { CopyPlanner } from "../lib/copy.ts";
 import { JailkitError } from "../lib/errors.ts";
@@ -27,15 +37,9 @@ Exit codes: 0 ok, 1 bad option, 2 missing jail or file, 3 jail is not a director
 4 a file was not found, 5 not root, 6 the jail is not safe, 7 some operations failed.`;
 
 const OPTIONS = {
-  jail: { type: "string", short: "j" },
-  force: { type: "boolean", short: "f" },
-  hardlink: { type: "boolean", short: "k" },
+  ...JAIL_WRITER_OPTIONS,
   owner: { type: "boolean", short: "o" },
   setuid: { type: "boolean", short: "s" },
-  verbose: { type: "boolean", short: "v" },
-  help: { type: "boolean", short: "h" },
-  "dry-run": { type: "boolean" },
-  json: { type: "boolean" },
 } as const;
 
 function run(): number {
@@ -49,9 +53,7 @@ function run(): number {
     stdout("jk_cp: you need to be root to copy files into a jail (or use --dry-run)");
     return 5;
   }
-  let jailArg = values.jail as string | undefined;
-  const names = [...positionals];
-  if (jailArg === undefined) jailArg = names.shift();
+  const { jail: jailArg, rest: names } = takeJail(values.jail, positionals);
   if (jailArg === undefined || names.length === 0) {
     stderr("ERROR: need at least a jail directory and one file to copy");
     stdout(USAGE);

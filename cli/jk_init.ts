@@ -2,7 +2,16 @@
  * jk_init — create or complete a jail from the sections of jk_init.ini. Command line, output
  * lines and exit codes of jailkit 2.23 (spec §2.1), plus --dry-run and --json.
  */
-import { isRoot, main, parseOptions, runPlan, stderr, stdout } from "../lib/cli.ts";
+import {
+  isRoot,
+  JAIL_WRITER_OPTIONS,
+  main,
+  parseOptions,
+  runPlan,
+  stderr,
+  stdout,
+  takeJail,
+} from "../lib/cli.ts";
 import { checkJailSafety, normalizeJail } from "../lib/jailpath.ts";
 import { JailkitError } from "../lib/errors.ts";
 import { readIni } from "../lib/ini.ts";
@@ -33,15 +42,9 @@ Exit codes: 0 ok (also when a section does not exist: a warning is printed), 1 b
 7 some operations failed.`;
 
 const OPTIONS = {
+  ...JAIL_WRITER_OPTIONS,
   configfile: { type: "string", short: "c" },
   list: { type: "boolean", short: "l" },
-  jail: { type: "string", short: "j" },
-  force: { type: "boolean", short: "f" },
-  hardlink: { type: "boolean", short: "k" },
-  verbose: { type: "boolean", short: "v" },
-  help: { type: "boolean", short: "h" },
-  "dry-run": { type: "boolean" },
-  json: { type: "boolean" },
 } as const;
 
 function run(): number {
@@ -69,9 +72,7 @@ function run(): number {
     stdout("jk_init: you need to be root to create a jail (or use --dry-run)");
     return 5;
   }
-  const args = [...positionals];
-  let jailArg = values.jail as string | undefined;
-  if (jailArg === undefined) jailArg = args.shift();
+  const { jail: jailArg, rest: args } = takeJail(values.jail, positionals);
   if (jailArg === undefined || args.length === 0) {
     stdout("");
     stdout("ERROR: need a jail directory and at least one section");

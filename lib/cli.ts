@@ -27,6 +27,26 @@ export function stderr(line: string): void {
   consolePrinter("stderr", line);
 }
 
+/** Options every jail-writing tool (jk_cp, jk_init, jk_update) spells the same way. */
+export const JAIL_WRITER_OPTIONS = {
+  jail: { type: "string", short: "j" },
+  force: { type: "boolean", short: "f" },
+  hardlink: { type: "boolean", short: "k" },
+  verbose: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+  "dry-run": { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
+
+/** The jail from -j/--jail, else (jailkit's legacy form) the first positional argument. */
+export function takeJail(
+  option: string | boolean | string[] | undefined,
+  positionals: string[],
+): { jail: string | undefined; rest: string[] } {
+  if (typeof option === "string") return { jail: option, rest: positionals };
+  return { jail: positionals[0], rest: positionals.slice(1) };
+}
+
 /**
  * node:util parseArgs with jailkit's error behaviour: an unknown option or a missing value
  * prints the message and the usage text and exits 1, as getopt did.

@@ -308,3 +308,52 @@ rootTest("every executable of each installed section runs inside its own fresh j
   }
   assert.deepEqual(failures, []);
 });
+
+rootTest(
+  "need_proc: JAIL/proc, one correct fstab line, mounted once (private mount namespace)",
+  () => {
+    const { dir, cleanup } = safeTestRoot("init-proc");
+    try {
+      const jail = jailIn(dir);
+      const ini = `${dir}/proc.ini`;
+      Deno.writeTextFileSync(
+        ini,
+        "[procjail]\ncomment = test\nneed_proc = yes\npaths = /etc/hostname\n",
+      );
+      const realFstab = Deno.readTextFileSync("/etc/fstab");
+      // The tools edit /etc/fstab by rename, so a private copy of /etc is bound over it, in a
+      // mount namespace that disappears with the command.
+      const etc = `${dir}/etc-copy`;
+      const jk =
+        `${Deno.execPath()} run -A --no-config --quiet ${REPO_ROOT}/cli/jk_init.ts -c ${ini} -j ${jail} procjail`;
+      const script = [
+        `cp -a /etc ${etc}`,
+        `mount --bind ${etc} /etc`,
+        `${jk} && ${jk}`,
+        `echo ===fstab; cat /etc/fstab`,
+        `echo ===mounts; awk '$5 == "${jail}/proc" {print $5, $9}' /proc/self/mountinfo`,
+      ].join(" && ");
+      const o = new Deno.Command("unshare", {
+        args: ["-m", "--propagation", "private", "sh", "-c", script],
+        stdout: "piped",
+        stderr: "piped",
+        env: { PATH: SYSTEM_PATH, JAILKIT_ETC: `${dir}/etc-jailkit` },
+      }).outputSync();
+      const out = new TextDecoder().decode(o.stdout);
+      assert.equal(o.code, 0, out + new TextDecoder().decode(o.stderr));
+      const fstab = out.split("===fstab\n")[1].split("===mounts\n")[0];
+      const lines = fstab.split("\n").filter((l) => l.includes(`${jail}/proc`));
+      assert.deepEqual(lines, [`proc\t${jail}/proc\tproc\tdefaults\t0\t0`]);
+      assert.equal(
+        out.split("===mounts\n")[1].trim(),
+        `${jail}/proc proc`,
+        "mounted once, as proc",
+      );
+      assert.match(out, /^Nothing to do: /m, "second run changes nothing");
+      assert.equal(Deno.readTextFileSync("/etc/fstab"), realFstab, "the host's fstab is untouched");
+      assert.ok(Deno.statSync(`${jail}/proc`).isDirectory);
+    } finally {
+      cleanup();
+    }
+  },
+);

@@ -25,7 +25,15 @@ export interface ElfSpec {
   flags1?: number;
   /** No PT_DYNAMIC at all (a static program). */
   noDynamic?: boolean;
+  /**
+   * Map the string table and dynamic section with a second PT_LOAD whose address is unrelated
+   * to its file offset (as in real objects), instead of one PT_LOAD covering the whole file.
+   */
+  splitLoad?: boolean;
 }
+
+/** Address of the second PT_LOAD of a `splitLoad` object. */
+export const SPLIT_VADDR = 0x800000;
 
 /** Where things ended up in a generated object. */
 export interface ElfLayout {
@@ -84,7 +92,8 @@ export function buildElf(spec: ElfSpec = {}): { bytes: Uint8Array; layout: ElfLa
   const base = 0x10000;
 
   const withDynamic = !spec.noDynamic;
-  const phTypes: ("load" | "interp" | "dynamic")[] = ["load"];
+  const phTypes: ("load" | "load2" | "interp" | "dynamic")[] = ["load"];
+  if (spec.splitLoad) phTypes.push("load2");
   if (spec.interp !== undefined) phTypes.push("interp");
   if (withDynamic) phTypes.push("dynamic");
   const phoff = ehsize;
@@ -125,7 +134,7 @@ export function buildElf(spec: ElfSpec = {}): { bytes: Uint8Array; layout: ElfLa
     if (spec.rpath !== undefined) entries.push([15, strings.get(spec.rpath)!]);
     if (spec.runpath !== undefined) entries.push([29, strings.get(spec.runpath)!]);
     if (spec.flags1 !== undefined) entries.push([0x6ffffffb, spec.flags1]);
-    entries.push([5, base + strtabOff], [10, strtabSize], [0, 0]);
+    entries.push([5, spec.splitLoad ? SPLIT_VADDR : base + strtabOff], [10, strtabSize], [0, 0]);
   }
   const dynSize = entries.length * dynent;
   const total = dynOff + dynSize;
@@ -144,16 +153,21 @@ export function buildElf(spec: ElfSpec = {}): { bytes: Uint8Array; layout: ElfLa
   w.u16(is64 ? 56 : 44, phnum);
 
   const ph = { load: 0, interp: null as number | null, dynamic: null as number | null };
+  // With splitLoad the second segment maps [strtabOff, total) at SPLIT_VADDR.
+  const vaddrOf = (o: number) =>
+    spec.splitLoad && o >= strtabOff ? SPLIT_VADDR + (o - strtabOff) : base + o;
   phTypes.forEach((t, i) => {
     const at = phoff + i * phentsize;
     const [type, o, sz] = t === "load"
-      ? [1, 0, total]
+      ? [1, 0, spec.splitLoad ? strtabOff : total]
+      : t === "load2"
+      ? [1, strtabOff, total - strtabOff]
       : t === "interp"
       ? [3, interpOff!, interpBytes.length]
       : [2, dynOff, dynSize];
     if (t === "interp") ph.interp = i;
     if (t === "dynamic") ph.dynamic = i;
-    writePhdr(w, at, { type, offset: o, vaddr: base + o, filesz: sz, memsz: sz });
+    writePhdr(w, at, { type, offset: o, vaddr: vaddrOf(o), filesz: sz, memsz: sz });
   });
   if (interpOff !== null) bytes.set(interpBytes, interpOff);
   if (withDynamic) bytes.set(strParts, strtabOff);

@@ -21,6 +21,7 @@ import {
   EM_AARCH64,
   EM_PPC,
   phField,
+  SPLIT_VADDR,
   Writer,
 } from "./elf_fixture.ts";
 
@@ -90,6 +91,25 @@ Deno.test("hand-built objects of every class and byte order parse to the same fa
         flags1: 8,
         dynamic: true,
       });
+    }
+  }
+});
+
+Deno.test("DT_STRTAB is mapped to a file offset through the PT_LOAD that contains it", () => {
+  for (const elfClass of [32, 64] as const) {
+    for (const endian of ["little", "big"] as const) {
+      const { bytes, layout } = buildElf({ ...SAMPLE, elfClass, endian, splitLoad: true });
+      assert.equal(layout.phnum, 4);
+      const info = parse(bytes)!;
+      assert.deepEqual(info.needed, SAMPLE.needed);
+      assert.equal(info.runpath, SAMPLE.runpath);
+      // An address in the gap between the two segments belongs to neither.
+      const gap = bytes.slice();
+      writer(gap, layout).word(dynValueOffset(bytes, layout, 5), SPLIT_VADDR - 1);
+      assertParseError(
+        () => parse(gap),
+        /DT_STRTAB address 0x7fffff is not inside the file data of any PT_LOAD/,
+      );
     }
   }
 });

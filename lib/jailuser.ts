@@ -831,17 +831,26 @@ function removeQuietly(path: string): string | undefined {
 
 export const TEMP_PREFIX = ".jk_jailuser";
 
+export type DestinationState = "fresh" | "empty" | "identical" | "same";
+
 /**
  * What is at `destination` now (read-only, so --dry-run can tell too): nothing ("fresh"), an
- * empty directory to be replaced ("empty"), or a tree identical to `source` ("identical", an
- * earlier run stopped after copying). Anything else throws MoveError. When the parent exists
- * it must be root's and not group/other-writable, or someone could swap our temp directory
- * for a symlink between our writes.
+ * empty directory to be replaced ("empty"), a tree identical to `source` ("identical", an
+ * earlier run stopped after copying), or the source directory itself ("same": a bind mount,
+ * e.g. of /home into the jail; there is nothing to move and, above all, nothing to remove).
+ * Anything else throws MoveError. When the parent exists it must be root's and not
+ * group/other-writable, or someone could swap our temp directory for a symlink between our
+ * writes.
  */
-export function checkDestination(
-  source: string,
-  destination: string,
-): "fresh" | "empty" | "identical" {
+export function checkDestination(source: string, destination: string): DestinationState {
+  const existing = lstatOrUndefined(destination);
+  const src = lstatOrUndefined(source);
+  if (
+    existing !== undefined && src !== undefined && existing.dev === src.dev &&
+    existing.ino === src.ino
+  ) {
+    return "same";
+  }
   const parent = posix.dirname(destination);
   const pinfo = lstatOrUndefined(parent);
   if (pinfo !== undefined) {
@@ -850,7 +859,6 @@ export function checkDestination(
       throw new MoveError(`${parent} must be owned by root and not writable by group or others`);
     }
   }
-  const existing = lstatOrUndefined(destination);
   if (existing === undefined) return "fresh";
   if (!existing.isDirectory || existing.isSymlink) {
     throw new MoveError(`${destination} exists and is not a directory`);
@@ -873,8 +881,14 @@ export function checkDestination(
  * finishing). Returns the manifest of the source for the final unchanged-check. The source is
  * never modified; on failure the temp copy is removed and MoveError says why.
  */
-export function placeCopy(source: string, destination: string, user: string): Manifest {
-  if (checkDestination(source, destination) === "identical") return manifestOf(source);
+export function placeCopy(
+  source: string,
+  destination: string,
+  user: string,
+  state: DestinationState = checkDestination(source, destination),
+): Manifest {
+  if (state === "same") throw new MoveError(`${destination} is ${source} itself`);
+  if (state === "identical") return manifestOf(source);
   const parent = posix.dirname(destination);
   const rand = Array.from(
     crypto.getRandomValues(new Uint8Array(6)),
@@ -1028,6 +1042,7 @@ export function carryOut(plan: JailuserPlan, opts: CarryOutOptions): CarryOutRes
     const { layout } = user;
     const ops: Op[] = [...user.notes];
     let manifest: Manifest | undefined;
+    let same = false;
     const source = layout.source!;
     if (user.move) {
       const leftovers = leftoverTemps(layout.destination, user.name);
@@ -1063,18 +1078,25 @@ export function carryOut(plan: JailuserPlan, opts: CarryOutOptions): CarryOutRes
       }
       const what = `copy ${source} to ${parents.destination}, verify the copy`;
       try {
-        checkMoveSource(source, parents.destination, opts.jail);
-        if (opts.dryRun) {
-          const state = checkDestination(source, parents.destination);
+        const state = checkDestination(source, parents.destination);
+        if (state === "same") {
           print?.(
             "stdout",
-            state === "identical"
-              ? `would keep ${parents.destination}, already identical to ${source}`
-              : `would ${what}`,
+            `home directory ${source} is already inside the jail (it is ${parents.destination})`,
           );
-          record(what);
+          same = true;
         } else {
-          manifest = placeCopy(source, parents.destination, user.name);
+          checkMoveSource(source, parents.destination, opts.jail);
+          if (opts.dryRun) {
+            print?.(
+              "stdout",
+              state === "identical"
+                ? `would keep ${parents.destination}, already identical to ${source}`
+                : `would ${what}`,
+            );
+          } else {
+            manifest = placeCopy(source, parents.destination, user.name, state);
+          }
           record(what);
         }
       } catch (e) {
@@ -1110,7 +1132,7 @@ export function carryOut(plan: JailuserPlan, opts: CarryOutOptions): CarryOutRes
       }
     }
 
-    if (user.move) {
+    if (user.move && !same) {
       const what = `remove ${source} after checking it is unchanged since the copy`;
       if (opts.dryRun) {
         print?.("stdout", `would ${what}`);

@@ -428,6 +428,23 @@ rootTest(
   },
 );
 
+rootTest("jk_jailuser: -m with the home bind-mounted into the jail removes nothing", async () => {
+  await withFixture("bind", async (f) => {
+    const u = await f.user();
+    const home = await f.fillHome(u);
+    const before = snapshot(home);
+    const dest = `${f.jail}${home}`;
+    Deno.mkdirSync(dest, { recursive: true, mode: 0o755 });
+    assert.equal((await sh("mount", ["--bind", home, dest])).code, 0);
+    f.mounts.push(dest);
+    const r = await runTool("jk_jailuser", ["-m", "-n", "-j", f.jail, u]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(snapshot(home), before, "the files seen through both paths are intact");
+    assert.match(r.stdout, /is already inside the jail \(it is /);
+    assert.equal(passwdLine(u)!.split(":")[5], `${f.jail}/.${home}`);
+  });
+});
+
 rootTest("jk_jailuser: a run stopped after copying is resumed, not duplicated", async () => {
   await withFixture("resume", async (f) => {
     const u = await f.user();

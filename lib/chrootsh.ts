@@ -1,0 +1,540 @@
+/**
+ * jk_chrootsh (spec §2.7): the login shell of jailed users. It finds the jail from the `/./`
+ * in the user's host home, checks the jail and the home, enters the jail as the user and runs
+ * the user's in-jail shell. Every step and exit code follows jailkit 2.23; the effects (stat,
+ * reading files, the privilege sequence, syslog) come in through ChrootshSystem, so the whole
+ * decision runs in tests against plain data.
+ *
+ * Deliberately different from jailkit 2.23 (listed for admins in man/jk_chrootsh.8):
+ * - config keys match exactly: `relax_home_group` no longer relaxes a group-writable home
+ *   (that needs `relax_home_group_permissions`);
+ * - values are trimmed, so `injail_shell = /bin/sh` works;
+ * - a malformed jk_chrootsh.ini (syntax, a non-numeric value such as `yes`), an unreadable one
+ *   or one that is a symlink, not root:root or world-writable refuses the login with exit 14
+ *   (jailkit read what it could and took `yes` as 0);
+ * - host users and groups come from /etc/passwd and /etc/group (no NSS: LDAP/SSSD accounts are
+ *   not found, exit 13); in-jail users from JAIL/etc/passwd and JAIL/etc/group, read inside the
+ *   jail as the user (jailkit asked the jail's NSS, whose systemd module invented root/nobody);
+ * - only setuid-root mode (exit 11 otherwise): no file-capability mode (101–105);
+ * - PR_SET_NO_NEW_PRIVS: set-uid programs and file capabilities in the jail do not work for the
+ *   jailed session;
+ * - the jailed program gets the caller's umask (the launcher passes it on) and no descriptor
+ *   but 0–2;
+ * - crashes and SIGTERM are not caught and logged (jailkit exited 154); internal errors exit 154.
+ */
+import { type ExecSpec, PrivilegeError, type PrivilegeStep } from "./privilege.ts";
+import type { IniFile } from "./ini.ts";
+import { iniInt, iniList, iniString, selectUserSection } from "./ini.ts";
+import type { GroupFile, PasswdEntry, PasswdFile } from "./passwd.ts";
+import { parseGroup, parseJailHome, parsePasswd } from "./passwd.ts";
+import { JailkitError } from "./errors.ts";
+
+export const CONFIG_DIR = "/etc/jailkit";
+export const CONFIG_FILE = "/etc/jailkit/jk_chrootsh.ini";
+
+/** basename(argv[0]) must be one of these (sshd prefixes "-" for login shells). */
+export const ACCEPTED_NAMES: readonly string[] = ["jk_chrootsh", "-jk_chrootsh", "su", "-su"];
+
+/** Exit codes, as jailkit 2.23. */
+export const EXIT = {
+  argv0: 1,
+  notSetuidRoot: 11,
+  realRoot: 12,
+  user: 13,
+  configDir: 14,
+  gid: 15,
+  emptyHome: 16,
+  noJailMarker: 17,
+  chdirJail: 19,
+  notCanonical: 21,
+  chroot: 33,
+  setgid: 34,
+  /** setgroups failed, or the user/group is missing from the jail's passwd/group */
+  setgroupsOrInJailUser: 35,
+  setuid: 36,
+  inJailName: 37,
+  inJailHome: 39,
+  chdirHome: 41,
+  unsafe: 53,
+  exec: 111,
+  internal: 154,
+} as const;
+
+/** Which exit code each failed privilege step gives. */
+export const STEP_EXIT: Readonly<Record<PrivilegeStep, number>> = {
+  "chdir-jail": EXIT.chdirJail,
+  "getcwd": EXIT.notCanonical,
+  "chroot": EXIT.chroot,
+  "chdir-root": EXIT.chroot,
+  "setgroups": EXIT.setgroupsOrInJailUser,
+  "setresgid": EXIT.setgid,
+  "setresuid": EXIT.setuid,
+  "verify": EXIT.setuid,
+  "no-new-privs": EXIT.setuid,
+  "exec": EXIT.exec,
+};
+
+export type LogPriority = "err" | "warning" | "notice" | "info";
+
+/** The lstat/stat facts the checks use. */
+export interface StatInfo {
+  readonly isSymlink: boolean;
+  /** st_mode, file type bits included or not. */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path safety (spec §1.4)
+
+export const NOREGPATH = 1;
+export const GROUPW = 2;
+export const OTHERW = 4;
+export const SETUID = 8;
+export const SETGID = 16;
+export const OWNER = 32;
+export const GROUP = 64;
+
+export interface SafetyResult {
+  readonly bits: number;
+  readonly logs: readonly { priority: LogPriority; message: string }[];
+}
+
+/**
+ * jailkit's testsafepath: which rules `st` (the lstat of `path`, undefined when missing)
+ * breaks for the expected owner and group, each with the log line jailkit wrote.
+ */
+export function safePathProblems(
+  path: string,
+  st: StatInfo | undefined,
+  owner: number,
+  group: number,
+): SafetyResult {
+  if (st === undefined) return { bits: NOREGPATH, logs: [] };
+  if (st.isSymlink) {
+    return { bits: NOREGPATH, logs: [{ priority: "err", message: `path ${path} is a symlink` }] };
+  }
+  const logs: { priority: LogPriority; message: string }[] = [];
+  let bits = 0;
+  const add = (bit: number, priority: LogPriority, message: string) => {
+    bits |= bit;
+    logs.push({ priority, message: `path ${path} ${message}` });
+  };
+  if (st.mode & 0o020) {
+    add(GROUPW, group === 0 ? "warning" : "notice", "is group writable");
+  }
+  if (st.mode & 0o002) add(OTHERW, owner === 0 ? "err" : "notice", "is writable for others");
+  if (st.mode & 0o4000) add(SETUID, "err", "is setuid");
+  if (st.mode & 0o2000) add(SETGID, "err", "is setgid");
+  if (st.uid !== owner) {
+    add(OWNER, owner === 0 ? "err" : "notice", `is not owned by user ${owner}`);
+  }
+  if (st.gid !== group) {
+    add(GROUP, group === 0 ? "err" : "notice", `is not owned by group ${group}`);
+  }
+  return { bits, logs };
+}
+
+/** Directories of the jail that must be root-owned and not writable when present. */
+export const CHECKED_JAIL_DIRS: readonly string[] = ["dev", "etc", "lib", "usr", "bin", "sbin"];
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+export interface ChrootshSettings {
+  /** The section used, for log lines; undefined when no section (or no file) applies. */
+  readonly section?: string;
+  readonly env: readonly string[];
+  readonly relaxHomeGroupPermissions: boolean;
+  readonly relaxHomeOtherPermissions: boolean;
+  readonly relaxHomeGroup: boolean;
+  readonly relaxHomeOwner: boolean;
+  readonly injailShell?: string;
+  readonly skipInjailPasswdCheck: boolean;
+  readonly injailLoginShell: boolean;
+}
+
+export const DEFAULT_SETTINGS: ChrootshSettings = {
+  env: [],
+  relaxHomeGroupPermissions: false,
+  relaxHomeOtherPermissions: false,
+  relaxHomeGroup: false,
+  relaxHomeOwner: false,
+  skipInjailPasswdCheck: false,
+  injailLoginShell: false,
+};
+
+/**
+ * The settings for a user: the one section chosen by spec §1.3, keys matched exactly, values
+ * trimmed. A value that is not a non-negative decimal integer throws a config error naming
+ * FILE:LINE.
+ */
+export function readSettings(
+  ini: IniFile | undefined,
+  user: string,
+  group: string,
+): ChrootshSettings {
+  const section = ini ? selectUserSection(ini, user, group) : undefined;
+  if (!section) return DEFAULT_SETTINGS;
+  const flag = (key: string) => iniInt(section, key, 0, { min: 0 }) !== 0;
+  const shell = iniString(section, "injail_shell");
+  return {
+    section: section.name,
+    env: iniList(section, "env"),
+    relaxHomeGroupPermissions: flag("relax_home_group_permissions"),
+    relaxHomeOtherPermissions: flag("relax_home_other_permissions"),
+    relaxHomeGroup: flag("relax_home_group"),
+    relaxHomeOwner: flag("relax_home_owner"),
+    injailShell: shell === undefined || shell === "" ? undefined : shell,
+    skipInjailPasswdCheck: flag("skip_injail_passwd_check"),
+    injailLoginShell: flag("injail_login_shell"),
+  };
+}
+
+/** Step 9: only the listed variables survive (exact names); none without an `env` list. */
+export function filterEnv(
+  caller: ReadonlyMap<string, string>,
+  keep: readonly string[],
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, value] of caller) if (keep.includes(name)) out.set(name, value);
+  return out;
+}
+
+/** basename of argv[0]. */
+export function argv0Accepted(argv0: string): boolean {
+  return ACCEPTED_NAMES.includes(argv0.slice(argv0.lastIndexOf("/") + 1));
+}
+
+function stripTrailingSlash(p: string): string {
+  return p.length > 1 && p.endsWith("/") ? p.replace(/\/+$/, "") || "/" : p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+/** Everything jk_chrootsh needs from the system; production wiring is cli/jk_chrootsh.ts. */
+export interface ChrootshSystem {
+  /** The caller's argv[0] and arguments. */
+  readonly argv0: string;
+  readonly args: readonly string[];
+  readonly euid: number;
+  /** Real uid and gid of the caller. */
+  readonly uid: number;
+  readonly gid: number;
+  /** The caller's supplementary groups; throws when they cannot be read. */
+  groups(): number[];
+  /** The caller's environment. */
+  readonly callerEnv: ReadonlyMap<string, string>;
+  /** The caller's umask, restored for the jailed program. */
+  readonly callerUmask?: number;
+  /** Host /etc/passwd and /etc/group; undefined when unreadable. */
+  hostPasswd(): PasswdFile | undefined;
+  hostGroup(): GroupFile | undefined;
+  /** lstat/stat; undefined when the path does not exist or cannot be examined. */
+  lstat(path: string): StatInfo | undefined;
+  stat(path: string): StatInfo | undefined;
+  /** The parsed CONFIG_FILE; throws a JailkitError when it is unreadable or malformed. */
+  readConfig(): IniFile;
+  /**
+   * lib/privilege.ts enterJail: chdir + getcwd check, `beforeChroot`, chroot and the drop to
+   * `creds`. Throws PrivilegeError naming the failed step.
+   */
+  enterJail(
+    jail: string,
+    creds: { uid: number; gid: number; groups: readonly number[] },
+    beforeChroot: () => void,
+  ): void;
+  /** Inside the jail, as the user: the file's text, or undefined when unreadable. */
+  readJailFile(path: string): string | undefined;
+  chdir(path: string): void;
+  log(priority: LogPriority, message: string): void;
+}
+
+export type ChrootshResult =
+  | { readonly exitCode: number; readonly exec?: undefined }
+  | {
+    readonly exec: ExecSpec;
+    /** "user NAME (UID) in jail JAIL", for the log line if the exec fails. */
+    readonly context: string;
+    readonly exitCode?: undefined;
+  };
+
+/** A refusal thrown inside the privilege sequence's hook, carried out as an exit code. */
+class Refusal extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+/**
+ * Runs every check of spec §2.7 in jailkit's order, entering the jail through `sys.enterJail`.
+ * Returns the exit code of a refusal (already logged), or what to exec in the jail.
+ */
+export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
+  const refuse = (exitCode: number, priority: LogPriority, message: string) => {
+    sys.log(priority, message);
+    return { exitCode };
+  };
+
+  // 2. argv[0]
+  if (!argv0Accepted(sys.argv0)) {
+    return refuse(
+      EXIT.argv0,
+      "err",
+      `started as ${JSON.stringify(sys.argv0)}; only ${ACCEPTED_NAMES.join(", ")} are accepted`,
+    );
+  }
+  // 3., 4. ids
+  if (sys.euid !== 0) {
+    return refuse(
+      EXIT.notSetuidRoot,
+      "err",
+      `not running with effective uid 0 (euid ${sys.euid}): jk_chrootsh must be setuid root`,
+    );
+  }
+  if (sys.uid === 0) return refuse(EXIT.realRoot, "err", "refusing to run for root (uid 0)");
+
+  // 5. who
+  const passwd = sys.hostPasswd();
+  const groupFile = sys.hostGroup();
+  if (!passwd || !groupFile) {
+    return refuse(EXIT.user, "err", `cannot read /etc/passwd or /etc/group (uid ${sys.uid})`);
+  }
+  const envUser = sys.callerEnv.get("USER");
+  let user: PasswdEntry | undefined;
+  if (envUser) {
+    user = passwd.byName(envUser);
+    if (!user) {
+      return refuse(EXIT.user, "err", `user ${envUser} ($USER) does not exist (uid ${sys.uid})`);
+    }
+    if (user.uid !== sys.uid) {
+      return refuse(
+        EXIT.user,
+        "err",
+        `$USER is ${envUser} (uid ${user.uid}) but the caller's uid is ${sys.uid}`,
+      );
+    }
+  } else {
+    user = passwd.byUid(sys.uid);
+    if (!user) return refuse(EXIT.user, "err", `no user with uid ${sys.uid} in /etc/passwd`);
+  }
+  const group = groupFile.byGid(sys.gid);
+  if (!group) {
+    return refuse(
+      EXIT.user,
+      "err",
+      `no group with gid ${sys.gid} in /etc/group (user ${user.name}, uid ${sys.uid})`,
+    );
+  }
+  let groups: number[];
+  try {
+    groups = sys.groups();
+  } catch (e) {
+    return refuse(EXIT.user, "err", `cannot read the supplementary groups: ${message(e)}`);
+  }
+  const who = `user ${user.name} (${sys.uid})`;
+
+  // 6., 7. configuration
+  const dirCheck = safePathProblems(CONFIG_DIR, sys.lstat(CONFIG_DIR), 0, 0);
+  for (const l of dirCheck.logs) sys.log(l.priority, l.message);
+  if (dirCheck.bits & ~GROUPW) {
+    return refuse(
+      EXIT.configDir,
+      "err",
+      `${CONFIG_DIR} is missing or unsafe (must be a root:root directory, not world ` +
+        `writable, no set-id bits); refusing ${who}`,
+    );
+  }
+  let settings = DEFAULT_SETTINGS;
+  const fileStat = sys.lstat(CONFIG_FILE);
+  if (fileStat !== undefined) {
+    const fileCheck = safePathProblems(CONFIG_FILE, fileStat, 0, 0);
+    for (const l of fileCheck.logs) sys.log(l.priority, l.message);
+    if (fileCheck.bits & ~GROUPW) {
+      return refuse(EXIT.configDir, "err", `${CONFIG_FILE} is unsafe; refusing ${who}`);
+    }
+    try {
+      settings = readSettings(sys.readConfig(), user.name, group.name);
+    } catch (e) {
+      if (!(e instanceof JailkitError)) throw e;
+      return refuse(EXIT.configDir, "err", `${e.message}; refusing ${who}`);
+    }
+  }
+
+  // 9. environment
+  const env = filterEnv(sys.callerEnv, settings.env);
+
+  // 10., 11. where
+  if (user.gid !== sys.gid) {
+    return refuse(
+      EXIT.gid,
+      "err",
+      `${who}: primary group ${user.gid} in /etc/passwd differs from the real gid ${sys.gid}`,
+    );
+  }
+  if (user.home === "") return refuse(EXIT.emptyHome, "err", `${who} has no home directory`);
+  const jailHome = parseJailHome(user.home);
+  if (!jailHome) {
+    return refuse(
+      EXIT.noJailMarker,
+      "err",
+      `${who}: home ${user.home} does not name a jail (no "/./" after a jail path of at least ` +
+        `3 characters)`,
+    );
+  }
+  const { jail, home } = jailHome;
+  const relHome = home.replace(/^\/+/, "") || ".";
+
+  // 12.–17.
+  const checkJailAndHome = () => {
+    const jailCheck = safePathProblems(jail, sys.lstat("."), 0, 0);
+    for (const l of jailCheck.logs) sys.log(l.priority, l.message);
+    if (jailCheck.bits !== 0) {
+      sys.log("err", `jail ${jail} is not safe (must be root:root, not group/world writable)`);
+      throw new Refusal(EXIT.unsafe);
+    }
+    for (const dir of CHECKED_JAIL_DIRS) {
+      const sub = safePathProblems(`${jail}/${dir}/`, sys.stat(dir), 0, 0);
+      for (const l of sub.logs) sys.log(l.priority, l.message);
+      if (sub.bits & ~NOREGPATH) {
+        sys.log("err", `jail ${jail} is not safe: ${jail}/${dir}/ is not root-owned or writable`);
+        throw new Refusal(EXIT.unsafe);
+      }
+    }
+    const homeCheck = safePathProblems(user.home, sys.lstat(relHome), sys.uid, sys.gid);
+    for (const l of homeCheck.logs) sys.log(l.priority, l.message);
+    const fatal = homeCheck.bits & (
+      NOREGPATH |
+      (settings.relaxHomeOwner ? 0 : OWNER) |
+      (settings.relaxHomeGroup ? 0 : GROUP) |
+      (settings.relaxHomeGroupPermissions ? 0 : GROUPW) |
+      (settings.relaxHomeOtherPermissions ? 0 : OTHERW)
+    );
+    if (fatal) {
+      const why = homeCheck.bits & NOREGPATH
+        ? "is missing or a symlink"
+        : `is not safe for ${who} (see the lines above)`;
+      sys.log("err", `home ${user.home} ${why}`);
+      throw new Refusal(EXIT.unsafe);
+    }
+    sys.log("info", `now entering jail ${jail} for ${who} with arguments ${sys.args.join(" ")}`);
+  };
+  try {
+    sys.enterJail(jail, { uid: sys.uid, gid: sys.gid, groups }, checkJailAndHome);
+  } catch (e) {
+    if (e instanceof Refusal) return { exitCode: e.exitCode };
+    if (!(e instanceof PrivilegeError)) throw e;
+    return refuse(STEP_EXIT[e.step], "err", `${who}, jail ${jail}: ${e.message}`);
+  }
+
+  // 18., 19. inside the jail, as the user
+  let shell: string;
+  let name = user.name;
+  if (settings.skipInjailPasswdCheck && settings.injailShell !== undefined) {
+    shell = settings.injailShell;
+  } else {
+    const inJail = checkInJailUser(sys, user, group.name, envUser, jail, home);
+    if ("exitCode" in inJail) return inJail;
+    name = inJail.name;
+    shell = settings.injailShell ?? inJail.shell;
+  }
+  if (shell === "") {
+    return refuse(EXIT.exec, "err", `${who} has no shell in ${jail}/etc/passwd`);
+  }
+  // Advisory only, as in jailkit: a symlinked or writable shell is logged, not refused.
+  for (const l of safePathProblems(shell, sys.lstat(shell), 0, 0).logs) {
+    sys.log(l.priority, l.message);
+  }
+
+  // 20., 21.
+  env.set("HOME", home);
+  env.set("USER", name);
+  env.set("USERNAME", name);
+  env.set("SHELL", shell);
+  try {
+    sys.chdir(home);
+  } catch (e) {
+    return refuse(
+      EXIT.chdirHome,
+      "err",
+      `${who}: cannot enter home ${home} inside jail ${jail}: ${message(e)}`,
+    );
+  }
+  const argv = settings.injailLoginShell ? [shell, "--login"] : [shell, ...sys.args];
+  return {
+    exec: {
+      path: shell,
+      argv,
+      env: [...env].map(([k, v]) => `${k}=${v}`),
+      umask: sys.callerUmask,
+    },
+    context: `${who} in jail ${jail}`,
+  };
+}
+
+/**
+ * Step 18: the user and the group must exist in the jail under the host names, with the home
+ * the marker gives. Returns the shell to run, or the refusal.
+ */
+function checkInJailUser(
+  sys: ChrootshSystem,
+  user: PasswdEntry,
+  groupName: string,
+  envUser: string | undefined,
+  jail: string,
+  home: string,
+): { name: string; shell: string } | { exitCode: number } {
+  const who = `user ${user.name} (${sys.uid})`;
+  const refuse = (exitCode: number, message: string) => {
+    sys.log("err", message);
+    return { exitCode };
+  };
+  const passwdText = sys.readJailFile("/etc/passwd");
+  const groupText = sys.readJailFile("/etc/group");
+  const passwd = passwdText === undefined ? undefined : parsePasswd(passwdText, "/etc/passwd");
+  const groups = groupText === undefined ? undefined : parseGroup(groupText, "/etc/group");
+  const entry = envUser ? passwd?.byName(envUser) : passwd?.byUid(sys.uid);
+  if (!entry || entry.uid !== sys.uid) {
+    return refuse(EXIT.setgroupsOrInJailUser, `${who} not found in ${jail}/etc/passwd`);
+  }
+  const group = groups?.byGid(sys.gid);
+  if (!group) {
+    return refuse(
+      EXIT.setgroupsOrInJailUser,
+      `group ${groupName} (${sys.gid}) of ${who} not found in ${jail}/etc/group`,
+    );
+  }
+  if (entry.name !== user.name) {
+    return refuse(
+      EXIT.inJailName,
+      `${who} is called ${entry.name} in ${jail}/etc/passwd; the names must be equal`,
+    );
+  }
+  if (group.name !== groupName) {
+    return refuse(
+      EXIT.inJailName,
+      `group ${groupName} (${sys.gid}) is called ${group.name} in ${jail}/etc/group; ` +
+        `the names must be equal`,
+    );
+  }
+  if (entry.home === home) return { name: entry.name, shell: entry.shell };
+  // jailkit then read the jail's passwd file itself, first line with this uid.
+  const direct = passwd?.byUid(sys.uid);
+  if (!direct || direct.home === "" || direct.shell === "") {
+    return refuse(EXIT.inJailHome, `${who} has no usable line in ${jail}/etc/passwd`);
+  }
+  if (stripTrailingSlash(direct.home) !== stripTrailingSlash(home)) {
+    return refuse(
+      EXIT.inJailHome,
+      `${who}: home in ${jail}/etc/passwd is ${direct.home}, but the host home ` +
+        `${user.home} gives ${home}`,
+    );
+  }
+  return { name: entry.name, shell: direct.shell };
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,218 @@
+/**
+ * The one privilege sequence of every setuid tool (jk_chrootsh, jk_uchroot, jk_procmailwrapper):
+ * enter the jail directory, chroot there, drop every id for good, exec. No tool re-implements
+ * any part of it.
+ *
+ *   enterJail(jail, creds, beforeChroot)    chdir(jail), getcwd() == jail, beforeChroot(),
+ *                                           chroot("."), chdir("/"), setgroups, setresgid,
+ *                                           setresuid, verify, PR_SET_NO_NEW_PRIVS
+ *   ... the tool's in-jail checks, as the target user ...
+ *   execInJail(spec)                        umask, close-on-exec for fds > 2, execve
+ *
+ * chroot(".") rather than chroot(jail): between the safety checks (which the tool runs in
+ * `beforeChroot`, on paths relative to the pinned working directory) and the chroot nobody can
+ * swap the directory under the path. Supplementary groups are set before the gid and the uid,
+ * while the process may still change them. Afterwards real, effective and saved ids are all
+ * checked, and regaining uid 0 must fail. PR_SET_NO_NEW_PRIVS then makes sure that nothing the
+ * jailed user runs — a set-uid program or one with file capabilities left in the jail — gains
+ * privileges again: a privileged process inside a chroot can leave it.
+ *
+ * Each failure is a PrivilegeError naming the step, which each tool maps to its exit code.
+ * The module keeps the stage it reached, so execInJail refuses to run before the drop was
+ * verified, and no step can run twice or out of order.
+ *
+ * Also here: the two values the native launcher (ffi/jk_launcher.c) hands over besides the
+ * caller's environment, the caller's argv[0] and umask.
+ */
+import {
+  chdir,
+  chroot,
+  closeFdsAbove,
+  ErrnoError,
+  execve,
+  getgroups,
+  getresgid,
+  getresuid,
+  setgroups,
+  setNoNewPrivs,
+  setresgid,
+  setresuid,
+  umask,
+} from "../ffi/libc.ts";
+
+export type PrivilegeStep =
+  | "chdir-jail"
+  | "getcwd"
+  | "chroot"
+  | "chdir-root"
+  | "setgroups"
+  | "setresgid"
+  | "setresuid"
+  | "verify"
+  | "no-new-privs"
+  | "exec";
+
+export class PrivilegeError extends Error {
+  constructor(readonly step: PrivilegeStep, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PrivilegeError";
+  }
+}
+
+/** Whom the process becomes. Look these up BEFORE entering the jail. */
+export interface Credentials {
+  readonly uid: number;
+  readonly gid: number;
+  /** Supplementary groups, set as given. */
+  readonly groups: readonly number[];
+}
+
+export interface ExecSpec {
+  /** Path inside the jail. */
+  readonly path: string;
+  readonly argv: readonly string[];
+  /** Complete environment, `NAME=value` entries. */
+  readonly env: readonly string[];
+  /** Applied just before the exec; undefined keeps the current umask. */
+  readonly umask?: number;
+}
+
+type Stage = "start" | "in-jail-dir" | "dropped" | "failed";
+let stage: Stage = "start";
+
+/** getcwd() must name the jail exactly; only a trailing slash may differ. */
+export function sameDirectory(cwd: string, jail: string): boolean {
+  const strip = (p: string) => p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
+  return strip(cwd) === strip(jail);
+}
+
+function attempt<T>(step: PrivilegeStep, what: string, action: () => T): T {
+  try {
+    return action();
+  } catch (e) {
+    stage = "failed";
+    if (e instanceof PrivilegeError) throw e;
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new PrivilegeError(step, `${what}: ${reason}`, { cause: e });
+  }
+}
+
+function failStep(step: PrivilegeStep, message: string): never {
+  stage = "failed";
+  throw new PrivilegeError(step, message);
+}
+
+function sortedUnique(ids: readonly number[]): number[] {
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
+/** After the drop: every id is the target, and regaining root fails. */
+function verifyDropped(creds: Credentials): void {
+  const uids = getresuid();
+  const gids = getresgid();
+  if (uids.real !== creds.uid || uids.effective !== creds.uid || uids.saved !== creds.uid) {
+    failStep("verify", `uids are ${uids.real}/${uids.effective}/${uids.saved}, not ${creds.uid}`);
+  }
+  if (gids.real !== creds.gid || gids.effective !== creds.gid || gids.saved !== creds.gid) {
+    failStep("verify", `gids are ${gids.real}/${gids.effective}/${gids.saved}, not ${creds.gid}`);
+  }
+  const want = sortedUnique(creds.groups);
+  const got = sortedUnique(getgroups());
+  if (want.join(",") !== got.join(",")) {
+    failStep("verify", `supplementary groups are [${got}], not [${want}]`);
+  }
+  const regains = (change: () => void): boolean => {
+    try {
+      change();
+      return true;
+    } catch (e) {
+      if (e instanceof ErrnoError && e.code === "EPERM") return false;
+      throw e;
+    }
+  };
+  if (regains(() => setresuid(0, 0, 0))) failStep("verify", "setresuid(0, 0, 0) succeeded");
+  if (creds.gid !== 0 && regains(() => setresgid(0, 0, 0))) {
+    failStep("verify", "setresgid(0, 0, 0) succeeded");
+  }
+}
+
+/**
+ * Enters `jail` (absolute and canonical: getcwd() must give it back) and becomes `creds` for
+ * good. `beforeChroot` runs with the jail as working directory, still privileged: the place for
+ * safety checks on relative paths ("." is the jail) and the last log line before the jail.
+ * On return the process is inside the jail, in "/", without any privilege.
+ */
+export function enterJail(jail: string, creds: Credentials, beforeChroot?: () => void): void {
+  if (stage !== "start") failStep("chdir-jail", `enterJail called twice (stage ${stage})`);
+  if (!jail.startsWith("/")) failStep("chdir-jail", `jail ${jail} is not an absolute path`);
+  if (creds.uid === 0) failStep("setresuid", "refusing to run a jailed program as uid 0");
+
+  attempt("chdir-jail", `chdir(${jail})`, () => chdir(jail));
+  const cwd = attempt("getcwd", "getcwd", () => Deno.cwd());
+  if (!sameDirectory(cwd, jail)) {
+    failStep("getcwd", `jail ${jail} is not a canonical path: getcwd() gives ${cwd}`);
+  }
+  stage = "in-jail-dir";
+  if (beforeChroot) {
+    try {
+      beforeChroot();
+    } catch (e) {
+      stage = "failed";
+      throw e;
+    }
+  }
+
+  attempt("chroot", `chroot(${jail})`, () => chroot("."));
+  attempt("chdir-root", "chdir(/) inside the jail", () => chdir("/"));
+  attempt("setgroups", `setgroups([${creds.groups}])`, () => setgroups(creds.groups));
+  attempt("setresgid", `setresgid(${creds.gid})`, () => {
+    setresgid(creds.gid, creds.gid, creds.gid);
+  });
+  attempt("setresuid", `setresuid(${creds.uid})`, () => {
+    setresuid(creds.uid, creds.uid, creds.uid);
+  });
+  attempt("verify", "checking the dropped ids", () => verifyDropped(creds));
+  attempt("no-new-privs", "prctl(PR_SET_NO_NEW_PRIVS)", () => setNoNewPrivs());
+  stage = "dropped";
+}
+
+/**
+ * Runs `spec` in place of this process; only after enterJail succeeded. Every descriptor above
+ * 2 is closed by the exec. (ffi's execve puts SIGPIPE, which Deno ignores, back to default.)
+ */
+export function execInJail(spec: ExecSpec): never {
+  if (stage !== "dropped") {
+    failStep("exec", `refusing to exec ${spec.path}: privileges not dropped (stage ${stage})`);
+  }
+  return attempt("exec", `execve(${spec.path})`, () => {
+    if (spec.umask !== undefined) umask(spec.umask);
+    closeFdsAbove(2);
+    return execve(spec.path, spec.argv, spec.env);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the launcher hands over (ffi/jk_launcher.c)
+
+export const ARGV0_VAR = "JAILKIT_ARGV0";
+export const UMASK_VAR = "JAILKIT_CALLER_UMASK";
+
+/** The caller's argv[0] (base64 in JAILKIT_ARGV0); undefined when not started by the launcher. */
+export function launcherArgv0(): string | undefined {
+  const encoded = Deno.env.get(ARGV0_VAR);
+  if (encoded === undefined) return undefined;
+  try {
+    return new TextDecoder().decode(Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The caller's umask. The launcher runs the tool with that umask plus 022 (so the runtime never
+ * creates group/world-writable files); whatever the tool starts for the caller gets this back.
+ */
+export function callerUmask(): number | undefined {
+  const value = Deno.env.get(UMASK_VAR);
+  return value !== undefined && /^[0-7]{1,4}$/.test(value) ? parseInt(value, 8) & 0o777 : undefined;
+}

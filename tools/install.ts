@@ -1,0 +1,533 @@
+/**
+ * `deno task install [--prefix DIR] [--destdir DIR]` — installs the offline "script" flavour:
+ *
+ *   PREFIX/lib/jailkit/deno              the pinned Deno runtime (tools/deno/node_modules/deno/deno)
+ *   PREFIX/lib/jailkit/{mod.ts,cli,lib,ffi,data}   our sources and default ini files
+ *   PREFIX/lib/jailkit/deno-dir          DENO_DIR, filled now so a start needs no writes
+ *   PREFIX/sbin/jk_*, PREFIX/bin/jk_uchroot   the native launchers (ffi/jk_launcher.c), one per
+ *                                        tool with cli/<tool>.ts; setuid root: jk_chrootsh,
+ *                                        jk_uchroot, jk_procmailwrapper
+ *   DESTDIR/etc/jailkit/*.ini            the defaults from data/, never over an admin's file
+ *   PREFIX/share/man/manN/*.N            man pages from man/
+ *
+ * Everything is root:root and not group/other writable; so is every directory above the
+ * launchers and the runtime (checked: a writable ancestor would let its owner swap what the
+ * setuid launcher runs). Files are replaced by rename, so running tools never see half a file.
+ *
+ * PREFIX is compiled into the launchers, and jk_init.ini (the /etc copy and the bundled one) is
+ * rewritten so its [jk_lsh] section names PREFIX/sbin/jk_lsh and PREFIX/lib/jailkit: the
+ * in-jail jk_lsh is this launcher and needs the runtime and sources at the same paths inside
+ * the jail. With --destdir (staging for a package) the module cache cannot be filled, because
+ * its entries are keyed by the final paths; the command that fills it is printed instead.
+ */
+import { lchownSync } from "node:fs";
+import { join, posix } from "node:path";
+import { parseArgs } from "node:util";
+import { parseIni } from "../lib/ini.ts";
+
+export interface ToolSpec {
+  readonly name: string;
+  readonly dir: "sbin" | "bin";
+  readonly setuid: boolean;
+}
+
+export const TOOLS: readonly ToolSpec[] = [
+  { name: "jk_init", dir: "sbin", setuid: false },
+  { name: "jk_cp", dir: "sbin", setuid: false },
+  { name: "jk_chrootsh", dir: "sbin", setuid: true },
+  { name: "jk_lsh", dir: "sbin", setuid: false },
+  { name: "jk_jailuser", dir: "sbin", setuid: false },
+  { name: "jk_uchroot", dir: "bin", setuid: true },
+  { name: "jk_chrootlaunch", dir: "sbin", setuid: false },
+  { name: "jk_socketd", dir: "sbin", setuid: false },
+  { name: "jk_check", dir: "sbin", setuid: false },
+  { name: "jk_update", dir: "sbin", setuid: false },
+  { name: "jk_list", dir: "sbin", setuid: false },
+  { name: "jk_procmailwrapper", dir: "bin", setuid: true },
+];
+
+/** The flags the launcher gives the runtime, minus `run`; `deno cache` must match them. */
+const CACHE_FLAGS = ["--no-config", "--no-lock", "--no-remote", "--no-npm", "--quiet"];
+
+export const CFLAGS = [
+  "-O2",
+  "-Wall",
+  "-Wextra",
+  "-Werror",
+  "-D_FORTIFY_SOURCE=2",
+  "-fstack-protector-strong",
+  "-pie",
+  "-fPIE",
+];
+
+export class InstallError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InstallError";
+  }
+}
+
+/**
+ * An absolute, normalised path made of characters that are safe inside a C string literal and
+ * an ini list (no quotes, backslashes, commas, blanks).
+ */
+export function checkInstallPath(what: string, path: string): string {
+  if (!/^\/[A-Za-z0-9._+/-]*$/.test(path)) {
+    throw new InstallError(
+      `${what} ${JSON.stringify(path)} must be an absolute path of letters, digits and ._+-/`,
+    );
+  }
+  const normal = posix.normalize(path).replace(/(.)\/+$/, "$1");
+  if (normal !== path.replace(/(.)\/+$/, "$1") || path.split("/").includes("..")) {
+    throw new InstallError(`${what} ${path} must be normalised (no //, . or ..)`);
+  }
+  return normal;
+}
+
+export interface Layout {
+  readonly prefix: string;
+  /** "" or an absolute staging directory. */
+  readonly destdir: string;
+  /** Final (run-time) paths; `prefix` is "" for --prefix /. */
+  readonly libdir: string;
+  readonly denoDir: string;
+  readonly etcDir: string;
+  /** Where a final path is written now. */
+  stage(path: string): string;
+  launcher(tool: ToolSpec): string;
+}
+
+export function layout(prefix: string, destdir: string): Layout {
+  const p = checkInstallPath("--prefix", prefix);
+  const d = destdir === "" ? "" : checkInstallPath("--destdir", destdir);
+  const base = p === "/" ? "" : p;
+  const stageBase = d === "/" ? "" : d;
+  const libdir = `${base}/lib/jailkit`;
+  return {
+    prefix: base,
+    destdir: stageBase,
+    libdir,
+    denoDir: `${libdir}/deno-dir`,
+    etcDir: "/etc/jailkit",
+    stage: (path: string) => stageBase + path,
+    launcher: (tool: ToolSpec) => `${base}/${tool.dir}/${tool.name}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// jk_init.ini: the [jk_lsh] section must bring the launcher and LIBDIR into a jail
+
+const DEFAULT_LSH = "/usr/sbin/jk_lsh";
+
+/**
+ * Rewrites jk_init.ini text for an installation: every `/usr/sbin/jk_lsh` list item becomes
+ * `lshPath`, and the [jk_lsh] section's `paths` gains `lshPath` and `libdir` when missing.
+ * Throws when the file has no [jk_lsh] section. Pure; the result is checked by re-parsing.
+ */
+export function rewriteJkInitIni(text: string, lshPath: string, libdir: string): string {
+  const ini = parseIni(text, "jk_init.ini", "python");
+  const section = ini.section("jk_lsh");
+  if (!section) throw new InstallError("jk_init.ini has no [jk_lsh] section");
+  const lines = text.split("\n");
+  if (lshPath !== DEFAULT_LSH) {
+    const item = new RegExp(`(^|[=,:\\s])${DEFAULT_LSH.replaceAll("/", "\\/")}(?=\\s*(,|$))`, "g");
+    for (let i = 0; i < lines.length; i++) {
+      if (!lines[i].trimStart().startsWith("#")) {
+        lines[i] = lines[i].replace(item, `$1${lshPath}`);
+      }
+    }
+  }
+  const current = new Set(listOf(parseIni(lines.join("\n"), "jk_init.ini", "python"), "paths"));
+  const missing = [lshPath, libdir].filter((p) => !current.has(p));
+  if (missing.length > 0) {
+    const entry = section.own("paths");
+    if (entry) {
+      const i = entry.line - 1;
+      lines[i] = lines[i].replace(/^(\s*paths\s*[=:]\s*)/i, `$1${missing.join(", ")}, `);
+    } else {
+      lines.splice(section.line, 0, `paths = ${missing.join(", ")}`);
+    }
+  }
+  const result = lines.join("\n");
+  const check = new Set(listOf(parseIni(result, "jk_init.ini", "python"), "paths"));
+  for (const p of [lshPath, libdir]) {
+    if (!check.has(p)) throw new InstallError(`rewriting jk_init.ini did not add ${p}`);
+  }
+  return result;
+}
+
+/** The [jk_lsh] section's `paths` list (own key; python dialect, DEFAULT inherited). */
+function listOf(ini: ReturnType<typeof parseIni>, key: string): string[] {
+  const s = ini.section("jk_lsh");
+  const value = s?.own(key)?.value ?? s?.defaults?.own(key)?.value ?? "";
+  return value.split(",").map((v) => v.trim()).filter((v) => v !== "");
+}
+
+/** Whether an admin's jk_init.ini lets `jk_init … jk_lsh` copy what jk_lsh needs. */
+export function jkInitIniMisses(text: string, lshPath: string, libdir: string): string[] {
+  try {
+    const paths = new Set(listOf(parseIni(text, "jk_init.ini", "python"), "paths"));
+    return [lshPath, libdir].filter((p) => !paths.has(p));
+  } catch {
+    return [lshPath, libdir];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Acting
+
+const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.lstatSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+/** mkdir -p; every directory it creates is root:root 0755. */
+function ensureDir(path: string): void {
+  const st = lstatOrUndefined(path);
+  if (st?.isDirectory) return;
+  if (st && !(st.isSymlink && Deno.statSync(path).isDirectory)) {
+    throw new InstallError(`${path} exists and is not a directory`);
+  }
+  if (st) return;
+  ensureDir(posix.dirname(path));
+  Deno.mkdirSync(path, { mode: 0o755 });
+  Deno.chownSync(path, 0, 0);
+  Deno.chmodSync(path, 0o755);
+}
+
+/**
+ * Puts a copy of `src` (or `data`) at `dst` with `mode`, root:root, by rename from a temporary
+ * name in the same directory. chown comes before chmod because chown clears set-id bits.
+ */
+function installFile(
+  dst: string,
+  mode: number,
+  from: { src: string } | { data: Uint8Array },
+): void {
+  ensureDir(posix.dirname(dst));
+  const tmp = `${dst}.jk-install-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    if ("src" in from) {
+      Deno.copyFileSync(from.src, tmp);
+    } else {
+      Deno.writeFileSync(tmp, from.data, { createNew: true, mode: 0o600 });
+    }
+    Deno.chownSync(tmp, 0, 0);
+    Deno.chmodSync(tmp, mode);
+    Deno.renameSync(tmp, dst);
+  } catch (e) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // never created
+    }
+    throw e;
+  }
+}
+
+function regularFiles(dir: string, filter: (name: string) => boolean): string[] {
+  const names: string[] = [];
+  for (const e of Deno.readDirSync(dir)) if (e.isFile && filter(e.name)) names.push(e.name);
+  return names.sort();
+}
+
+/** Copies the named files of REPO/dir into `target` and removes whatever else is there. */
+function syncDir(dir: string, target: string, names: string[], mode: number): void {
+  ensureDir(target);
+  for (const name of names) installFile(join(target, name), mode, { src: join(REPO, dir, name) });
+  for (const e of Deno.readDirSync(target)) {
+    if (!names.includes(e.name)) Deno.removeSync(join(target, e.name), { recursive: true });
+  }
+}
+
+async function compileLauncher(out: string, tool: ToolSpec, libdir: string): Promise<void> {
+  const args = [
+    ...CFLAGS,
+    `-DTOOL_NAME="${tool.name}"`,
+    `-DLIBDIR="${libdir}"`,
+    `-DSETUID_ENTRY=${tool.setuid ? 1 : 0}`,
+    "-o",
+    out,
+    join(REPO, "ffi", "jk_launcher.c"),
+  ];
+  const r = await new Deno.Command("cc", { args, stdout: "piped", stderr: "piped" }).output();
+  if (!r.success) {
+    throw new InstallError(
+      `cc failed for ${tool.name}:\n${new TextDecoder().decode(r.stderr)}`,
+    );
+  }
+}
+
+/** `deno cache` as the launcher would run the tools: same DENO_DIR, HOME and flags. */
+export function cacheCommand(l: Layout, scripts: readonly string[]): string[] {
+  return [
+    `DENO_DIR=${l.denoDir}`,
+    `HOME=${l.denoDir}`,
+    "DENO_NO_UPDATE_CHECK=1",
+    "NO_COLOR=1",
+    `${l.libdir}/deno`,
+    "cache",
+    ...CACHE_FLAGS,
+    ...scripts,
+  ];
+}
+
+/** Everything under `path`: root:root, no group/other write, no set-id bits. */
+function enforceOwnership(path: string): void {
+  const st = Deno.lstatSync(path);
+  if (st.isSymlink) {
+    lchownSync(path, 0, 0); // Deno.chown would follow the link
+    return;
+  }
+  Deno.chownSync(path, 0, 0);
+  Deno.chmodSync(path, (st.mode ?? 0) & 0o755);
+  if (st.isDirectory) {
+    for (const e of Deno.readDirSync(path)) enforceOwnership(join(path, e.name));
+  }
+}
+
+/**
+ * Refuses when a directory that holds (or will hold) `path` is writable by anyone but root,
+ * or a symlink on the way is not root's: its owner could swap what a setuid launcher runs.
+ * With a staging directory only the part below it is checked.
+ */
+function checkChain(path: string, stagingTop: string): void {
+  let existing = path;
+  while (!lstatOrUndefined(existing)) existing = posix.dirname(existing);
+  const top = stagingTop === "" ? "/" : Deno.realPathSync(stagingTop);
+  const check = (dir: string) => {
+    if (top !== "/" && dir !== top && !dir.startsWith(`${top}/`)) return;
+    const st = Deno.lstatSync(dir);
+    if (st.uid !== 0) {
+      throw new InstallError(
+        `${dir} is owned by uid ${st.uid}: a setuid launcher below it would run whatever ` +
+          `its owner puts there`,
+      );
+    }
+    if (!st.isSymlink && ((st.mode ?? 0) & 0o022) !== 0) {
+      throw new InstallError(
+        `${dir} is group/world writable: a setuid launcher below it would run whatever ` +
+          `others put there`,
+      );
+    }
+  };
+  let at = "";
+  check("/");
+  for (const part of existing.split("/").filter((p) => p !== "")) {
+    at += `/${part}`;
+    if (lstatOrUndefined(at)?.isSymlink) check(at);
+  }
+  at = "";
+  for (const part of Deno.realPathSync(existing).split("/").filter((p) => p !== "")) {
+    at += `/${part}`;
+    check(at);
+  }
+}
+
+export interface InstallReport {
+  readonly layout: Layout;
+  readonly installed: string[];
+  readonly skippedTools: string[];
+  readonly keptConfigs: string[];
+  readonly newConfigs: string[];
+  readonly warnings: string[];
+  /** Set when the module cache could not be filled (--destdir): the command to run later. */
+  readonly cacheLater?: string;
+}
+
+export async function install(prefix: string, destdir: string): Promise<InstallReport> {
+  if (Deno.uid() !== 0) throw new InstallError("must run as root (files are installed root:root)");
+  const l = layout(prefix, destdir);
+  const runtime = join(REPO, "tools", "deno", "node_modules", "deno", "deno");
+  if (!lstatOrUndefined(runtime)) {
+    throw new InstallError(`${runtime} is missing: run npm ci --prefix tools/deno`);
+  }
+  const installed: string[] = [];
+  const skippedTools: string[] = [];
+  const keptConfigs: string[] = [];
+  const newConfigs: string[] = [];
+  const warnings: string[] = [];
+  const lib = l.stage(l.libdir);
+
+  for (const dir of [lib, l.stage(`${l.prefix}/sbin`), l.stage(`${l.prefix}/bin`)]) {
+    checkChain(dir, l.destdir);
+  }
+
+  // Launchers are compiled first, so a compiler error changes nothing.
+  const build = Deno.makeTempDirSync({ prefix: "jk-launchers-" });
+  const built = new Map<ToolSpec, string>();
+  let cacheLater: string | undefined;
+  try {
+    for (const tool of TOOLS) {
+      if (!lstatOrUndefined(join(REPO, "cli", `${tool.name}.ts`))) {
+        skippedTools.push(tool.name);
+        continue;
+      }
+      const out = join(build, tool.name);
+      await compileLauncher(out, tool, l.libdir);
+      built.set(tool, out);
+    }
+
+    ensureDir(lib);
+    installFile(`${lib}/deno`, 0o755, { src: runtime });
+    installed.push(`${l.libdir}/deno`);
+    if (lstatOrUndefined(join(REPO, "mod.ts"))) {
+      installFile(`${lib}/mod.ts`, 0o644, { src: join(REPO, "mod.ts") });
+    }
+    const ts = (n: string) => n.endsWith(".ts");
+    for (const dir of ["cli", "lib", "ffi"]) {
+      syncDir(dir, `${lib}/${dir}`, regularFiles(join(REPO, dir), ts), 0o644);
+      installed.push(`${l.libdir}/${dir}/`);
+    }
+    syncDir("data", `${lib}/data`, regularFiles(join(REPO, "data"), () => true), 0o644);
+    installed.push(`${l.libdir}/data/`);
+
+    const lshPath = l.launcher(TOOLS.find((t) => t.name === "jk_lsh")!);
+    const jkInit = join(REPO, "data", "jk_init.ini");
+    if (lstatOrUndefined(jkInit)) {
+      const text = rewriteJkInitIni(Deno.readTextFileSync(jkInit), lshPath, l.libdir);
+      installFile(`${lib}/data/jk_init.ini`, 0o644, { data: new TextEncoder().encode(text) });
+    }
+
+    // The module cache is keyed by the final paths of the sources.
+    const denoDir = l.stage(l.denoDir);
+    if (lstatOrUndefined(denoDir)) Deno.removeSync(denoDir, { recursive: true });
+    ensureDir(denoDir);
+    const scripts = [...built.keys()].map((t) => `${l.libdir}/cli/${t.name}.ts`);
+    const [envDir, envHome, envNoUpdate, envNoColor, cmd, ...args] = cacheCommand(l, scripts);
+    if (l.destdir === "") {
+      const r = await new Deno.Command(cmd, {
+        args,
+        env: Object.fromEntries(
+          [envDir, envHome, envNoUpdate, envNoColor].map((e) => e.split(/=(.*)/s, 2)),
+        ),
+        clearEnv: true,
+        cwd: "/",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (!r.success) {
+        throw new InstallError(`deno cache failed:\n${new TextDecoder().decode(r.stderr)}`);
+      }
+    } else {
+      cacheLater = `env -i ${cacheCommand(l, scripts).join(" ")}`;
+    }
+    installed.push(`${l.denoDir}/`);
+    enforceOwnership(lib);
+
+    for (const [tool, out] of built) {
+      installFile(l.stage(l.launcher(tool)), tool.setuid ? 0o4755 : 0o755, { src: out });
+      installed.push(`${l.launcher(tool)} (${tool.setuid ? "4755, setuid root" : "0755"})`);
+    }
+  } finally {
+    Deno.removeSync(build, { recursive: true });
+  }
+
+  // Default configuration, never over an admin's file.
+  const etc = l.stage(l.etcDir);
+  ensureDir(etc);
+  const etcStat = Deno.lstatSync(etc);
+  if (etcStat.uid !== 0 || etcStat.gid !== 0 || ((etcStat.mode ?? 0) & 0o002) !== 0) {
+    warnings.push(
+      `${l.etcDir} is not root:root or is world writable: jk_chrootsh and jk_uchroot refuse ` +
+        `to run (exit 14) until it is fixed`,
+    );
+  }
+  for (const name of regularFiles(join(REPO, "data"), (n) => n.endsWith(".ini"))) {
+    const dst = `${etc}/${name}`;
+    if (lstatOrUndefined(dst)) {
+      keptConfigs.push(`${l.etcDir}/${name}`);
+      if (name === "jk_init.ini") {
+        const misses = jkInitIniMisses(
+          Deno.readTextFileSync(dst),
+          l.launcher(TOOLS.find((t) => t.name === "jk_lsh")!),
+          l.libdir,
+        );
+        if (misses.length > 0) {
+          warnings.push(
+            `the kept ${l.etcDir}/jk_init.ini does not list ${misses.join(", ")} in the ` +
+              `[jk_lsh] paths; jk_init cannot make jk_lsh work in a jail until they are added ` +
+              `(see ${l.libdir}/data/jk_init.ini)`,
+          );
+        }
+      }
+      continue;
+    }
+    const data = Deno.readFileSync(
+      name === "jk_init.ini" ? `${lib}/data/${name}` : join(REPO, "data", name),
+    );
+    installFile(dst, 0o644, { data });
+    newConfigs.push(`${l.etcDir}/${name}`);
+  }
+
+  const manDir = join(REPO, "man");
+  if (lstatOrUndefined(manDir)) {
+    for (const name of regularFiles(manDir, (n) => /\.[1-8]$/.test(n))) {
+      const path = `${l.prefix}/share/man/man${name.slice(-1)}/${name}`;
+      installFile(l.stage(path), 0o644, { src: join(manDir, name) });
+      installed.push(path);
+    }
+  }
+  return { layout: l, installed, skippedTools, keptConfigs, newConfigs, warnings, cacheLater };
+}
+
+const USAGE = `Usage: deno task install [--prefix DIR] [--destdir DIR]
+
+Installs jailkit-deno (runtime, sources, launchers, default configs, man pages) as root.
+  --prefix DIR   installation prefix compiled into the launchers (default /usr)
+  --destdir DIR  staging directory prepended to every path written (packaging)
+`;
+
+async function main(): Promise<number> {
+  let values: { prefix?: string; destdir?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        prefix: { type: "string" },
+        destdir: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    console.error(`install: ${(e as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    const r = await install(values.prefix ?? "/usr", values.destdir ?? "");
+    const at = r.layout.destdir === "" ? "" : ` (staged under ${r.layout.destdir})`;
+    console.log(`installed${at}:`);
+    for (const p of r.installed) console.log(`  ${p}`);
+    for (const p of r.newConfigs) console.log(`  ${p} (new, 0644)`);
+    for (const p of r.keptConfigs) console.log(`kept existing ${p} (not overwritten)`);
+    if (r.skippedTools.length > 0) {
+      console.log(`skipped (no cli/<tool>.ts yet): ${r.skippedTools.join(", ")}`);
+    }
+    if (r.cacheLater) {
+      console.log(`module cache not filled (--destdir); on the target system run as root:`);
+      console.log(`  ${r.cacheLater}`);
+    }
+    for (const w of r.warnings) console.log(`WARNING: ${w}`);
+    return 0;
+  } catch (e) {
+    if (e instanceof InstallError) {
+      console.error(`install: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());

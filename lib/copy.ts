@@ -424,13 +424,16 @@ export class CopyPlanner {
     const deps = this.#resolver.resolve(scanned);
     for (const m of deps.missing) {
       // A missing shared library breaks the program; a script whose interpreter is not
-      // installed (common inside whole copied directories) is only worth a verbose line.
-      if (m.needed.includes(".so")) {
+      // installed (common inside whole copied directories), or an optional (auxiliary)
+      // library, is only worth a verbose line.
+      if (m.kind === "library" && !m.optional) {
         this.plan.note(`WARNING: library ${m.needed} needed by ${m.by} was not found`, {
           stream: "stderr",
         });
       } else {
-        this.plan.note(`interpreter ${m.needed} of ${m.by} is not installed`, { verbose: true });
+        this.plan.note(`${m.kind} ${m.needed} needed by ${m.by} is not installed`, {
+          verbose: true,
+        });
       }
     }
     for (const e of deps.errors) {

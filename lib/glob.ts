@@ -1,17 +1,21 @@
 /**
- * Shell-style globbing of host paths (`*`, `?`, `[...]`, `[!...]`), as jk_init's path lists use
- * it (`/usr/lib/x86_64-linux-gnu/libnss_files*`). Matching happens component by component with
- * readdir, never through a shell, and the number of results is bounded.
+ * Shell-style globbing of host paths (`*`, `?`, `[...]`, `[!...]`), as jk_init's path lists
+ * (`/usr/lib/*-linux-gnu/libnss_files.so.2`) and ld.so.conf's `include` lines use it. Matching
+ * happens component by component with readdir, never through a shell, and the number of
+ * results is bounded.
  */
 import { JailkitError } from "./errors.ts";
 
-const MAX_MATCHES = 20000;
+export const MAX_GLOB_MATCHES = 20000;
 
 export function hasGlobChars(path: string): boolean {
   return /[*?[]/.test(path);
 }
 
-/** Translates one path component's pattern into an anchored RegExp. */
+/**
+ * Translates one path component's pattern into an anchored RegExp. As in the shell, a leading
+ * dot must be matched explicitly.
+ */
 export function componentPattern(pattern: string): RegExp {
   let re = "";
   for (let i = 0; i < pattern.length; i++) {
@@ -31,47 +35,59 @@ export function componentPattern(pattern: string): RegExp {
       i = close;
     } else re += c.replace(/[.+^${}()|\\\]]/g, (m) => "\\" + m);
   }
-  return new RegExp(`^${re}$`);
+  const dotRule = pattern.startsWith(".") ? "" : "(?!\\.)";
+  return new RegExp(`^${dotRule}${re}$`);
 }
 
-/** Existing host paths matching an absolute pattern, sorted; [] when nothing matches. */
-export function expandGlob(pattern: string): string[] {
+export interface GlobOptions {
+  /** Filesystem prefix the pattern is matched under; results are spelled without it. */
+  root?: string;
+  maxMatches?: number;
+  /**
+   * Called instead of throwing when more than `maxMatches` paths match; the result is then
+   * cut to `maxMatches`.
+   */
+  onOverflow?: (message: string) => void;
+}
+
+/** Existing paths matching an absolute pattern, sorted per directory; [] when nothing matches. */
+export function expandGlob(pattern: string, opts: GlobOptions = {}): string[] {
   if (!pattern.startsWith("/")) {
     throw new JailkitError("usage", `glob pattern ${pattern} is not an absolute path`);
   }
+  const root = opts.root ?? "";
+  const max = opts.maxMatches ?? MAX_GLOB_MATCHES;
+  const join = (dir: string, name: string) => dir === "/" ? `/${name}` : `${dir}/${name}`;
   const parts = pattern.split("/").filter((p) => p !== "");
   let current = ["/"];
   for (const part of parts) {
-    const next: string[] = [];
+    let next: string[] = [];
     if (!hasGlobChars(part)) {
-      for (const dir of current) next.push(dir === "/" ? `/${part}` : `${dir}/${part}`);
+      next = current.map((dir) => join(dir, part));
     } else {
       const re = componentPattern(part);
       for (const dir of current) {
-        let entries: string[];
+        let names: string[];
         try {
-          entries = [...Deno.readDirSync(dir)].map((e) => e.name);
+          names = [...Deno.readDirSync(root + dir)].map((e) => e.name).filter((n) => re.test(n));
         } catch {
           continue; // not a directory or unreadable: matches nothing, as in the shell
         }
-        for (const name of entries.sort()) {
-          if (name.startsWith(".") && !part.startsWith(".")) continue;
-          if (re.test(name)) next.push(dir === "/" ? `/${name}` : `${dir}/${name}`);
-          if (next.length > MAX_MATCHES) {
-            throw new JailkitError(
-              "usage",
-              `glob ${pattern} matches more than ${MAX_MATCHES} paths`,
-            );
-          }
-        }
+        for (const name of names.sort()) next.push(join(dir, name));
       }
+    }
+    if (next.length > max) {
+      const message = `glob ${pattern} matches more than ${max} paths`;
+      if (!opts.onOverflow) throw new JailkitError("usage", message);
+      opts.onOverflow(`${message}; extra ones ignored`);
+      next.length = max;
     }
     current = next;
     if (current.length === 0) return [];
   }
   return current.filter((p) => {
     try {
-      Deno.lstatSync(p);
+      Deno.lstatSync(root + p);
       return true;
     } catch {
       return false;

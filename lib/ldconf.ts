@@ -6,6 +6,7 @@
  * (relative patterns are relative to the including file's directory), `hwcap` lines are ignored.
  */
 import { dirname, join } from "node:path";
+import { expandGlob } from "./glob.ts";
 
 /** Result of reading an ld.so.conf tree. */
 export interface LdSoConf {
@@ -69,8 +70,10 @@ export function readLdSoConf(path = "/etc/ld.so.conf", opts: LdSoConfOptions = {
         if (keyword && keyword[1] === "include") {
           for (const pattern of keyword[2].split(/\s+/)) {
             const abs = pattern.startsWith("/") ? pattern : join(dirname(file), pattern);
-            const matches = expandGlob(root, abs, maxMatches, (m) => {
-              warnings.push(`${file}:${lineNo}: ${m}`);
+            const matches = expandGlob(abs, {
+              root,
+              maxMatches,
+              onOverflow: (m) => warnings.push(`${file}:${lineNo}: ${m}`),
             });
             for (const m of matches) parseFile(m, depth + 1, true);
           }
@@ -119,94 +122,5 @@ function readText(
     if (e instanceof Deno.errors.NotFound && !warnMissing) return null;
     warnings.push(`${file}: ${e instanceof Error ? e.message : String(e)}`);
     return null;
-  }
-}
-
-/** True when a path component contains glob metacharacters. */
-function isPattern(component: string): boolean {
-  return /[*?[]/.test(component);
-}
-
-/**
- * Translates one shell glob component to a RegExp: `*`, `?`, `[...]` with `!`/`^` negation and
- * ranges. A leading dot must be matched literally, as glob(3) does.
- */
-export function globToRegExp(component: string): RegExp {
-  let re = "";
-  for (let i = 0; i < component.length; i++) {
-    const c = component[i];
-    if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else if (c === "[") {
-      const close = component.indexOf("]", i + 2);
-      if (close < 0) {
-        re += "\\[";
-        continue;
-      }
-      let body = component.slice(i + 1, close);
-      let neg = false;
-      if (body.startsWith("!") || body.startsWith("^")) {
-        neg = true;
-        body = body.slice(1);
-      }
-      re += `[${neg ? "^" : ""}${body.replace(/[\\\]^]/g, (m) => `\\${m}`)}]`;
-      i = close;
-    } else re += c.replace(/[.+^${}()|\\\]]/g, (m) => `\\${m}`);
-  }
-  const dotRule = component.startsWith(".") ? "" : "(?!\\.)";
-  return new RegExp(`^${dotRule}${re}$`);
-}
-
-/**
- * Expands an absolute glob pattern below `root`; results are sorted per directory level like
- * glob(3) and spelled without the root. A pattern with no metacharacters yields itself when the
- * file exists. At most `maxMatches` results.
- */
-export function expandGlob(
-  root: string,
-  pattern: string,
-  maxMatches: number,
-  warn: (message: string) => void,
-): string[] {
-  const parts = pattern.split("/").filter((p) => p !== "");
-  let current = ["/"];
-  for (let k = 0; k < parts.length; k++) {
-    const part = parts[k];
-    const next: string[] = [];
-    for (const dir of current) {
-      if (!isPattern(part)) {
-        const p = join(dir, part);
-        if (k < parts.length - 1 || exists(root + p)) next.push(p);
-        continue;
-      }
-      const re = globToRegExp(part);
-      let names: string[];
-      try {
-        names = [];
-        for (const e of Deno.readDirSync(root + dir)) {
-          if (re.test(e.name)) names.push(e.name);
-          if (names.length > maxMatches) break;
-        }
-      } catch {
-        continue;
-      }
-      names.sort();
-      for (const n of names) next.push(join(dir, n));
-    }
-    if (next.length > maxMatches) {
-      warn(`include pattern ${pattern} matches more than ${maxMatches} paths; extra ones ignored`);
-      next.length = maxMatches;
-    }
-    current = next;
-  }
-  return current.filter((p) => p !== "/");
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { expandGlob, globToRegExp, readLdSoConf } from "../lib/ldconf.ts";
+import { readLdSoConf } from "../lib/ldconf.ts";
+import { componentPattern as globToRegExp, expandGlob } from "../lib/glob.ts";
 import { tempDir } from "./helpers.ts";
 import { writeFileIn } from "./elf_fixture.ts";
 
@@ -124,15 +125,23 @@ Deno.test("glob translation and expansion", () => {
       writeFileIn(dir, `/d/f${String(i).padStart(2, "0")}.conf`, "", 0o644);
     }
     const warnings: string[] = [];
-    const all = expandGlob(dir, "/d/*.conf", 100, (m) => warnings.push(m));
+    const all = expandGlob("/d/*.conf", {
+      root: dir,
+      maxMatches: 100,
+      onOverflow: (m) => warnings.push(m),
+    });
     assert.equal(all.length, 20);
     assert.equal(all[0], "/d/f00.conf");
-    const some = expandGlob(dir, "/d/*.conf", 5, (m) => warnings.push(m));
+    const some = expandGlob("/d/*.conf", {
+      root: dir,
+      maxMatches: 5,
+      onOverflow: (m) => warnings.push(m),
+    });
     assert.equal(some.length, 5);
     assert.match(warnings[0], /matches more than 5 paths/);
-    assert.deepEqual(expandGlob(dir, "/d/f01.conf", 5, () => {}), ["/d/f01.conf"]);
-    assert.deepEqual(expandGlob(dir, "/d/nope.conf", 5, () => {}), []);
-    assert.deepEqual(expandGlob(dir, "/*/f1?.conf", 100, () => {}).length, 10);
+    assert.deepEqual(expandGlob("/d/f01.conf", { root: dir, maxMatches: 5 }), ["/d/f01.conf"]);
+    assert.deepEqual(expandGlob("/d/nope.conf", { root: dir, maxMatches: 5 }), []);
+    assert.deepEqual(expandGlob("/*/f1?.conf", { root: dir, maxMatches: 100 }).length, 10);
   } finally {
     cleanup();
   }

@@ -509,12 +509,21 @@ const MAX_REPORTED = 10;
 const CHUNK = 1 << 20;
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
-/** What a source entry looked like when it was copied, to notice later changes. */
+/**
+ * What a source entry looked like when it was copied, to notice later changes. Deno reports
+ * ctime only to the second, so the millisecond mtime, size, mode and owner are kept as well:
+ * a write, chmod or chown is caught at once, and only a same-size rewrite followed by resetting
+ * the mtime within the same second (something only the user can do to their own files) is not.
+ */
 interface Seen {
   kind: NodeKind;
   ino: number;
-  ctime: number;
   size: number;
+  mtime: number;
+  ctime: number;
+  mode: number;
+  uid: number | null;
+  gid: number | null;
 }
 
 export type Manifest = Map<string, Seen>;
@@ -523,9 +532,18 @@ function seenOf(info: Deno.FileInfo): Seen {
   return {
     kind: kindOf(info),
     ino: info.ino ?? 0,
-    ctime: info.ctime?.getTime() ?? 0,
     size: info.size,
+    mtime: info.mtime?.getTime() ?? 0,
+    ctime: info.ctime?.getTime() ?? 0,
+    mode: info.mode ?? 0,
+    uid: info.uid,
+    gid: info.gid,
   };
+}
+
+function sameSeen(a: Seen, b: Seen): boolean {
+  return a.kind === b.kind && a.ino === b.ino && a.size === b.size && a.mtime === b.mtime &&
+    a.ctime === b.ctime && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
 }
 
 function reason(e: unknown): string {
@@ -669,7 +687,10 @@ function copyFile(from: string, to: string, info: Deno.FileInfo): void {
     }
     fs.fsyncSync(dfd);
     const after = fs.fstatSync(sfd);
-    if (after.ctimeMs !== before.ctimeMs || after.size !== before.size) {
+    if (
+      after.ctimeMs !== before.ctimeMs || after.mtimeMs !== before.mtimeMs ||
+      after.size !== before.size
+    ) {
       throw new Error("changed while being copied");
     }
   } finally {
@@ -795,10 +816,7 @@ export function unchangedSince(src: string, manifest: Manifest): string[] {
       return;
     }
     const now = seenOf(info);
-    if (
-      now.kind !== was.kind || now.ino !== was.ino || now.ctime !== was.ctime ||
-      now.size !== was.size
-    ) {
+    if (!sameSeen(now, was)) {
       changed.push(`${where} changed`);
       return;
     }

@@ -105,6 +105,9 @@ Deno.test("a user outside the jail gets jailkit's passwd and group lines and use
     "alice",
   ]);
   assert.deepStrictEqual(p.users[0].layout.inJailHome, "/home/alice");
+  const notes = texts(p.notes);
+  assert.ok(notes.includes(`adding user alice to ${JAIL}/etc/passwd with shell /usr/sbin/jk_lsh`));
+  assert.ok(notes.includes(`adding group users to ${JAIL}/etc/group`));
   assert.deepStrictEqual(p.users[0].layout.destination, "/srv/jail/home/alice");
   assert.ok(texts(p.notes).some((n) => /jk_chrootsh is not installed on this host/.test(n)));
   const installed = { isFile: true, isSymlink: false, mode: 0o104755 } as Deno.FileInfo;
@@ -127,6 +130,7 @@ Deno.test("existing jail groups get the user added to their member field only", 
     p.groupText,
     "root:x:0:\nusers:*:100:zed,alice\nstaff:x:50:alice\nalice:x:1001:\n",
   );
+  assert.ok(texts(p.notes).includes("Adding user alice to group users"));
 });
 
 Deno.test("a home already marked (ISPConfig's usermod first) only needs the shell changed", () => {
@@ -378,8 +382,21 @@ Deno.test("copyTree reproduces every kind of entry and compareTrees finds no dif
     );
     assert.deepStrictEqual(Deno.lstatSync(`${t.dir}/dst/sub`).mtime?.getTime(), 1.2e12 + 7);
     assert.deepStrictEqual(unchangedSince(`${t.dir}/src`, manifest), []);
+    // same size, different content; then only a mode change
+    Deno.writeTextFileSync(`${t.dir}/src/plain`, "HELLO\n");
+    assert.deepStrictEqual(unchangedSince(`${t.dir}/src`, manifest), [
+      `${t.dir}/src/plain changed`,
+      `${t.dir}/src/sub/hardlink changed`, // the same inode
+    ]);
+    const again = copyTree(`${t.dir}/src`, `${t.dir}/dst2`);
+    Deno.chmodSync(`${t.dir}/src/sub/deeper/secret`, 0o640);
+    assert.deepStrictEqual(unchangedSince(`${t.dir}/src`, again), [
+      `${t.dir}/src/sub/deeper/secret changed`,
+    ]);
+    // a new entry changes its directory
+    const third = copyTree(`${t.dir}/src`, `${t.dir}/dst3`);
     Deno.writeTextFileSync(`${t.dir}/src/sub/new`, "late");
-    assert.deepStrictEqual(unchangedSince(`${t.dir}/src`, manifest).length > 0, true);
+    assert.deepStrictEqual(unchangedSince(`${t.dir}/src`, third), [`${t.dir}/src/sub changed`]);
   } finally {
     t.cleanup();
   }

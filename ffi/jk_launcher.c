@@ -7,9 +7,12 @@
  * per tool with its name and the install paths baked in. It trusts nothing it is given for
  * paths: not argv, not the environment, not the working directory. It
  *
- *   1. makes sure fds 0-2 are open (on /dev/null), so no file the runtime opens can land there;
- *   2. closes every other descriptor;
- *   3. resets every signal disposition to default and unblocks all signals;
+ *   1. makes sure fds 0-2 are open (on /dev/null), so no file the runtime opens can land there
+ *      (in a setuid build glibc has already done so, with /dev/full on fd 0);
+ *   2. closes every other descriptor (close_range, Linux 5.9+; no fallback that could miss one);
+ *   3. resets every signal disposition to default and unblocks all signals. glibc refuses to
+ *      touch its own 32 and 33; it installs its SIGSETXID handler (33) at start-up, and 32 is
+ *      only used by pthread_cancel;
  *   4. starts the runtime with an environment built from scratch: the caller's variables reach
  *      the tool only as data (JAILKIT_CALLER_ENV: base64 of the NAME=value entries joined by
  *      NUL bytes, see lib/environ.ts), its argv[0] likewise (JAILKIT_ARGV0, base64), and its

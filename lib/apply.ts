@@ -86,6 +86,8 @@ export function describeOp(plan: Plan, op: Op): string {
       return `ldconfig -X -r ${plan.jail}`;
     case "run":
       return `run ${op.argv.map((a) => JSON.stringify(a)).join(" ")}`;
+    case "remove":
+      return `remove ${op.what} ${hostOf(plan, op.path)}`;
     case "note":
       return op.msg.text;
   }
@@ -207,6 +209,9 @@ class Executor {
         say(op.msg);
         runProgram(op.argv);
         return;
+      case "remove":
+        this.#remove(op.path, op.dir, op.what);
+        break;
     }
     say(op.msg);
   }
@@ -357,6 +362,32 @@ class Executor {
       throw ioError("cannot create symlink", host, e);
     }
     this.#commit(tmp, host, replace);
+  }
+
+  /**
+   * Removes one entry whose parents are real directories inside the jail: never the jail
+   * itself, never a directory's contents. The error line ends with the path (panels parse
+   * it); the reason follows on the next line.
+   */
+  #remove(inJail: string, dir: boolean, what: string): void {
+    if (components(inJail).length === 0) {
+      throw new JailkitError("unsafe-jail", `refusing to remove the jail ${this.plan.jail}`);
+    }
+    const host = this.#target(inJail);
+    const info = lstatQuiet(host);
+    if (!info) return; // already gone
+    try {
+      if (info.isDirectory !== dir) {
+        throw new Error(dir ? "it is not a directory" : "it is a directory");
+      }
+      Deno.removeSync(host);
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      throw new JailkitError("io", `failed to remove ${what} ${host}\n  (${reason})`, {
+        cause: e,
+      });
+    }
+    this.#verified.delete(host);
   }
 
   #mknod(inJail: string, kind: "c" | "b", major: number, minor: number, attrs: Attrs): void {

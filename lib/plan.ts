@@ -60,6 +60,11 @@ export type Op =
   | { op: "ldconfig"; msg?: Message }
   /** Runs a host program without a shell (usermod, mount). */
   | { op: "run"; argv: string[]; msg?: Message }
+  /**
+   * Removes one jail entry: a non-directory (a symlink itself, never its target) or, with
+   * `dir`, an empty directory. `what` names the entry in messages ("deprecated file").
+   */
+  | { op: "remove"; path: string; dir: boolean; what: string; msg?: Message }
   /** Only prints its message (notices, warnings, "already exists" lines). */
   | { op: "note"; msg: Message };
 

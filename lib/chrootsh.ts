@@ -32,7 +32,11 @@ import { JailkitError } from "./errors.ts";
 export const CONFIG_DIR = "/etc/jailkit";
 export const CONFIG_FILE = "/etc/jailkit/jk_chrootsh.ini";
 
-/** basename(argv[0]) must be one of these (sshd prefixes "-" for login shells). */
+/**
+ * basename(argv[0]) must be one of these (sshd prefixes "-" for login shells). `su` stays
+ * accepted as in jailkit, for sites that link su to jk_chrootsh; argv[0] is the caller's
+ * choice anyway, so the check only catches a misnamed link, it guards nothing.
+ */
 export const ACCEPTED_NAMES: readonly string[] = ["jk_chrootsh", "-jk_chrootsh", "su", "-su"];
 
 /** Exit codes, as jailkit 2.23. */

@@ -21,7 +21,8 @@ import {
 import { callerEnv } from "../lib/environ.ts";
 import { readIni } from "../lib/ini.ts";
 import { parseGroup, parsePasswd } from "../lib/passwd.ts";
-import { callerUmask, enterJail, execInJail, launcherArgv0 } from "../lib/privilege.ts";
+import { enterJail, execInJail } from "../lib/privilege.ts";
+import { callerUmask, launcherArgv0 } from "../lib/environ.ts";
 import {
   CONFIG_FILE,
   EXIT,

@@ -19,6 +19,7 @@ import {
   type LshRefusal,
 } from "../lib/lsh.ts";
 import { type GroupFile, parseGroup, parsePasswd, type PasswdFile } from "../lib/passwd.ts";
+import { callerEnv, callerUmask, callerVar } from "../lib/environ.ts";
 import {
   closeFdsAbove,
   execve,
@@ -115,7 +116,7 @@ function main(): never {
   const user = identifyUser({
     passwd,
     groups,
-    envUser: Deno.env.get("USER"),
+    envUser: callerVar("USER"),
     uid: Deno.uid() ?? -1,
     gid: Deno.gid() ?? -1,
   });
@@ -125,7 +126,9 @@ function main(): never {
     args: Deno.args,
     user,
     loadConfig: () => readIni(LSH_CONFIG, "c"),
-    env: Deno.env.toObject(),
+    // Through the launcher the runtime's own variables are not the caller's: the caller's
+    // environment (already filtered by jk_chrootsh) arrives as data.
+    env: Object.fromEntries(callerEnv()),
     fs,
     expand,
   });
@@ -134,7 +137,9 @@ function main(): never {
   for (const entry of decision.logs) log(entry);
   const { path, argv, env, umask: mask } = decision.exec;
   try {
-    if (mask !== undefined) umask(mask);
+    // Without a umask key the caller's umask is kept (the launcher ran us with 022 added).
+    const keep = mask ?? callerUmask();
+    if (keep !== undefined) umask(keep);
     closeFdsAbove(2);
     execve(path, argv, Object.entries(env).map(([k, v]) => `${k}=${v}`));
   } catch (e) {

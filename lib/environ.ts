@@ -8,18 +8,22 @@
  */
 
 export const CALLER_ENV_VAR = "JAILKIT_CALLER_ENV";
+export const ARGV0_VAR = "JAILKIT_ARGV0";
+export const UMASK_VAR = "JAILKIT_CALLER_UMASK";
+
+function decodeBase64(encoded: string): string | undefined {
+  try {
+    return new TextDecoder().decode(Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+}
 
 /** Decodes the launcher's encoding; entries without `=` are dropped (never valid env). */
 export function decodeCallerEnv(encoded: string): Map<string, string> {
   const env = new Map<string, string>();
-  let bytes: Uint8Array;
-  try {
-    const bin = atob(encoded);
-    bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  } catch {
-    return env;
-  }
-  const text = new TextDecoder().decode(bytes);
+  const text = decodeBase64(encoded);
+  if (text === undefined) return env;
   for (const entry of text.split("\0")) {
     const eq = entry.indexOf("=");
     if (eq <= 0) continue;
@@ -48,4 +52,19 @@ export function callerVar(name: string): string | undefined {
 /** True when the tool was started through the native launcher. */
 export function viaLauncher(): boolean {
   return Deno.env.get(CALLER_ENV_VAR) !== undefined;
+}
+
+/** The caller's argv[0] (base64 in JAILKIT_ARGV0); undefined when not started by the launcher. */
+export function launcherArgv0(): string | undefined {
+  const encoded = Deno.env.get(ARGV0_VAR);
+  return encoded === undefined ? undefined : decodeBase64(encoded);
+}
+
+/**
+ * The caller's umask. The launcher runs the tool with that umask plus 022 (so the runtime never
+ * creates group/world-writable files); whatever the tool starts for the caller gets this back.
+ */
+export function callerUmask(): number | undefined {
+  const value = Deno.env.get(UMASK_VAR);
+  return value !== undefined && /^[0-7]{1,4}$/.test(value) ? parseInt(value, 8) & 0o777 : undefined;
 }

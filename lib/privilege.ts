@@ -190,29 +190,3 @@ export function execInJail(spec: ExecSpec): never {
     return execve(spec.path, spec.argv, spec.env);
   });
 }
-
-// ---------------------------------------------------------------------------------------------
-// What the launcher hands over (ffi/jk_launcher.c)
-
-export const ARGV0_VAR = "JAILKIT_ARGV0";
-export const UMASK_VAR = "JAILKIT_CALLER_UMASK";
-
-/** The caller's argv[0] (base64 in JAILKIT_ARGV0); undefined when not started by the launcher. */
-export function launcherArgv0(): string | undefined {
-  const encoded = Deno.env.get(ARGV0_VAR);
-  if (encoded === undefined) return undefined;
-  try {
-    return new TextDecoder().decode(Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)));
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The caller's umask. The launcher runs the tool with that umask plus 022 (so the runtime never
- * creates group/world-writable files); whatever the tool starts for the caller gets this back.
- */
-export function callerUmask(): number | undefined {
-  const value = Deno.env.get(UMASK_VAR);
-  return value !== undefined && /^[0-7]{1,4}$/.test(value) ? parseInt(value, 8) & 0o777 : undefined;
-}

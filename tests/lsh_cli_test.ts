@@ -22,6 +22,7 @@ const SOURCES = [
   "lib/ini.ts",
   "lib/passwd.ts",
   "lib/errors.ts",
+  "lib/environ.ts",
   "ffi/libc.ts",
 ];
 const PROGRAMS = [

@@ -19,6 +19,7 @@
  *
  * Differences from jailkit 2.23 are listed in man/jk_jailuser.8 ("DIFFERENCES").
  */
+import { toolPath } from "./paths.ts";
 import * as fs from "node:fs";
 import { posix } from "node:path";
 import { JailkitError } from "./errors.ts";
@@ -39,8 +40,10 @@ import type { Attrs, Op } from "./plan.ts";
 import { applyPlan, type OpResult, runProgram } from "./apply.ts";
 import { deviceNumbers, mknod } from "../ffi/libc.ts";
 
-export const CHROOTSH = "/usr/sbin/jk_chrootsh";
-export const DEFAULT_INJAIL_SHELL = "/usr/sbin/jk_lsh";
+/** The host login shell of jailed users: this installation's jk_chrootsh (jailkit: /usr/sbin). */
+export const CHROOTSH = toolPath("jk_chrootsh");
+/** The in-jail shell by default: this installation's jk_lsh, which jk_init's [jk_lsh] copies. */
+export const DEFAULT_INJAIL_SHELL = toolPath("jk_lsh");
 
 type Lstat = (path: string) => Deno.FileInfo | undefined;
 

@@ -34,3 +34,20 @@ export function locateConfig(name: string, given?: string): string {
   const admin = posix.join(configDir(), name);
   return fileExists(admin) ? admin : bundledDataFile(name);
 }
+
+/**
+ * The installation prefix when these sources run from an installed tree
+ * (PREFIX/lib/jailkit/lib/paths.ts, see tools/install.ts); undefined in a checkout.
+ */
+export function installPrefix(url = import.meta.url): string | undefined {
+  const m = new URL(url).pathname.match(/^(.*)\/lib\/jailkit\/lib\/paths\.ts$/);
+  return m ? m[1] : undefined;
+}
+
+/**
+ * Where one of our tools is installed: PREFIX/sbin/NAME for an installed tree, jailkit's
+ * /usr/sbin/NAME otherwise (the path other jailkit tools and panels expect).
+ */
+export function toolPath(name: "jk_chrootsh" | "jk_lsh", url = import.meta.url): string {
+  return `${installPrefix(url) ?? "/usr"}/sbin/${name}`;
+}

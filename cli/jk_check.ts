@@ -1,0 +1,161 @@
+/**
+ * jk_check — audits jails and reports what it finds; never changes anything. Command line of
+ * jailkit 2.23 (spec §2.3) plus jails as arguments and --json; exit 2 when an ERROR was found.
+ */
+import { posix } from "node:path";
+import { main, parseOptions, stderr, stdout } from "../lib/cli.ts";
+import { JailkitError } from "../lib/errors.ts";
+import { type IniFile, readIni } from "../lib/ini.ts";
+import { checkJailSafety, lstatOrUndefined } from "../lib/jailpath.ts";
+import { parsePasswd } from "../lib/passwd.ts";
+import { configDir } from "../lib/paths.ts";
+import {
+  checkJail,
+  chrootshPaths,
+  type Finding,
+  findingLine,
+  jailedHostUsers,
+  readJailPasswd,
+  selectJails,
+  systemCheckFs,
+  unknownKeyFindings,
+} from "../lib/check.ts";
+
+const HOST_PASSWD = "/etc/passwd";
+
+function usage(): string {
+  return `Usage: jk_check [OPTIONS] [JAIL...]
+
+Checks jails for security problems: an unsafe path to the jail, group- or world-writable
+directories, set-uid and set-gid root programs, files and symlinks that differ from the
+host, and jail users that do not match their host accounts. Changes nothing.
+Without JAIL it checks every jail named in the configuration file and every jail of an
+account in ${HOST_PASSWD} whose home contains /./; with JAIL it checks only those.
+
+  -c, --configfile=FILE   configuration file (default ${configDir()}/jk_check.ini)
+  -v, --verbose           show what is being tested
+      --json              print the findings as one JSON document
+  -h, --help              this text
+
+Findings are printed on standard output, starting with ERROR: or WARNING:.
+Exit codes: 0 no ERROR found (there may be warnings), 1 bad option or unusable
+configuration file, 2 at least one ERROR found.`;
+}
+
+const OPTIONS = {
+  configfile: { type: "string", short: "c" },
+  verbose: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+  json: { type: "boolean" },
+} as const;
+
+/** The configuration, if any: a missing default file is normal, a missing -c FILE is not. */
+function loadConfig(given: string | undefined, note: (t: string) => void): IniFile | undefined {
+  const path = given ?? posix.join(configDir(), "jk_check.ini");
+  try {
+    return readIni(path, "python");
+  } catch (e) {
+    if (e instanceof JailkitError && e.kind === "not-found" && given === undefined) {
+      note(`${path} does not exist; checking the jails found in ${HOST_PASSWD} only`);
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+/** Whoever may change the configuration may hide problems from jk_check. */
+function configOwnerFinding(path: string): Finding | undefined {
+  const info = lstatOrUndefined(path);
+  if (!info) return undefined;
+  const mode = (info.mode ?? 0) & 0o7777;
+  if (info.uid === 0 && (mode & 0o022) === 0) return undefined;
+  return {
+    severity: "warning",
+    kind: "config",
+    message: `${path} is not owned by root or is writable by group or others ` +
+      `(${mode.toString(8).padStart(4, "0")} ${info.uid}:${info.gid}): whoever can change ` +
+      `it can hide problems from jk_check`,
+  };
+}
+
+function run(): number {
+  const { values, positionals } = parseOptions(Deno.args, OPTIONS, usage());
+  if (values.help) {
+    stdout(usage());
+    return 0;
+  }
+  const verbose = values.verbose === true;
+  const json = values.json === true;
+  const findings: Finding[] = [];
+  let errors = 0;
+  let warnings = 0;
+  const report = (f: Finding) => {
+    if (f.severity === "error") errors++;
+    else warnings++;
+    if (json) findings.push(f);
+    else stdout(findingLine(f));
+  };
+  // Progress must not end up inside the JSON document.
+  const note = (text: string) => {
+    if (verbose) (json ? stderr : stdout)(text);
+  };
+
+  const ini = loadConfig(values.configfile as string | undefined, note);
+  let hostText: string;
+  try {
+    hostText = Deno.readTextFileSync(HOST_PASSWD);
+  } catch (e) {
+    throw new JailkitError("io", `cannot read ${HOST_PASSWD}: ${(e as Error).message}`);
+  }
+  const hostPasswd = parsePasswd(hostText, HOST_PASSWD);
+  const hostUsers = jailedHostUsers(hostText, HOST_PASSWD);
+  if (ini) {
+    const owner = configOwnerFinding(ini.path);
+    if (owner) report(owner);
+    for (const f of unknownKeyFindings(ini)) report(f);
+  }
+  const selection = selectJails(ini, hostUsers, positionals, Deno.cwd());
+  for (const f of selection.findings) report(f);
+
+  const fs = systemCheckFs();
+  const shells = chrootshPaths();
+  for (const j of selection.jails) {
+    checkJail({
+      jail: j.jail,
+      settings: j.settings,
+      hostPasswd,
+      hostUsers,
+      shells,
+      readJailPasswd: () => readJailPasswd(j.jail),
+      checkSafety: (jail) => checkJailSafety(jail),
+      fs,
+      report,
+      note,
+    });
+  }
+  if (json) {
+    stdout(JSON.stringify(
+      {
+        jails: selection.jails.map((j) => ({ jail: j.jail, source: j.source })),
+        findings,
+        errors,
+        warnings,
+      },
+      null,
+      2,
+    ));
+  }
+  return errors > 0 ? 2 : 0;
+}
+
+if (import.meta.main) {
+  main(run, {
+    usage: 1,
+    config: 1,
+    "not-found": 1,
+    permission: 1,
+    io: 1,
+    parse: 1,
+    "unsafe-jail": 1,
+  });
+}

@@ -1,0 +1,986 @@
+/**
+ * jk_check (spec §2.3): audits jails for what lets a jailed user, or whoever changed the jail,
+ * get more than the admin meant: an unsafe path to the jail, writable directories, set-id root
+ * programs, files that differ from the host copies they were made from, and jail users that
+ * no longer match their host accounts. It never writes.
+ *
+ * Everything that touches the file system comes in through `CheckFs`, so the decisions run in
+ * tests against fake trees; `systemCheckFs` is the production wiring.
+ *
+ * Deliberately different from jailkit 2.23 (listed for admins in man/jk_check.8):
+ * - contents are compared in full (size, then every byte), not one random 1 KiB block;
+ * - a symlink is compared with the host's link at the same path (jailkit compared the jail
+ *   link with itself), and a symlink where the host has another kind of file is reported;
+ * - files the jailkit tools write or that hold local data (etc/passwd, etc/group,
+ *   etc/ld.so.cache, etc/jailkit/, homes, temporary, runtime and log directories) are not
+ *   compared, and a jail file the host does not have is not an error;
+ * - jail users copied from the host system range (uid < 1000, same uid and gid) and root are
+ *   not reported;
+ * - one warning per directory (others before group) and per set-id file (the widest class of
+ *   executors not covered by the ignore lists); root-owned sticky temporary directories
+ *   (/tmp, /var/tmp, /dev/shm, /run/lock, /var/lock) are not reported;
+ * - ignore lists match whole path components (`/j/home` no longer covers `/j/homework`);
+ * - the jail of a host account is taken from the LAST `/./` of its home, as jk_chrootsh does,
+ *   and a malformed passwd line is reported instead of crashing;
+ * - the walk never follows a symlink, never descends into proc/sysfs-like mounts, and opens
+ *   files without following symlinks or blocking on FIFOs.
+ */
+import { posix } from "node:path";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { Buffer } from "node:buffer";
+import { JailkitError } from "./errors.ts";
+import { type IniFile, iniPlainSections, type IniSection } from "./ini.ts";
+import { parseJailHome, parsePasswd, type PasswdFile } from "./passwd.ts";
+import { JailView, kindOf, type NodeKind } from "./jailpath.ts";
+
+export type Severity = "error" | "warning";
+
+/** What a finding is about; stable names for --json consumers. */
+export type FindingKind =
+  | "config" // jk_check.ini itself
+  | "unsafe-jail" // the path to the jail or its system directories
+  | "missing-jail" // a configured jail that does not exist
+  | "writable-dir"
+  | "setid"
+  | "content" // a file differs from the host copy
+  | "symlink" // a symlink differs from the host's
+  | "unreadable" // something could not be read or compared
+  | "jail-user" // JAIL/etc/passwd against the host
+  | "host-user"; // host accounts with a /./ home
+
+export interface Finding {
+  readonly severity: Severity;
+  readonly kind: FindingKind;
+  /** The jail concerned; undefined for findings about the configuration file. */
+  readonly jail?: string;
+  /** Host path of the file or directory concerned, when there is one. */
+  readonly path?: string;
+  /** User concerned, for the user checks. */
+  readonly user?: string;
+  /** The text after the `ERROR: `/`WARNING: ` prefix. */
+  readonly message: string;
+}
+
+/** The output line, with jailkit's prefixes. */
+export function findingLine(f: Finding): string {
+  return `${f.severity === "error" ? "ERROR" : "WARNING"}: ${f.message}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+/** The per-jail keys of jk_check.ini, as jailkit spells them, and what each one holds. */
+export const SETTING_KEYS = {
+  ignorepatheverywhere: "ignorePathEverywhere",
+  ignorepathoncompare: "ignorePathOnCompare",
+  ignorewritableforgroup: "ignoreWritableForGroup",
+  ignorewritableforothers: "ignoreWritableForOthers",
+  ignoresetuidexecuteforuser: "ignoreSetuidExecuteForUser",
+  ignoresetuidexecuteforgroup: "ignoreSetuidExecuteForGroup",
+  ignoresetuidexecuteforothers: "ignoreSetuidExecuteForOthers",
+} as const;
+
+type SettingName = (typeof SETTING_KEYS)[keyof typeof SETTING_KEYS];
+
+/** Normalised absolute host paths (no trailing slash). */
+export type CheckSettings = { readonly [K in SettingName]: readonly string[] };
+
+export const NO_SETTINGS: CheckSettings = Object.freeze({
+  ignorePathEverywhere: [],
+  ignorePathOnCompare: [],
+  ignoreWritableForGroup: [],
+  ignoreWritableForOthers: [],
+  ignoreSetuidExecuteForUser: [],
+  ignoreSetuidExecuteForGroup: [],
+  ignoreSetuidExecuteForOthers: [],
+});
+
+function stripSlash(p: string): string {
+  return p.length > 1 ? p.replace(/\/+$/, "") || "/" : p;
+}
+
+/**
+ * Settings of one jail from its section (keys it lacks come from `[DEFAULT]`, as configparser
+ * did) or, for a jail without a section, from `[DEFAULT]` alone. Problems (unknown keys,
+ * relative paths) are returned as warnings; the offending key or item is ignored.
+ */
+export function settingsFor(
+  ini: IniFile | undefined,
+  section: IniSection | undefined,
+): { settings: CheckSettings; findings: Finding[] } {
+  const findings: Finding[] = [];
+  const result: Record<string, string[]> = {};
+  for (const [key, name] of Object.entries(SETTING_KEYS)) {
+    const entry = section?.own(key) ?? ini?.defaults?.own(key);
+    const where = entry && section?.own(key) === entry ? section! : ini?.defaults;
+    const items: string[] = [];
+    for (const raw of (entry?.value ?? "").split(",")) {
+      const item = raw.trim();
+      if (item === "") continue;
+      if (!item.startsWith("/")) {
+        findings.push({
+          severity: "warning",
+          kind: "config",
+          message: `${where!.path}:${entry!.line}: ${key} in [${where!.name}]: "${item}" is ` +
+            `not an absolute path; ignored`,
+        });
+        continue;
+      }
+      items.push(stripSlash(posix.normalize(item)));
+    }
+    result[name] = items;
+  }
+  return { settings: result as unknown as CheckSettings, findings };
+}
+
+/** Keys jailkit never read: most likely typos that silently disable nothing. */
+export function unknownKeyFindings(ini: IniFile): Finding[] {
+  const findings: Finding[] = [];
+  for (const s of ini.sections) {
+    for (const e of s.entries) {
+      if (!(e.key in SETTING_KEYS)) {
+        findings.push({
+          severity: "warning",
+          kind: "config",
+          message: `${s.path}:${e.line}: unknown key "${e.key}" in [${s.name}]; ignored`,
+        });
+      }
+    }
+  }
+  return findings;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host accounts with a jail marker
+
+/** A host passwd line whose home carries `/./`. */
+export interface JailedHostUser {
+  readonly name: string;
+  /** 1-based line in the host passwd file. */
+  readonly line: number;
+  readonly home: string;
+  /** Undefined when the 7th field is missing. */
+  readonly shell: string | undefined;
+  /** The jail (normalised), when the home names a usable one. */
+  readonly jail: string | undefined;
+  /** Home inside the jail (after the last `/./`). */
+  readonly inJailHome: string | undefined;
+  /** Why jk_chrootsh cannot use this account as it stands (malformed line, bad marker). */
+  readonly problem: string | undefined;
+}
+
+/**
+ * Every host account whose home contains `/./`. The jail is the part before the LAST marker,
+ * like jk_chrootsh. Lines with 6 fields (jailkit crashed on them) or other defects are kept
+ * with a `problem`, so the jail they name is still checked.
+ */
+export function jailedHostUsers(text: string, path: string): JailedHostUser[] {
+  const passwd = parsePasswd(text, path);
+  const problems = new Map(passwd.problems.map((p) => [p.index, p.message]));
+  const users: JailedHostUser[] = [];
+  passwd.lines.forEach((line, index) => {
+    const fields = line.text.split(":");
+    if (fields.length < 6 || !fields[5].includes("/./")) return;
+    const home = fields[5];
+    let problem = problems.get(index);
+    const parsed = parseJailHome(home);
+    let jail: string | undefined;
+    if (parsed === undefined) {
+      problem ??= `${path}:${index + 1}: home ${home} of ${fields[0]} names a jail shorter than ` +
+        `3 bytes, which jk_chrootsh refuses`;
+    } else {
+      jail = stripSlash(posix.normalize(parsed.jail));
+      if (jail !== parsed.jail || !parsed.jail.startsWith("/")) {
+        problem ??= `${path}:${index + 1}: home ${home} of ${fields[0]} names the jail ` +
+          `${parsed.jail}, which is not a canonical absolute path; jk_chrootsh refuses it`;
+        if (!parsed.jail.startsWith("/") || jail === "/") jail = undefined;
+      }
+    }
+    users.push({
+      name: fields[0],
+      line: index + 1,
+      home,
+      shell: fields.length >= 7 ? fields[6].trim() : undefined,
+      jail,
+      inJailHome: parsed?.home,
+      problem,
+    });
+  });
+  return users;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which jails
+
+export interface JailToCheck {
+  readonly jail: string;
+  readonly settings: CheckSettings;
+  /** Why it is checked: named on the command line, an ini section, a host account. */
+  readonly source: "argument" | "config" | "passwd";
+}
+
+/**
+ * The jails to check, in order: those given on the command line (only those), else every ini
+ * section (not `[DEFAULT]`) followed by the jails of host accounts that no section names
+ * (with or without a trailing slash). A section whose name is not an absolute path, or that
+ * repeats another jail, is reported and skipped.
+ */
+export function selectJails(
+  ini: IniFile | undefined,
+  hostUsers: readonly JailedHostUser[],
+  args: readonly string[],
+  cwd: string,
+): { jails: JailToCheck[]; findings: Finding[] } {
+  const findings: Finding[] = [];
+  const sections = new Map<string, IniSection>();
+  for (const s of ini ? iniPlainSections(ini) : []) {
+    if (!s.name.startsWith("/")) {
+      findings.push({
+        severity: "warning",
+        kind: "config",
+        message: `${s.path}:${s.line}: section [${s.name}] is not an absolute jail path; skipped`,
+      });
+      continue;
+    }
+    const jail = stripSlash(posix.normalize(s.name));
+    if (jail === "/") {
+      findings.push({
+        severity: "warning",
+        kind: "config",
+        message: `${s.path}:${s.line}: section [${s.name}] names /, which is not a jail; skipped`,
+      });
+      continue;
+    }
+    if (sections.has(jail)) {
+      findings.push({
+        severity: "warning",
+        kind: "config",
+        message: `${s.path}:${s.line}: section [${s.name}] names the jail ${jail} again; ` +
+          `only the first section is used`,
+      });
+      continue;
+    }
+    sections.set(jail, s);
+  }
+  const jails: JailToCheck[] = [];
+  const seen = new Set<string>();
+  const add = (jail: string, source: JailToCheck["source"]) => {
+    if (seen.has(jail)) return;
+    seen.add(jail);
+    const { settings, findings: f } = settingsFor(ini, sections.get(jail));
+    findings.push(...f);
+    jails.push({ jail, settings, source });
+  };
+  if (args.length > 0) {
+    for (const a of args) {
+      const jail = stripSlash(posix.resolve(cwd, a));
+      if (jail === "/") {
+        findings.push({ severity: "error", kind: "unsafe-jail", jail, message: "/ is not a jail" });
+      } else add(jail, "argument");
+    }
+  } else {
+    for (const jail of sections.keys()) add(jail, "config");
+    for (const u of hostUsers) if (u.jail !== undefined) add(u.jail, "passwd");
+  }
+  return { jails, findings };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions on single entries
+
+/** What the checks need to know about one directory entry. */
+export interface EntryInfo {
+  readonly kind: NodeKind;
+  /** Permission and set-id bits (& 0o7777). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  readonly dev: number;
+  readonly ino: number;
+}
+
+export function entryInfo(info: Deno.FileInfo): EntryInfo {
+  return {
+    kind: kindOf(info),
+    mode: (info.mode ?? 0) & 0o7777,
+    uid: info.uid ?? -1,
+    gid: info.gid ?? -1,
+    size: info.size,
+    dev: info.dev ?? 0,
+    ino: info.ino ?? 0,
+  };
+}
+
+/** True when `path` is one of `prefixes` or lies below one (whole components). */
+export function isUnder(path: string, prefixes: readonly string[]): boolean {
+  return prefixes.some((p) => path === p || path.startsWith(p === "/" ? "/" : `${p}/`));
+}
+
+/**
+ * In-jail directories where every user may create files: root-owned and sticky there, they
+ * are the normal shared temporary directories (jk_init's basicshell makes /tmp 1777).
+ */
+export const TEMP_DIRS: readonly string[] = [
+  "/tmp",
+  "/var/tmp",
+  "/dev/shm",
+  "/run/lock",
+  "/var/lock",
+];
+
+/**
+ * In-jail paths never compared with the host: what the jailkit tools write (users, groups,
+ * the loader cache, jk_lsh's configuration) and where jails keep local data, which may share
+ * a name with an unrelated host file.
+ */
+export const NOT_COMPARED: readonly string[] = [
+  "/etc/passwd",
+  "/etc/group",
+  "/etc/ld.so.cache",
+  "/etc/jailkit",
+  "/home",
+  ...TEMP_DIRS,
+  "/run",
+  "/var/run",
+  "/var/log",
+];
+
+/** At most one warning per directory: writable for others, else writable for group. */
+export function writableDirFinding(
+  jail: string,
+  inJail: string,
+  info: EntryInfo,
+  settings: CheckSettings,
+): Finding | undefined {
+  const host = inJail === "/" ? jail : jail + inJail;
+  if ((info.mode & 0o022) === 0) return undefined;
+  if (TEMP_DIRS.includes(inJail) && (info.mode & 0o1000) !== 0 && info.uid === 0) return undefined;
+  const shown = `${host}/`;
+  if ((info.mode & 0o002) !== 0 && !isUnder(host, settings.ignoreWritableForOthers)) {
+    return {
+      severity: "warning",
+      kind: "writable-dir",
+      jail,
+      path: host,
+      message: `${shown} is writable for others!`,
+    };
+  }
+  if ((info.mode & 0o020) !== 0 && !isUnder(host, settings.ignoreWritableForGroup)) {
+    return {
+      severity: "warning",
+      kind: "writable-dir",
+      jail,
+      path: host,
+      message: `${shown} is writable for group!`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * At most one warning per set-uid-root or set-gid-root file: the widest class that may execute
+ * it (others, group, user) whose ignore list does not name the file.
+ */
+export function setidFinding(
+  jail: string,
+  host: string,
+  info: EntryInfo,
+  settings: CheckSettings,
+): Finding | undefined {
+  const suidRoot = (info.mode & 0o4000) !== 0 && info.uid === 0;
+  const sgidRoot = (info.mode & 0o2000) !== 0 && info.gid === 0;
+  if (!suidRoot && !sgidRoot) return undefined;
+  const what = suidRoot ? "setuid root" : "setgid root";
+  const classes: [string, number, readonly string[]][] = [
+    ["others", 0o001, settings.ignoreSetuidExecuteForOthers],
+    ["group", 0o010, settings.ignoreSetuidExecuteForGroup],
+    ["user", 0o100, settings.ignoreSetuidExecuteForUser],
+  ];
+  for (const [who, bit, ignored] of classes) {
+    if ((info.mode & bit) !== 0 && !ignored.includes(host)) {
+      return {
+        severity: "warning",
+        kind: "setid",
+        jail,
+        path: host,
+        message: `${host} is executable for ${who} and ${what}!!`,
+      };
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+/** Accounts below this uid are system accounts (Debian's UID_MIN). */
+export const FIRST_USER_UID = 1000;
+
+/**
+ * JAIL/etc/passwd against the host (spec §2.3 test 5, §4.2): every user must exist on the host
+ * with the same uid and gid, and a regular user's host home must be `JAIL/./HOME`. Root and
+ * system accounts copied unchanged from the host (uid < 1000, same uid and gid) are skipped.
+ */
+export function jailUserFindings(
+  jail: string,
+  jailPasswd: PasswdFile,
+  hostPasswd: PasswdFile,
+  note: (text: string) => void = () => {},
+): Finding[] {
+  const findings: Finding[] = [];
+  const err = (user: string, message: string) =>
+    findings.push({ severity: "error", kind: "jail-user", jail, user, message });
+  for (const p of jailPasswd.problems) {
+    findings.push({ severity: "warning", kind: "jail-user", jail, message: p.message });
+  }
+  for (const entry of jailPasswd.entries) {
+    if (jailPasswd.byName(entry.name) !== entry) continue; // duplicates are reported above
+    if (entry.name === "root") {
+      note(`ignoring entry for user root in ${jailPasswd.path}`);
+      continue;
+    }
+    note(`comparing jailed user ${entry.name} with the real user`);
+    const host = hostPasswd.byName(entry.name);
+    if (!host) {
+      err(entry.name, `user ${entry.name} in jail ${jail} does not exist on the real system`);
+      continue;
+    }
+    if (host.uid !== entry.uid || host.gid !== entry.gid) {
+      err(entry.name, `user ${entry.name} is changed in jail ${jail}`);
+      continue;
+    }
+    if (entry.uid < FIRST_USER_UID) {
+      note(`${entry.name} is a system account copied from the host; home not compared`);
+      continue;
+    }
+    const marked = parseJailHome(host.home);
+    if (
+      !marked || stripSlash(posix.normalize(marked.jail)) !== jail ||
+      stripSlash(marked.home) !== stripSlash(entry.home)
+    ) {
+      err(
+        entry.name,
+        `the real homedir and jail homedir for user ${entry.name} do not correspond in jail ` +
+          `${jail} (host ${host.home}, jail ${entry.home}, expected ${jail}/.${entry.home})`,
+      );
+    }
+  }
+  return findings;
+}
+
+/** The login shells that are jk_chrootsh: jailkit's path, its usrmerge alias, ours. */
+export function chrootshPaths(moduleUrl: string = import.meta.url): string[] {
+  const paths = ["/usr/sbin/jk_chrootsh", "/sbin/jk_chrootsh"];
+  // Installed by tools/install.ts, this file is PREFIX/lib/jailkit/lib/check.ts.
+  const m = /^file:\/\/(\/.*)\/lib\/jailkit\/lib\/check\.ts$/.exec(moduleUrl);
+  if (m) {
+    const own = `${decodeURIComponent(m[1])}/sbin/jk_chrootsh`;
+    if (!paths.includes(own)) paths.push(own);
+  }
+  return paths;
+}
+
+/**
+ * Host accounts of one jail (spec §2.3, §4.1): a usable passwd line, an entry of the same name
+ * in the jail's passwd, and jk_chrootsh as shell. `jailPasswd` is undefined when the jail has
+ * no passwd file and null when it could not be read (already reported, so not repeated here).
+ */
+export function hostUserFindings(
+  jail: string,
+  users: readonly JailedHostUser[],
+  jailPasswd: PasswdFile | undefined | null,
+  shells: readonly string[],
+): Finding[] {
+  const findings: Finding[] = [];
+  for (const u of users) {
+    if (u.jail !== jail) continue;
+    const err = (message: string) =>
+      findings.push({ severity: "error", kind: "host-user", jail, user: u.name, message });
+    if (u.problem !== undefined) err(u.problem);
+    if (jailPasswd !== null && !jailPasswd?.byName(u.name)) {
+      err(`user ${u.name} does not exist in ${jail}/etc/passwd`);
+    }
+    if (u.shell !== undefined && !shells.includes(u.shell)) {
+      err(`user ${u.name} has a /./ but does not have the ${shells[0]} shell (it has ${u.shell})`);
+    }
+  }
+  return findings;
+}
+
+/** In-jail homes whose files are the users' own, never compared with the host. */
+export function userHomes(
+  jail: string,
+  jailPasswd: PasswdFile | undefined,
+  hostUsers: readonly JailedHostUser[],
+): string[] {
+  const homes = new Set<string>();
+  const add = (home: string | undefined) => {
+    if (home === undefined || !home.startsWith("/")) return;
+    const h = stripSlash(posix.normalize(home));
+    if (h !== "/") homes.add(h);
+  };
+  for (const e of jailPasswd?.entries ?? []) if (e.uid >= FIRST_USER_UID) add(e.home);
+  for (const u of hostUsers) if (u.jail === jail) add(u.inJailHome);
+  return [...homes];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file walk
+
+/** The file system as the checks see it. Paths are host paths. */
+export interface CheckFs {
+  /** lstat; undefined when the path does not exist. */
+  lstat(path: string): EntryInfo | undefined;
+  /** stat (follows symlinks); undefined when the path does not exist. */
+  stat(path: string): EntryInfo | undefined;
+  /** Entry names of a directory. */
+  readDir(path: string): string[];
+  readLink(path: string): string;
+  /**
+   * Whether two regular files of equal size hold the same bytes. `jailPath` is opened without
+   * following a symlink and must still be the file `jailInfo` describes.
+   */
+  sameContent(jailPath: string, jailInfo: EntryInfo, hostPath: string): boolean;
+  /** File system type of a mount point, undefined when `path` is not one. */
+  mountType(path: string): string | undefined;
+}
+
+/** Kernel file systems with no files of their own to audit (and, for proc, endless ones). */
+export const PSEUDO_FS: ReadonlySet<string> = new Set([
+  "proc",
+  "sysfs",
+  "devpts",
+  "cgroup",
+  "cgroup2",
+  "debugfs",
+  "tracefs",
+  "securityfs",
+  "pstore",
+  "bpf",
+  "mqueue",
+  "hugetlbfs",
+  "configfs",
+  "fusectl",
+  "binfmt_misc",
+  "efivarfs",
+  "autofs",
+]);
+
+/** Deeper than any real jail; the bound keeps a hostile tree from exhausting the stack. */
+export const MAX_DEPTH = 256;
+
+export interface WalkOptions {
+  readonly jail: string;
+  readonly settings: CheckSettings;
+  /** In-jail paths (besides NOT_COMPARED) whose files are not compared: the users' homes. */
+  readonly homes: readonly string[];
+  /**
+   * The message of the jail safety failure, if any: the directory it names is not warned
+   * about a second time.
+   */
+  readonly unsafeMessage?: string;
+  readonly report: (f: Finding) => void;
+  readonly note: (text: string) => void;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Walks the jail (never through a symlink, never into a pseudo file system), checking every
+ * directory's permissions and every regular file's set-id bits, and comparing files and
+ * symlinks with the host's at the same path. Entries are visited in name order.
+ */
+export function walkJail(fs: CheckFs, o: WalkOptions): void {
+  const { jail, settings } = o;
+  const notCompared = [...NOT_COMPARED, ...o.homes];
+  const hostOf = (inJail: string) => inJail === "/" ? jail : jail + inJail;
+  const unreadable = (path: string, message: string) =>
+    o.report({ severity: "error", kind: "unreadable", jail, path, message });
+
+  let root: EntryInfo | undefined;
+  try {
+    root = fs.lstat(jail);
+  } catch (e) {
+    unreadable(jail, `cannot lstat() ${jail}: ${errorText(e)}`);
+    return;
+  }
+  if (root === undefined) {
+    o.report({
+      severity: "warning",
+      kind: "missing-jail",
+      jail,
+      path: jail,
+      message: `cannot check files in ${jail}, it does not exist`,
+    });
+    return;
+  }
+  if (root.kind !== "dir") {
+    // The safety check has said why; a symlinked jail is never followed.
+    o.note(`not walking ${jail}: it is not a directory`);
+    return;
+  }
+
+  const visited = new Set<string>();
+  const visitDir = (inJail: string, info: EntryInfo, depth: number) => {
+    const host = hostOf(inJail);
+    const key = `${info.dev}:${info.ino}`;
+    if (visited.has(key)) {
+      o.note(`ignoring path ${host}: directory already visited (bind mount)`);
+      return;
+    }
+    visited.add(key);
+    o.note(`testing directory permissions for ${host}/`);
+    const dirFinding = writableDirFinding(jail, inJail, info, settings);
+    if (dirFinding && !o.unsafeMessage?.startsWith(`${host} `)) o.report(dirFinding);
+    if (depth >= MAX_DEPTH) {
+      unreadable(host, `${host} is nested more than ${MAX_DEPTH} levels deep; not descended`);
+      return;
+    }
+    let names: string[];
+    try {
+      names = fs.readDir(host).sort();
+    } catch (e) {
+      unreadable(host, `failed to test any files in ${host}/: ${errorText(e)}`);
+      return;
+    }
+    for (const name of names) {
+      const childInJail = inJail === "/" ? `/${name}` : `${inJail}/${name}`;
+      const child = hostOf(childInJail);
+      if (isUnder(child, settings.ignorePathEverywhere)) {
+        o.note(`ignoring path ${child} (ignorepatheverywhere)`);
+        continue;
+      }
+      let ci: EntryInfo | undefined;
+      try {
+        ci = fs.lstat(child);
+      } catch (e) {
+        unreadable(child, `cannot lstat() ${child}: ${errorText(e)}`);
+        continue;
+      }
+      if (ci === undefined) continue; // removed while we walked
+      const compare = !isUnder(childInJail, notCompared) &&
+        !isUnder(child, settings.ignorePathOnCompare);
+      if (ci.kind === "dir") {
+        if (ci.dev !== info.dev) {
+          const type = fs.mountType(child);
+          if (type !== undefined && PSEUDO_FS.has(type)) {
+            o.note(`ignoring path ${child} (${type} file system)`);
+            continue;
+          }
+        }
+        visitDir(childInJail, ci, depth + 1);
+      } else if (ci.kind === "file") {
+        if (compare) compareFile(childInJail, ci);
+        else o.note(`not comparing ${child} with the host (local to the jail)`);
+        o.note(`testing file permissions for ${child}`);
+        const f = setidFinding(jail, child, ci, settings);
+        if (f) o.report(f);
+      } else if (ci.kind === "symlink") {
+        if (compare) compareLink(childInJail);
+        else o.note(`not comparing ${child} with the host (local to the jail)`);
+      } else {
+        o.note(`ignoring path ${child} (${ci.kind})`);
+      }
+    }
+  };
+
+  const compareFile = (inJail: string, info: EntryInfo) => {
+    const a = hostOf(inJail);
+    const b = inJail;
+    let host: EntryInfo | undefined;
+    try {
+      host = fs.stat(b);
+    } catch (e) {
+      unreadable(a, `cannot read ${a} or ${b}: ${errorText(e)}`);
+      return;
+    }
+    if (host === undefined) {
+      o.note(`not comparing ${a}: ${b} does not exist on the host`);
+      return;
+    }
+    o.note(`comparing ${a} and ${b}`);
+    if (host.kind !== "file") {
+      o.report({
+        severity: "error",
+        kind: "content",
+        jail,
+        path: a,
+        message: `${a} is a regular file but ${b} is not!`,
+      });
+      return;
+    }
+    if (host.dev === info.dev && host.ino === info.ino) return; // a hard link (jk_init -k)
+    if (host.size !== info.size) {
+      o.report({
+        severity: "error",
+        kind: "content",
+        jail,
+        path: a,
+        message: `${a} and ${b} have a different size!`,
+      });
+      return;
+    }
+    let same: boolean;
+    try {
+      same = fs.sameContent(a, info, b);
+    } catch (e) {
+      unreadable(a, `cannot read ${a} or ${b}: ${errorText(e)}`);
+      return;
+    }
+    if (!same) {
+      o.report({
+        severity: "error",
+        kind: "content",
+        jail,
+        path: a,
+        message: `${a} and ${b} are not the same!`,
+      });
+    }
+  };
+
+  const compareLink = (inJail: string) => {
+    const a = hostOf(inJail);
+    const b = inJail;
+    let host: EntryInfo | undefined;
+    let ours: string;
+    let theirs: string | undefined;
+    try {
+      host = fs.lstat(b);
+      ours = fs.readLink(a);
+      if (host?.kind === "symlink") theirs = fs.readLink(b);
+    } catch (e) {
+      unreadable(a, `cannot read ${a} or ${b}: ${errorText(e)}`);
+      return;
+    }
+    if (host === undefined) {
+      o.note(`not comparing ${a}: ${b} does not exist on the host`);
+      return;
+    }
+    o.note(`comparing ${a} and ${b}`);
+    if (theirs === undefined) {
+      o.report({
+        severity: "error",
+        kind: "symlink",
+        jail,
+        path: a,
+        message: `${a} and ${b} are not both symlinks!`,
+      });
+    } else if (ours !== theirs) {
+      o.report({
+        severity: "error",
+        kind: "symlink",
+        jail,
+        path: a,
+        message: `symlinks ${a} and ${b} point to different files! (${ours}, ${theirs})`,
+      });
+    }
+  };
+
+  visitDir("/", root, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One jail, start to end
+
+export interface JailCheckInput {
+  readonly jail: string;
+  readonly settings: CheckSettings;
+  readonly hostPasswd: PasswdFile;
+  readonly hostUsers: readonly JailedHostUser[];
+  readonly shells: readonly string[];
+  /** The jail's passwd text, undefined when it has none; throws when it cannot be read. */
+  readonly readJailPasswd: () => string | undefined;
+  /** Throws a JailkitError "unsafe-jail" naming the component at fault. */
+  readonly checkSafety: (jail: string) => void;
+  readonly fs: CheckFs;
+  readonly report: (f: Finding) => void;
+  readonly note: (text: string) => void;
+}
+
+/** Safety of the path to the jail, the file walk, the jail's users, the host accounts. */
+export function checkJail(i: JailCheckInput): void {
+  const { jail } = i;
+  i.note(`testing jail ${jail}`);
+  let unsafeMessage: string | undefined;
+  try {
+    i.checkSafety(jail);
+  } catch (e) {
+    if (!(e instanceof JailkitError)) throw e;
+    unsafeMessage = e.message;
+    i.report({
+      severity: "error",
+      kind: "unsafe-jail",
+      jail,
+      message: `jail ${jail} is not safe: ${e.message}`,
+    });
+  }
+
+  let jailPasswd: PasswdFile | undefined | null;
+  try {
+    const text = i.readJailPasswd();
+    if (text !== undefined) jailPasswd = parsePasswd(text, `${jail}/etc/passwd`);
+  } catch (e) {
+    jailPasswd = null;
+    i.report({
+      severity: "error",
+      kind: "unreadable",
+      jail,
+      path: `${jail}/etc/passwd`,
+      message: `cannot read ${jail}/etc/passwd: ${errorText(e)}`,
+    });
+  }
+
+  walkJail(i.fs, {
+    jail,
+    settings: i.settings,
+    homes: userHomes(jail, jailPasswd ?? undefined, i.hostUsers),
+    unsafeMessage,
+    report: i.report,
+    note: i.note,
+  });
+  if (jailPasswd) {
+    for (const f of jailUserFindings(jail, jailPasswd, i.hostPasswd, i.note)) i.report(f);
+  }
+  for (const f of hostUserFindings(jail, i.hostUsers, jailPasswd, i.shells)) i.report(f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Production wiring
+
+function lstatInfo(path: string, follow: boolean): EntryInfo | undefined {
+  try {
+    return entryInfo(follow ? Deno.statSync(path) : Deno.lstatSync(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+const CHUNK = 1024 * 1024;
+
+/** Opens for reading without following a final symlink and without blocking on a FIFO. */
+function openNoFollow(path: string, follow: boolean): number {
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (follow ? 0 : constants.O_NOFOLLOW);
+  return openSync(path, flags);
+}
+
+function sameContent(jailPath: string, jailInfo: EntryInfo, hostPath: string): boolean {
+  const a = openNoFollow(jailPath, false);
+  try {
+    const sa = fstatSync(a);
+    if (!sa.isFile() || sa.dev !== jailInfo.dev || sa.ino !== jailInfo.ino) {
+      throw new JailkitError("io", `${jailPath} changed while it was being checked`);
+    }
+    const b = openNoFollow(hostPath, true);
+    try {
+      if (!fstatSync(b).isFile()) {
+        throw new JailkitError("io", `${hostPath} is not a regular file`);
+      }
+      const ba = Buffer.alloc(CHUNK);
+      const bb = Buffer.alloc(CHUNK);
+      for (;;) {
+        const na = readFull(a, ba);
+        const nb = readFull(b, bb);
+        if (na !== nb) return false;
+        if (na === 0) return true;
+        if (!ba.subarray(0, na).equals(bb.subarray(0, nb))) return false;
+      }
+    } finally {
+      closeSync(b);
+    }
+  } finally {
+    closeSync(a);
+  }
+}
+
+/** Fills `buf` unless the file ends first; returns the bytes read. */
+function readFull(fd: number, buf: Buffer): number {
+  let used = 0;
+  while (used < buf.length) {
+    const n = readSync(fd, buf, used, buf.length - used, null);
+    if (n === 0) break;
+    used += n;
+  }
+  return used;
+}
+
+/** `\040`-style escapes of /proc/self/mountinfo. */
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Mount point → file system type, from /proc/self/mountinfo text (last mount wins). */
+export function parseMountinfo(text: string): Map<string, string> {
+  const mounts = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const sep = line.indexOf(" - ");
+    if (sep < 0) continue;
+    const left = line.slice(0, sep).split(" ");
+    const right = line.slice(sep + 3).split(" ");
+    if (left.length < 5 || right.length < 1 || right[0] === "") continue;
+    mounts.set(unescapeMount(left[4]), right[0]);
+  }
+  return mounts;
+}
+
+/** The real file system; mount types are read once, on first need. */
+export function systemCheckFs(): CheckFs {
+  let mounts: Map<string, string> | undefined;
+  return {
+    lstat: (p) => lstatInfo(p, false),
+    stat: (p) => lstatInfo(p, true),
+    readDir: (p) => [...Deno.readDirSync(p)].map((e) => e.name),
+    readLink: (p) => Deno.readLinkSync(p),
+    sameContent,
+    mountType: (p) => {
+      if (mounts === undefined) {
+        try {
+          mounts = parseMountinfo(Deno.readTextFileSync("/proc/self/mountinfo"));
+        } catch {
+          mounts = new Map();
+        }
+      }
+      return mounts.get(p);
+    },
+  };
+}
+
+/** Largest JAIL/etc/passwd read; real ones are a few KiB. */
+const MAX_PASSWD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * JAIL/etc/passwd as the jail sees it (symlinks resolved inside the jail, never on the host),
+ * opened without following a symlink or blocking; undefined when the jail has none.
+ */
+export function readJailPasswd(jail: string): string | undefined {
+  const view = new JailView(jail);
+  const inJail = view.resolve("/etc/passwd", true);
+  const host = view.hostPath(inJail);
+  let fd: number;
+  try {
+    fd = openNoFollow(host, false);
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT" || (e as { code?: string }).code === "ENOTDIR") {
+      return undefined;
+    }
+    throw e;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new JailkitError("io", `${host} is not a regular file`);
+    if (st.size > MAX_PASSWD_BYTES) {
+      throw new JailkitError("io", `${host} is larger than ${MAX_PASSWD_BYTES} bytes`);
+    }
+    const buf = Buffer.alloc(st.size + 1);
+    const n = readFull(fd, buf);
+    if (n > st.size) throw new JailkitError("io", `${host} grew while it was being read`);
+    return new TextDecoder().decode(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * jk_update — refresh the programs and libraries in a jail from the host. Command line,
+ * jk_update.ini keys, output lines (which ISPConfig parses) and exit codes of jailkit 2.23
+ * (spec §2.4), without its defects, plus --delete-deprecated and --json.
+ */
+import {
+  isRoot,
+  JAIL_WRITER_OPTIONS,
+  main,
+  parseOptions,
+  runPlan,
+  stderr,
+  stdout,
+} from "../lib/cli.ts";
+import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../lib/jailpath.ts";
+import { configError, JailkitError } from "../lib/errors.ts";
+import { iniBool, iniList, iniLookup, type IniSection, readIni } from "../lib/ini.ts";
+import { configDir, fileExists } from "../lib/paths.ts";
+import { DEFAULT_DIRS, planUpdate } from "../lib/update.ts";
+
+const USAGE = `Usage: jk_update [OPTIONS] -j JAIL [DIR...]
+       jk_update [OPTIONS] -c JAIL [DIR...]
+
+Compares the files in the directories DIR of JAIL with the host files of the same name and
+refreshes the jail copies that differ: changed files are copied again (with any library they
+now need), changed symlinks are recreated with the host's link text. Without DIR:
+${DEFAULT_DIRS.join(" ")} (and the section's directories with -c). Jail entries that are not
+on the host are reported and kept.
+
+  -j, --jail=JAIL           the jail directory
+  -c, --configsection=JAIL  use the section [JAIL] of /etc/jailkit/jk_update.ini
+                            (keys: skips, directories, hardlink or hardlinks, delete_deprecated)
+  -s, --skip=PATH           leave PATH alone (host or jail path; may be repeated)
+  -k, --hardlink            use hard links where possible (set-id and non-root files are copied)
+      --delete-deprecated   remove jail entries that are not on the host (jailkit 2.23 did)
+  -d, --dry-run             print what would be done, change nothing
+  -v, --verbose             tell more
+      --json                print the operations and their outcome as JSON
+  -h, --help                this text
+
+Exit codes: 0 ok, 1 bad option, no jail, missing or bad config section, 5 not root,
+6 the jail is not safe, 7 some operations failed, 21 both -j and -c.`;
+
+const OPTIONS = {
+  jail: JAIL_WRITER_OPTIONS.jail,
+  hardlink: JAIL_WRITER_OPTIONS.hardlink,
+  verbose: JAIL_WRITER_OPTIONS.verbose,
+  help: JAIL_WRITER_OPTIONS.help,
+  json: JAIL_WRITER_OPTIONS.json,
+  "dry-run": { type: "boolean", short: "d" },
+  configsection: { type: "string", short: "c" },
+  skip: { type: "string", short: "s", multiple: true },
+  "delete-deprecated": { type: "boolean" },
+} as const;
+
+interface SectionSettings {
+  skips: string[];
+  directories: string[];
+  hardlink: boolean | undefined;
+  deleteDeprecated: boolean;
+}
+
+/**
+ * The section's keys. jailkit 2.23 meant `hardlink` but never read it, and documented
+ * `hardlinks`: both are read; when both are set they must agree.
+ */
+function readSection(section: IniSection): SectionSettings {
+  const one = iniLookup(section, "hardlink");
+  const other = iniLookup(section, "hardlinks");
+  const hardlink = one ? iniBool(section, "hardlink", false) : undefined;
+  const hardlinks = other ? iniBool(section, "hardlinks", false) : undefined;
+  if (hardlink !== undefined && hardlinks !== undefined && hardlink !== hardlinks) {
+    throw configError(
+      section.path,
+      other!.line,
+      `hardlinks = ${other!.value} contradicts hardlink = ${one!.value} (line ${one!.line})`,
+    );
+  }
+  return {
+    skips: iniList(section, "skips"),
+    directories: iniList(section, "directories"),
+    hardlink: hardlink ?? hardlinks,
+    deleteDeprecated: iniBool(section, "delete_deprecated", false),
+  };
+}
+
+function run(): number {
+  const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
+  if (values.help) {
+    stdout(USAGE);
+    return 0;
+  }
+  const jailOpt = values.jail as string | undefined;
+  const sectionName = values.configsection as string | undefined;
+  if (jailOpt !== undefined && sectionName !== undefined) {
+    stderr("ERROR: cannot specify both a jail and a configsection");
+    return 21;
+  }
+  if (jailOpt === undefined && sectionName === undefined) {
+    stderr(
+      "ERROR: must at least specify a jail or a configsection using -j or --jail or -c or --configsection",
+    );
+    stdout(USAGE);
+    return 1;
+  }
+  const skips = ((values.skip ?? []) as string[]).slice();
+  const dirs = positionals.slice();
+  let hardlink = values.hardlink === true;
+  let deleteDeprecated = values["delete-deprecated"] === true;
+  if (sectionName !== undefined) {
+    const file = `${configDir()}/jk_update.ini`;
+    if (!fileExists(file)) {
+      stderr(`ERROR: configfile ${file} does not exist`);
+      return 1;
+    }
+    const section = readIni(file, "python").section(sectionName);
+    if (section === undefined || sectionName === "DEFAULT") {
+      stderr(`ERROR: configfile ${file} does not have a section called ${sectionName}`);
+      return 1;
+    }
+    const settings = readSection(section);
+    skips.push(...settings.skips);
+    dirs.push(...settings.directories);
+    if (!values.hardlink) hardlink = settings.hardlink ?? false;
+    if (!values["delete-deprecated"]) deleteDeprecated = settings.deleteDeprecated;
+  }
+  const dryRun = values["dry-run"] === true;
+  if (!isRoot() && !dryRun) {
+    stdout("jk_update: you need to be root to update a jail (or use --dry-run)");
+    return 5;
+  }
+  const jail = normalizeJail((jailOpt ?? sectionName)!);
+  if (!lstatOrUndefined(jail)?.isDirectory) {
+    stderr(`ERROR: ${jail} is not a directory`);
+    return 1;
+  }
+  try {
+    checkJailSafety(jail);
+  } catch (e) {
+    if (e instanceof JailkitError) {
+      stderr(`ERROR: jail directory ${jail} is not safe: ${e.message}`);
+      return 6;
+    }
+    throw e;
+  }
+  const { plan, problems } = planUpdate(jail, { dirs, skips, hardlink, deleteDeprecated, dryRun });
+  const failed = runPlan(plan, {
+    dryRun,
+    json: values.json === true,
+    verbose: values.verbose === true,
+  });
+  return failed > 0 || problems > 0 ? 7 : 0;
+}
+
+if (import.meta.main) {
+  main(run, {
+    usage: 1,
+    config: 1,
+    "not-found": 1,
+    "unsafe-jail": 6,
+    permission: 5,
+    io: 7,
+    parse: 7,
+  });
+}

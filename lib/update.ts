@@ -1,0 +1,589 @@
+/**
+ * jk_update's decisions (spec §2.4, minus its defects): compare what a jail holds in some
+ * directories with the host files it was copied from, and plan the refreshes.
+ *
+ * - Each requested directory is resolved inside the jail, every jail symlink on the way being
+ *   checked against the host's link of the same name, and each canonical jail directory is
+ *   scanned once: on a usr-merged jail `/bin/` and `/usr/bin/` are one directory, so every
+ *   change is reported once. A requested directory the jail lacks is a `skip` line.
+ * - Jail entries are read through their canonical in-jail path with lstat; a jail symlink is
+ *   compared as a link, never followed. A regular file is outdated when its bytes differ from
+ *   the host's (same inode, or same size and same bytes, is up to date).
+ * - Outdated files are replaced by the copy engine (temp file renamed over the old entry, so a
+ *   jail symlink in the way is replaced, never written through); changed host symlinks are
+ *   recreated with the host's link text. Set-id bits are stripped as on any copy; the owner
+ *   is kept when the jail copy had the host's non-root owner (installed with -o on purpose).
+ * - Jail entries that the host does not have are kept and reported unless the caller asks for
+ *   their removal (`deleteDeprecated`): nothing records which of them jailkit put there, and
+ *   jailkit 2.23 deleted local additions (scripts, site binaries) this way.
+ */
+import { Buffer } from "node:buffer";
+import * as fs from "node:fs";
+import { posix } from "node:path";
+import { CopyPlanner } from "./copy.ts";
+import { JailkitError } from "./errors.ts";
+import { components, JailView, kindOf, lstatOrUndefined, type NodeKind } from "./jailpath.ts";
+import type { Op, Plan } from "./plan.ts";
+
+/** What jailkit 2.23 scans when no directory is named. */
+export const DEFAULT_DIRS: readonly string[] = ["/bin/", "/lib/", "/usr/", "/opt/"];
+
+/**
+ * Files the tools write for the jail itself; they differ from the host's on purpose and are
+ * never replaced from it (the host's shadow file must never reach a jail).
+ */
+const JAIL_OWN_FILES = new Set([
+  "/etc/passwd",
+  "/etc/group",
+  "/etc/shadow",
+  "/etc/gshadow",
+  "/etc/ld.so.cache",
+  "/etc/jailkit",
+]);
+
+/** Symlinks followed while resolving one requested directory, as the kernel's ELOOP limit. */
+const MAX_SYMLINKS = 40;
+/** Nesting accepted below a requested directory (PATH_MAX / 2: every level costs 2 bytes). */
+const MAX_DEPTH = 2048;
+
+export interface ScanOptions {
+  /** Directories to compare, as host paths or JAIL-prefixed; DEFAULT_DIRS when empty. */
+  dirs: readonly string[];
+  /** Paths left alone: host, in-jail or JAIL-prefixed spellings, trailing slashes ignored. */
+  skips: readonly string[];
+  /** Plan the removal of jail entries the host does not have (jailkit's behaviour). */
+  deleteDeprecated: boolean;
+}
+
+export interface UpdateOptions extends ScanOptions {
+  /** Hard-link refreshed files where the executor allows it (-k). */
+  hardlink: boolean;
+  /** Word the report lines as jailkit's dry run does ("will update outdated file"). */
+  dryRun: boolean;
+}
+
+/** One decision of the scan, in scan order. `inJail` paths are canonical. */
+export type Finding =
+  /** Not compared: skipped by the caller, absent from the jail, or maintained by the jail. */
+  | { kind: "skip"; path: string; why: "skipped" | "not in the jail" | "jail's own file" }
+  /** The jail entry differs from the host entry `src`; it becomes a copy or a symlink. */
+  | {
+    kind: "update";
+    inJail: string;
+    src: string;
+    to: "file" | "symlink";
+    /** Link text, for `to: "symlink"`. */
+    target?: string;
+    /** What the jail had there. */
+    was: NodeKind;
+    /** The jail copy had set-id bits that the host file has too (installed with -s). */
+    wasSetid: boolean;
+    /** The jail copy had the host file's non-root owner (installed with -o). */
+    keepOwner: boolean;
+  }
+  /** Not on the host, planned for removal (children come before their directory). */
+  | { kind: "remove"; inJail: string; dir: boolean }
+  /** Not on the host and kept. */
+  | {
+    kind: "keep";
+    inJail: string;
+    dir: boolean;
+    why: "not on the host" | "mount point" | "not emptied";
+  }
+  /** Host and jail disagree on the type (a directory on one side): left alone. */
+  | { kind: "conflict"; inJail: string; host: string; jailKind: NodeKind; hostKind: NodeKind }
+  /** Could not be compared; reported on stderr and counted as a failure. */
+  | { kind: "error"; message: string }
+  /** -v lines: `scanning DIR`, `checking FILE`, directories reached twice. */
+  | { kind: "verbose"; text: string };
+
+const KIND_WORDS: Record<NodeKind, string> = {
+  dir: "directory",
+  file: "file",
+  symlink: "symlink",
+  char: "character device",
+  block: "block device",
+  fifo: "fifo",
+  socket: "socket",
+};
+
+function join(dir: string, name: string): string {
+  return dir === "/" ? `/${name}` : `${dir}/${name}`;
+}
+
+function withoutTrailingSlash(p: string): string {
+  const n = posix.normalize(p);
+  return n.length > 1 ? n.replace(/\/+$/, "") : n;
+}
+
+/**
+ * The requested directory as a host path: a JAIL-prefixed spelling loses its prefix, a
+ * relative one is taken from `/`. The whole jail is refused: compared with the host root,
+ * every user file in it would count as deprecated.
+ */
+export function requestedDir(jail: string, dir: string): string {
+  let d = dir;
+  if (d === jail || d.startsWith(jail + "/")) d = d.slice(jail.length);
+  const host = withoutTrailingSlash(posix.resolve("/", d));
+  if (host === "/") {
+    throw new JailkitError(
+      "usage",
+      `refusing to compare the whole jail with the host root (${dir}): name directories such as /usr/`,
+    );
+  }
+  return host;
+}
+
+/** Scans the requested directories and returns every decision, in order. Reads, never writes. */
+export function scanJail(
+  jail: string,
+  opts: ScanOptions,
+  view: JailView = new JailView(jail),
+): Finding[] {
+  return new Scanner(jail, view, opts).run();
+}
+
+class Scanner {
+  readonly #found: Finding[] = [];
+  /** Canonical in-jail directories already scanned (or being scanned). */
+  readonly #visited = new Set<string>();
+  readonly #skips: Set<string>;
+
+  constructor(readonly jail: string, readonly view: JailView, readonly opts: ScanOptions) {
+    this.#skips = new Set(opts.skips.filter((s) => s !== "").map(withoutTrailingSlash));
+  }
+
+  #host(inJail: string): string {
+    return this.view.hostPath(inJail);
+  }
+
+  #skipped(host: string, inJail: string): boolean {
+    return [host, inJail, this.jail + host, this.jail + inJail].some((p) => this.#skips.has(p));
+  }
+
+  run(): Finding[] {
+    const dirs = this.opts.dirs.length > 0 ? this.opts.dirs : DEFAULT_DIRS;
+    for (const hostDir of dirs.map((d) => requestedDir(this.jail, d))) {
+      const shown = `${this.jail}${hostDir}/`;
+      if (this.#skips.has(hostDir) || this.#skips.has(this.jail + hostDir)) {
+        this.#found.push({ kind: "skip", path: shown, why: "skipped" });
+        continue;
+      }
+      const canon = this.#resolveDir(hostDir);
+      if (canon === undefined) continue;
+      if (this.#skips.has(canon) || this.#skips.has(this.jail + canon)) {
+        this.#found.push({ kind: "skip", path: shown, why: "skipped" });
+        continue;
+      }
+      if (this.#visited.has(canon)) {
+        this.#found.push({
+          kind: "verbose",
+          text: `${shown} is ${this.#host(canon)}/, already scanned`,
+        });
+        continue;
+      }
+      this.#scanDir(canon, hostDir, 0);
+    }
+    return this.#found;
+  }
+
+  /**
+   * Canonical in-jail directory of a requested host directory, walking it one component at a
+   * time: a jail symlink is followed (inside the jail) only when the host has the same link
+   * at the same path, so a planted `JAIL/opt -> /etc` cannot redirect the scan.
+   */
+  #resolveDir(hostDir: string): string | undefined {
+    const shown = `${this.jail}${hostDir}/`;
+    const pending = components(hostDir);
+    const done: string[] = [];
+    let budget = MAX_SYMLINKS;
+    while (pending.length > 0) {
+      const name = pending.shift()!;
+      if (name === "..") {
+        done.pop();
+        continue;
+      }
+      const cand = "/" + [...done, name].join("/");
+      const node = this.view.lookup(cand);
+      if (node === undefined) {
+        this.#found.push({ kind: "skip", path: shown, why: "not in the jail" });
+        return undefined;
+      }
+      if (node.kind === "symlink") {
+        const info = lstatOrUndefined(cand);
+        const hostText = info?.isSymlink ? Deno.readLinkSync(cand) : undefined;
+        if (hostText !== node.target) {
+          this.#found.push({
+            kind: "error",
+            message: `${this.#host(cand)} is a symlink to ${node.target} but ${cand} is ${
+              hostText === undefined
+                ? info === undefined ? "missing" : `a ${KIND_WORDS[kindOf(info)]}`
+                : `a symlink to ${hostText}`
+            } on the host: not scanning ${shown}`,
+          });
+          return undefined;
+        }
+        if (--budget < 0) {
+          this.#found.push({
+            kind: "error",
+            message: `too many levels of symlinks in ${shown}`,
+          });
+          return undefined;
+        }
+        if (node.target!.startsWith("/")) done.length = 0;
+        pending.unshift(...components(node.target!));
+        continue;
+      }
+      if (node.kind !== "dir") {
+        this.#found.push({
+          kind: "error",
+          message: `${this.#host(cand)} is a ${
+            KIND_WORDS[node.kind]
+          }, not a directory: not scanning ${shown}`,
+        });
+        return undefined;
+      }
+      done.push(name);
+    }
+    return "/" + done.join("/");
+  }
+
+  #readDir(inJail: string): string[] | undefined {
+    try {
+      return [...Deno.readDirSync(this.#host(inJail))].map((e) => e.name).sort();
+    } catch (e) {
+      this.#found.push({
+        kind: "error",
+        message: `cannot read directory ${this.#host(inJail)}: ${(e as Error).message}`,
+      });
+      return undefined;
+    }
+  }
+
+  #scanDir(inJailDir: string, hostDir: string, depth: number): void {
+    if (depth > MAX_DEPTH) {
+      this.#found.push({
+        kind: "error",
+        message: `${this.#host(inJailDir)} is nested too deeply, not scanned`,
+      });
+      return;
+    }
+    this.#visited.add(inJailDir);
+    this.#found.push({ kind: "verbose", text: `scanning ${this.#host(inJailDir)}/` });
+    const dirInfo = lstatOrUndefined(this.#host(inJailDir));
+    const names = this.#readDir(inJailDir);
+    if (names === undefined || dirInfo === undefined) return;
+    for (const name of names) {
+      const inJail = join(inJailDir, name);
+      const host = join(hostDir, name);
+      if (this.#skipped(host, inJail)) {
+        this.#found.push({ kind: "skip", path: this.#host(inJail), why: "skipped" });
+        continue;
+      }
+      if (JAIL_OWN_FILES.has(inJail) || JAIL_OWN_FILES.has(host)) {
+        this.#found.push({ kind: "skip", path: this.#host(inJail), why: "jail's own file" });
+        continue;
+      }
+      const j = lstatOrUndefined(this.#host(inJail));
+      if (j === undefined) continue; // removed while we were looking
+      const h = lstatOrUndefined(host);
+      if (h === undefined) {
+        this.#deprecated(inJail, host, j, dirInfo.dev, depth);
+        continue;
+      }
+      this.#compare(inJail, host, j, h, depth);
+    }
+  }
+
+  #compare(inJail: string, host: string, j: Deno.FileInfo, h: Deno.FileInfo, depth: number) {
+    const jailKind = kindOf(j);
+    const hostKind = kindOf(h);
+    const conflict = () => this.#found.push({ kind: "conflict", inJail, host, jailKind, hostKind });
+    if (hostKind === "dir") {
+      if (jailKind !== "dir") return conflict();
+      if (!this.#visited.has(inJail)) this.#scanDir(inJail, host, depth + 1);
+      return;
+    }
+    if (jailKind === "dir") return conflict();
+    const update = (to: "file" | "symlink", target?: string) => {
+      const mode = j.mode ?? 0;
+      const wasFile = jailKind === "file";
+      this.#found.push({
+        kind: "update",
+        inJail,
+        src: host,
+        to,
+        target,
+        was: jailKind,
+        wasSetid: wasFile && (mode & 0o6000) !== 0 && ((h.mode ?? 0) & 0o6000) !== 0,
+        keepOwner: wasFile && j.uid === h.uid && j.gid === h.gid && (h.uid !== 0 || h.gid !== 0),
+      });
+    };
+    if (hostKind === "symlink") {
+      const text = Deno.readLinkSync(host);
+      if (jailKind !== "symlink" || Deno.readLinkSync(this.#host(inJail)) !== text) {
+        update("symlink", text);
+      }
+      return;
+    }
+    if (hostKind !== "file") {
+      this.#found.push({
+        kind: "verbose",
+        text: `${host} is a ${KIND_WORDS[hostKind]} on the host, not compared`,
+      });
+      return;
+    }
+    if (jailKind !== "file") return update("file");
+    this.#found.push({ kind: "verbose", text: `checking ${this.#host(inJail)}` });
+    let same: boolean;
+    try {
+      same = sameContent(host, this.#host(inJail));
+    } catch (e) {
+      this.#found.push({
+        kind: "error",
+        message: `cannot compare ${this.#host(inJail)} with ${host}: ${(e as Error).message}`,
+      });
+      return;
+    }
+    if (!same) update("file");
+  }
+
+  /**
+   * A jail entry the host does not have. Kept (reported once, not descended into) unless
+   * removal was asked for; then a directory goes only when all it holds went too, and a
+   * mount point (another file system, perhaps someone's data) never does.
+   * Returns whether the entry is planned for removal.
+   */
+  #deprecated(
+    inJail: string,
+    host: string,
+    j: Deno.FileInfo,
+    parentDev: number,
+    depth: number,
+  ): boolean {
+    const dir = j.isDirectory;
+    if (!this.opts.deleteDeprecated) {
+      this.#found.push({ kind: "keep", inJail, dir, why: "not on the host" });
+      return false;
+    }
+    if (!dir) {
+      this.#found.push({ kind: "remove", inJail, dir });
+      return true;
+    }
+    if (j.dev !== parentDev) {
+      this.#found.push({ kind: "keep", inJail, dir, why: "mount point" });
+      return false;
+    }
+    const names = depth < MAX_DEPTH ? this.#readDir(inJail) : undefined;
+    let all = names !== undefined;
+    for (const name of names ?? []) {
+      const child = join(inJail, name);
+      const hostChild = join(host, name);
+      if (this.#skipped(hostChild, child)) {
+        this.#found.push({ kind: "skip", path: this.#host(child), why: "skipped" });
+        all = false;
+        continue;
+      }
+      const info = lstatOrUndefined(this.#host(child));
+      if (info === undefined) continue;
+      if (!this.#deprecated(child, hostChild, info, j.dev, depth + 1)) all = false;
+    }
+    this.#found.push(
+      all ? { kind: "remove", inJail, dir } : { kind: "keep", inJail, dir, why: "not emptied" },
+    );
+    return all;
+  }
+}
+
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+const CHUNK = 1 << 16;
+let buffers: [Uint8Array, Uint8Array] | undefined;
+
+/** Opens a regular file without following a final symlink and without blocking on a fifo. */
+function openRegular(path: string): { fd: number; size: number; dev: number; ino: number } {
+  const fd = fs.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+    return { fd, size: st.size, dev: st.dev, ino: st.ino };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
+function readFull(fd: number, buf: Uint8Array): number {
+  let n = 0;
+  while (n < buf.length) {
+    const got = fs.readSync(fd, buf, n, buf.length - n, null);
+    if (got === 0) break;
+    n += got;
+  }
+  return n;
+}
+
+/**
+ * True when two regular files hold the same bytes: the same inode (a hard link made by -k),
+ * or the same size and identical contents. Deterministic: every byte is compared.
+ */
+export function sameContent(hostPath: string, jailPath: string): boolean {
+  const a = openRegular(hostPath);
+  try {
+    const b = openRegular(jailPath);
+    try {
+      if (a.dev === b.dev && a.ino === b.ino) return true;
+      if (a.size !== b.size) return false;
+      const [bufA, bufB] = buffers ??= [new Uint8Array(CHUNK), new Uint8Array(CHUNK)];
+      for (;;) {
+        const n = readFull(a.fd, bufA);
+        const m = readFull(b.fd, bufB);
+        if (n !== m) return false;
+        if (n === 0) return true;
+        if (Buffer.compare(bufA.subarray(0, n), bufB.subarray(0, n)) !== 0) return false;
+      }
+    } finally {
+      fs.closeSync(b.fd);
+    }
+  } finally {
+    fs.closeSync(a.fd);
+  }
+}
+
+export interface UpdatePlan {
+  plan: Plan;
+  findings: Finding[];
+  /** Findings that are failures (reported on stderr): the tool exits 7. */
+  problems: number;
+}
+
+/**
+ * Scans the jail and turns the findings into a plan: report lines as notes, refreshes through
+ * the copy engine (which also copies any library a refreshed program now needs), removals as
+ * `remove` operations, and `ldconfig` only when something was copied.
+ */
+export function planUpdate(jail: string, opts: UpdateOptions): UpdatePlan {
+  // Jail entries being replaced look absent to the copy engine, so it plans an ordinary copy
+  // (with its messages, hard-link rules and library scan), which is then made to replace.
+  const replaced = new Set<string>();
+  const planner = new CopyPlanner(jail, {
+    lstat: (p) => replaced.has(p) ? undefined : lstatOrUndefined(p),
+  });
+  const plan = planner.plan;
+  const findings = scanJail(jail, opts, planner.view);
+  const shown = (inJail: string) => planner.view.hostPath(inJail);
+  const copyOpts = {
+    force: false,
+    hardlink: opts.hardlink,
+    keepSetid: false,
+    glob: false,
+    resolveLibs: false,
+  };
+  const linkTargets: string[] = [];
+  let problems = 0;
+  const fail = (message: string) => {
+    plan.note(`ERROR: ${message}`, { stream: "stderr" });
+    problems++;
+  };
+  for (const f of findings) {
+    switch (f.kind) {
+      case "skip":
+        plan.note(f.why === "skipped" ? `skip ${f.path}` : `skip ${f.path} (${f.why})`);
+        break;
+      case "verbose":
+        plan.note(f.text, { verbose: true });
+        break;
+      case "error":
+        fail(f.message);
+        break;
+      case "conflict":
+        plan.note(
+          `WARNING: ${shown(f.inJail)} is a ${KIND_WORDS[f.jailKind]} but ${f.host} is a ${
+            KIND_WORDS[f.hostKind]
+          } on the host; leaving it`,
+        );
+        break;
+      case "keep": {
+        const p = shown(f.inJail) + (f.dir ? "/" : "");
+        plan.note(
+          f.why === "not on the host"
+            ? `WARNING: ${p} is not on the host; keeping it (use --delete-deprecated to remove)`
+            : f.why === "mount point"
+            ? `WARNING: ${p} is not on the host but is a mount point; keeping it`
+            : `keeping deprecated directory ${p}: not everything in it is removed`,
+        );
+        break;
+      }
+      case "remove": {
+        const what = `deprecated ${f.dir ? "directory" : "file"}`;
+        if (opts.dryRun) plan.note(`will remove ${what} ${shown(f.inJail)}`);
+        plan.add({
+          op: "remove",
+          path: f.inJail,
+          dir: f.dir,
+          what,
+          msg: { text: `removing ${what} ${shown(f.inJail)}` },
+        });
+        break;
+      }
+      case "update": {
+        const p = shown(f.inJail);
+        plan.note(opts.dryRun ? `will update outdated file ${p}` : `removing outdated file ${p}`);
+        if (f.wasSetid) {
+          plan.note(
+            `WARNING: ${p} was installed set-uid/set-gid; the updated copy is not (jk_cp -f -s -j ${jail} ${f.src} restores the bits)`,
+          );
+        }
+        if (f.to === "symlink") {
+          plan.add({
+            op: "symlink",
+            path: f.inJail,
+            target: f.target!,
+            replace: true,
+            msg: { text: `Creating symlink ${p} to ${f.target}` },
+          });
+          planner.view.record(f.inJail, { kind: "symlink", target: f.target });
+          linkTargets.push(posix.resolve(posix.dirname(f.src), f.target!));
+          break;
+        }
+        replaced.add(p);
+        const from = plan.ops.length;
+        try {
+          planner.copyPaths([f.src], { ...copyOpts, keepOwner: f.keepOwner });
+          if (!makeReplace(plan.ops, from, f.inJail)) {
+            throw new JailkitError("io", `the copy engine planned no copy of ${f.src} to ${p}`);
+          }
+        } catch (e) {
+          if (!(e instanceof JailkitError)) throw e;
+          replaced.delete(p);
+          fail(e.message);
+        }
+        break;
+      }
+    }
+  }
+  try {
+    // Targets of changed links, then the libraries of everything refreshed: what is missing
+    // is copied, what exists is left to its own comparison.
+    planner.copyPaths(linkTargets, { ...copyOpts, keepOwner: false });
+    planner.copyPaths([], { ...copyOpts, keepOwner: false, resolveLibs: true });
+    if (plan.ops.some((o) => COPYING_OPS.has(o.op))) planner.finishLibraryCache();
+  } catch (e) {
+    if (!(e instanceof JailkitError)) throw e;
+    fail(e.message);
+  }
+  return { plan: plan.build(), findings, problems };
+}
+
+const COPYING_OPS = new Set<Op["op"]>(["copy", "link", "symlink", "mkdir", "mknod"]);
+
+/** Turns the copy the engine planned for `inJail` into a replacement of the jail entry. */
+function makeReplace(ops: Op[], from: number, inJail: string): boolean {
+  for (let i = from; i < ops.length; i++) {
+    const op = ops[i];
+    if ((op.op === "copy" || op.op === "link") && op.path === inJail) {
+      op.replace = true;
+      return true;
+    }
+  }
+  return false;
+}

@@ -32,6 +32,7 @@ import { JailkitError } from "./errors.ts";
 import { type IniFile, iniPlainSections, type IniSection } from "./ini.ts";
 import { parseJailHome, parsePasswd, type PasswdFile } from "./passwd.ts";
 import { JailView, kindOf, type NodeKind } from "./jailpath.ts";
+import { toolPath } from "./paths.ts";
 
 export type Severity = "error" | "warning";
 
@@ -469,14 +470,14 @@ export function jailUserFindings(
   return findings;
 }
 
-/** The login shells that are jk_chrootsh: jailkit's path, its usrmerge alias, ours. */
-export function chrootshPaths(moduleUrl: string = import.meta.url): string[] {
-  const paths = ["/usr/sbin/jk_chrootsh", "/sbin/jk_chrootsh"];
-  // Installed by tools/install.ts, this file is PREFIX/lib/jailkit/lib/check.ts.
-  const m = /^file:\/\/(\/.*)\/lib\/jailkit\/lib\/check\.ts$/.exec(moduleUrl);
-  if (m) {
-    const own = `${decodeURIComponent(m[1])}/sbin/jk_chrootsh`;
-    if (!paths.includes(own)) paths.push(own);
+/**
+ * The login shells that are jk_chrootsh: this installation's (named in messages), jailkit's
+ * /usr/sbin path and its usrmerge alias /sbin.
+ */
+export function chrootshPaths(own: string = toolPath("jk_chrootsh")): string[] {
+  const paths = [own];
+  for (const p of ["/usr/sbin/jk_chrootsh", "/sbin/jk_chrootsh"]) {
+    if (!paths.includes(p)) paths.push(p);
   }
   return paths;
 }

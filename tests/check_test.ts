@@ -611,7 +611,7 @@ Deno.test("hostUserFindings: jail entry and jk_chrootsh shell of each account of
       "usrmerge:x:1004:1004::/home/u:/bin/sh\n",
     `${J}/etc/passwd`,
   );
-  const shells = chrootshPaths("file:///work/main/lib/check.ts");
+  const shells = chrootshPaths("/usr/sbin/jk_chrootsh");
   assert.deepEqual(lines(hostUserFindings(J, users, jailPasswd, shells)), [
     "ERROR: user bob has a /./ but does not have the /usr/sbin/jk_chrootsh shell " +
     "(it has /bin/bash)",
@@ -625,17 +625,18 @@ Deno.test("hostUserFindings: jail entry and jk_chrootsh shell of each account of
   ]);
 });
 
-Deno.test("chrootshPaths: jailkit's path, its usrmerge alias and the installed prefix", () => {
-  assert.deepEqual(chrootshPaths("file:///work/main/lib/check.ts"), [
+Deno.test("chrootshPaths: this installation's jk_chrootsh, jailkit's and its usrmerge alias", () => {
+  assert.deepEqual(chrootshPaths("/usr/sbin/jk_chrootsh"), [
     "/usr/sbin/jk_chrootsh",
     "/sbin/jk_chrootsh",
   ]);
-  assert.deepEqual(chrootshPaths("file:///opt/jk/lib/jailkit/lib/check.ts"), [
-    "/usr/sbin/jk_chrootsh",
-    "/sbin/jk_chrootsh",
+  assert.deepEqual(chrootshPaths("/opt/jk/sbin/jk_chrootsh"), [
     "/opt/jk/sbin/jk_chrootsh",
+    "/usr/sbin/jk_chrootsh",
+    "/sbin/jk_chrootsh",
   ]);
-  assert.deepEqual(chrootshPaths("file:///usr/lib/jailkit/lib/check.ts").length, 2);
+  // From a checkout the tools name jailkit's path.
+  assert.equal(chrootshPaths()[0], "/usr/sbin/jk_chrootsh");
 });
 
 Deno.test("checkJail: an unsafe jail is one error, its directory not warned again; homes skipped", () => {

@@ -1,0 +1,291 @@
+/**
+ * jk_check end to end, as root: a jail built by our jk_init, checked clean, then problems
+ * planted one at a time (each must be reported exactly once), host accounts made with useradd,
+ * the command line, --json, and proof that nothing is written.
+ *
+ * With JK_REFERENCE set, jk_check is jailkit 2.23's; the jails are still built by our jk_init.
+ */
+import assert from "node:assert/strict";
+import { rootTest, runTool, safeTestRoot, SYSTEM_PATH, tempDir } from "./helpers.ts";
+
+/** Our tool even under JK_REFERENCE: fixtures must not depend on the tool being judged. */
+async function ours(tool: string, args: string[], env: Record<string, string>) {
+  const ref = Deno.env.get("JK_REFERENCE");
+  Deno.env.delete("JK_REFERENCE");
+  try {
+    return await runTool(tool, args, { env });
+  } finally {
+    if (ref !== undefined) Deno.env.set("JK_REFERENCE", ref);
+  }
+}
+
+function must(cmd: string, args: string[]): string {
+  const o = new Deno.Command(cmd, {
+    args,
+    env: { PATH: SYSTEM_PATH, LC_ALL: "C" },
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  const dec = new TextDecoder();
+  if (o.code !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")}: exit ${o.code}: ${dec.decode(o.stderr)}`);
+  }
+  return dec.decode(o.stdout);
+}
+
+interface Fixture {
+  root: string;
+  jail: string;
+  /** An empty configuration directory (JAILKIT_ETC). */
+  etc: string;
+  cleanup: () => void;
+}
+
+async function freshJail(label: string): Promise<Fixture> {
+  const { dir: root, cleanup: cleanRoot } = safeTestRoot(label);
+  const { dir: etc, cleanup: cleanEtc } = tempDir(`${label}-etc`);
+  const jail = `${root}/jail`;
+  const init = await ours("jk_init", ["-j", jail, "basicshell"], { JAILKIT_ETC: etc });
+  assert.equal(init.code, 0, init.stderr);
+  return {
+    root,
+    jail,
+    etc,
+    cleanup: () => {
+      cleanRoot();
+      cleanEtc();
+    },
+  };
+}
+
+/**
+ * jk_check with a configuration naming `jail` (so jailkit 2.23, which ignores arguments,
+ * checks it too) and `jail` as argument (so ours checks only it).
+ */
+async function check(f: Fixture, jail = f.jail, extra: string[] = []) {
+  const ini = `${f.etc}/check.ini`;
+  Deno.writeTextFileSync(ini, `[${jail}]\n`);
+  const r = await runTool("jk_check", ["-c", ini, ...extra, jail], {
+    env: { JAILKIT_ETC: f.etc },
+  });
+  return { ...r, lines: r.stdout.split("\n").filter((l) => l !== "") };
+}
+
+rootTest("jk_check: a fresh jk_init basicshell jail has no findings, exit 0", async () => {
+  const f = await freshJail("check-fresh");
+  try {
+    const r = await check(f);
+    assert.deepEqual(r.lines, []);
+    assert.equal(r.stderr, "");
+    assert.equal(r.code, 0);
+  } finally {
+    f.cleanup();
+  }
+});
+
+rootTest("jk_check: each planted problem is reported exactly once", async () => {
+  const f = await freshJail("check-plant");
+  const J = f.jail;
+  try {
+    // A world-writable directory below a system directory.
+    Deno.mkdirSync(`${J}/usr/share/upload`);
+    Deno.chmodSync(`${J}/usr/share/upload`, 0o777);
+    let r = await check(f);
+    assert.deepEqual(r.lines, [`WARNING: ${J}/usr/share/upload/ is writable for others!`]);
+    assert.equal(r.code, 0, "warnings alone are not errors");
+    Deno.removeSync(`${J}/usr/share/upload`);
+
+    // A set-uid root program.
+    Deno.chmodSync(`${J}/usr/bin/sleep`, 0o4755);
+    r = await check(f);
+    assert.deepEqual(r.lines, [
+      `WARNING: ${J}/usr/bin/sleep is executable for others and setuid root!!`,
+    ]);
+    assert.equal(r.code, 0);
+    Deno.chmodSync(`${J}/usr/bin/sleep`, 0o755);
+
+    // A copy of a host program changed in its last byte, size unchanged.
+    const original = Deno.readFileSync(`${J}/usr/bin/ls`);
+    const changed = original.slice();
+    changed[changed.length - 1] ^= 0xff;
+    Deno.writeFileSync(`${J}/usr/bin/ls`, changed);
+    r = await check(f);
+    assert.deepEqual(r.lines, [`ERROR: ${J}/usr/bin/ls and /usr/bin/ls are not the same!`]);
+    assert.equal(r.code, 2);
+    Deno.writeFileSync(`${J}/usr/bin/ls`, original);
+
+    // A jail user whose uid differs from the host account.
+    const passwd = Deno.readTextFileSync(`${J}/etc/passwd`);
+    Deno.writeTextFileSync(
+      `${J}/etc/passwd`,
+      `${passwd}daemon:x:4242:1:daemon:/usr/sbin:/usr/sbin/nologin\n`,
+    );
+    r = await check(f);
+    assert.deepEqual(r.lines, [`ERROR: user daemon is changed in jail ${J}`]);
+    assert.equal(r.code, 2);
+    Deno.writeTextFileSync(`${J}/etc/passwd`, passwd);
+
+    // The jail reached through a symlinked parent directory.
+    Deno.symlinkSync(f.root, `${f.root}/via`);
+    const viaJail = `${f.root}/via/jail`;
+    r = await check(f, viaJail);
+    assert.equal(r.lines.length, 1, r.stdout);
+    assert.match(
+      r.lines[0],
+      new RegExp(`^ERROR: jail ${viaJail} is not safe: ${f.root}/via is a symlink`),
+    );
+    assert.equal(r.code, 2);
+
+    // Everything undone: clean again.
+    r = await check(f);
+    assert.deepEqual(r.lines, []);
+    assert.equal(r.code, 0);
+  } finally {
+    f.cleanup();
+  }
+});
+
+rootTest("jk_check: jails of host accounts (/./ homes), their jail entry and shell", async () => {
+  const f = await freshJail("check-users");
+  const J = f.jail;
+  const name = `jkc${crypto.randomUUID().slice(0, 6)}`;
+  must("useradd", ["-M", "-d", `${J}/./home/${name}`, "-s", "/usr/sbin/jk_chrootsh", name]);
+  try {
+    const uid = Number(must("id", ["-u", name]).trim());
+    const gid = Number(must("id", ["-g", name]).trim());
+    const emptyIni = `${f.etc}/empty.ini`;
+    Deno.writeTextFileSync(emptyIni, "");
+    // No argument, no section: the jail is found through the host account. Other tests may
+    // have jailed accounts of their own at the same time, so only this jail's lines count.
+    const all = async () => {
+      const r = await runTool("jk_check", ["-c", emptyIni], { env: { JAILKIT_ETC: f.etc } });
+      return r.stdout.split("\n").filter((l) => l.includes(J));
+    };
+    assert.deepEqual(await all(), [`ERROR: user ${name} does not exist in ${J}/etc/passwd`]);
+
+    const passwd = Deno.readTextFileSync(`${J}/etc/passwd`);
+    const setJailLine = (line: string) => Deno.writeTextFileSync(`${J}/etc/passwd`, passwd + line);
+    Deno.mkdirSync(`${J}/home/${name}`, { recursive: true });
+    Deno.chownSync(`${J}/home/${name}`, uid, gid);
+    // The user's own files are theirs: not compared with a host file of the same path.
+    Deno.writeTextFileSync(`${J}/home/${name}/profile`, "mine");
+    setJailLine(`${name}:x:${uid}:${gid}::/home/${name}:/bin/bash\n`);
+    assert.deepEqual(await all(), []);
+    assert.deepEqual((await check(f)).lines, []);
+
+    setJailLine(`${name}:x:${uid}:${gid}::/home/other:/bin/bash\n`);
+    assert.deepEqual((await check(f)).lines, [
+      `ERROR: the real homedir and jail homedir for user ${name} do not correspond in jail ` +
+      `${J} (host ${J}/./home/${name}, jail /home/other, expected ${J}/./home/other)`,
+    ]);
+    setJailLine(`${name}:x:${uid + 1}:${gid}::/home/${name}:/bin/bash\n`);
+    const changed = await check(f);
+    assert.deepEqual(changed.lines, [`ERROR: user ${name} is changed in jail ${J}`]);
+    assert.equal(changed.code, 2);
+    setJailLine(`${name}:x:${uid}:${gid}::/home/${name}:/bin/bash\n`);
+
+    must("usermod", ["-s", "/bin/bash", name]);
+    assert.deepEqual((await check(f)).lines, [
+      `ERROR: user ${name} has a /./ but does not have the /usr/sbin/jk_chrootsh shell ` +
+      `(it has /bin/bash)`,
+    ]);
+  } finally {
+    must("userdel", ["-f", name]);
+    f.cleanup();
+  }
+});
+
+rootTest("jk_check --json: findings as data; the jail is never written to", async () => {
+  const f = await freshJail("check-json");
+  const J = f.jail;
+  try {
+    Deno.writeTextFileSync(`${J}/etc/profile`, Deno.readTextFileSync("/etc/profile") + "#");
+    Deno.mkdirSync(`${J}/srv`);
+    Deno.chmodSync(`${J}/srv`, 0o775);
+    const before = snapshot(J);
+    const r = await check(f, J, ["--json"]);
+    assert.deepEqual(snapshot(J), before);
+    assert.equal(r.code, 2);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual(doc.jails, [{ jail: J, source: "argument" }]);
+    assert.deepEqual(doc.findings, [
+      {
+        severity: "error",
+        kind: "content",
+        jail: J,
+        path: `${J}/etc/profile`,
+        message: `${J}/etc/profile and /etc/profile have a different size!`,
+      },
+      {
+        severity: "warning",
+        kind: "writable-dir",
+        jail: J,
+        path: `${J}/srv`,
+        message: `${J}/srv/ is writable for group!`,
+      },
+    ]);
+    assert.equal(doc.errors, 1);
+    assert.equal(doc.warnings, 1);
+  } finally {
+    f.cleanup();
+  }
+});
+
+/** Everything a write could change, except access times. */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (p: string) => {
+    const st = Deno.lstatSync(p);
+    out.set(
+      p,
+      `${st.mode} ${st.uid}:${st.gid} ${st.size} ${st.mtime?.getTime()} ${st.ctime?.getTime()}`,
+    );
+    if (st.isDirectory) { for (const e of Deno.readDirSync(p)) walk(`${p}/${e.name}`); }
+  };
+  walk(dir);
+  return out;
+}
+
+rootTest("jk_check: command line, configuration file errors, verbose progress", async () => {
+  const f = await freshJail("check-cli");
+  try {
+    const env = { JAILKIT_ETC: f.etc };
+    const help = await runTool("jk_check", ["-h"], { env });
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: jk_check/);
+    assert.match(help.stdout, /--configfile=FILE/);
+
+    const bad = await runTool("jk_check", ["--bogus"], { env });
+    assert.equal(bad.code, 1);
+
+    // A configuration file named with -c must exist; the default one need not.
+    const missing = await runTool("jk_check", ["-c", `${f.etc}/nope.ini`, f.jail], { env });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nope\.ini: configuration file not found/);
+    const byDefault = await runTool("jk_check", [f.jail], { env });
+    assert.equal(byDefault.code, 0, byDefault.stdout + byDefault.stderr);
+    assert.equal(byDefault.stdout, "");
+
+    Deno.writeTextFileSync(`${f.etc}/jk_check.ini`, `[${f.jail}]\nignorepathoncompare\n`);
+    const malformed = await runTool("jk_check", [f.jail], { env });
+    assert.equal(malformed.code, 1);
+    assert.match(malformed.stderr, /jk_check\.ini:2: expected a comment/);
+
+    // A section for a jail that does not exist: a warning, not an error.
+    Deno.writeTextFileSync(`${f.etc}/jk_check.ini`, `[${f.root}/gone]\n`);
+    const gone = await runTool("jk_check", [`${f.root}/gone`], { env });
+    assert.equal(gone.stdout, `WARNING: cannot check files in ${f.root}/gone, it does not exist\n`);
+    assert.equal(gone.code, 0);
+
+    const verbose = await runTool("jk_check", ["-v", f.jail], { env });
+    assert.equal(verbose.code, 0);
+    assert.match(verbose.stdout, new RegExp(`^testing jail ${f.jail}$`, "m"));
+    assert.match(
+      verbose.stdout,
+      new RegExp(`^comparing ${f.jail}/usr/bin/ls and /usr/bin/ls$`, "m"),
+    );
+    assert.doesNotMatch(verbose.stdout, /^(ERROR|WARNING):/m);
+  } finally {
+    f.cleanup();
+  }
+});

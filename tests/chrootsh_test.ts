@@ -27,6 +27,7 @@ import {
   type StatInfo,
 } from "../lib/chrootsh.ts";
 import { DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
+import { must, syslogListener, TestNamespace } from "./namespace.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The fake system
@@ -493,93 +494,6 @@ const GROUP_NAME = "jkcshg";
 const GID = 4311;
 const SUPP_GID = 4312;
 
-/**
- * A private mount namespace kept alive by a bind-mounted nsfs file: /etc is an overlay (so
- * useradd and /etc/jailkit never touch the host), /dev an overlay with /dev/log bound to a
- * test socket. Everything runs in it through nsenter.
- */
-class Namespace {
-  readonly nsFile: string;
-  constructor(readonly root: string) {
-    this.nsFile = `${root}/ns/mnt`;
-  }
-
-  static async create(root: string, logSocket: string): Promise<Namespace> {
-    const ns = new Namespace(root);
-    for (const d of ["ns", "etc-up", "etc-work", "dev-up", "dev-work"]) {
-      Deno.mkdirSync(`${root}/${d}`, { mode: 0o755 });
-    }
-    await sh(`mount --bind ${root}/ns ${root}/ns && mount --make-private ${root}/ns`);
-    Deno.writeTextFileSync(ns.nsFile, "");
-    await sh(`unshare --mount=${ns.nsFile} --propagation private true`);
-    await ns.sh(
-      `mount -t overlay overlay -o lowerdir=/etc,upperdir=${root}/etc-up,` +
-        `workdir=${root}/etc-work /etc && ` +
-        `mount -t overlay overlay -o lowerdir=/dev,upperdir=${root}/dev-up,` +
-        `workdir=${root}/dev-work /dev && touch /dev/log && mount --bind ${logSocket} /dev/log`,
-    );
-    return ns;
-  }
-
-  sh(script: string): Promise<Out> {
-    return sh(script, { ns: this.nsFile });
-  }
-
-  async close(): Promise<void> {
-    await sh(`umount ${this.nsFile}; umount ${this.root}/ns`);
-  }
-}
-
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function sh(
-  script: string,
-  opts: { env?: Record<string, string>; ns?: string } = {},
-): Promise<Out> {
-  const argv = opts.ns
-    ? ["nsenter", `--mount=${opts.ns}`, "--wd=/", "--", "/bin/sh", "-c", script]
-    : ["/bin/sh", "-c", script];
-  const out = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    clearEnv: true,
-    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...opts.env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  const r = { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  if (opts.ns === undefined && r.code !== 0) {
-    throw new Error(`${script}: exit ${r.code}\n${r.stderr}`);
-  }
-  return r;
-}
-
-/** Collects syslog datagrams. */
-function syslogListener(path: string) {
-  const sock = Deno.listenDatagram({ transport: "unixpacket", path });
-  Deno.chmodSync(path, 0o666);
-  const messages: string[] = [];
-  const reader = (async () => {
-    try {
-      for await (const [data] of sock) messages.push(new TextDecoder().decode(data));
-    } catch {
-      // closed
-    }
-  })();
-  return {
-    messages,
-    close: async () => {
-      sock.close();
-      await reader;
-    },
-  };
-}
-
 /** The shared libraries of a trusted system binary, as ldd lists them. */
 function librariesOf(program: string): string[] {
   const out = new Deno.Command("ldd", { args: [program], stdout: "piped" }).outputSync();
@@ -625,9 +539,9 @@ const PROBE = [
 rootTest("jk_chrootsh installed: login, privilege drop, refusals, hostile callers", async (t) => {
   const { dir: root, cleanup } = safeTestRoot("chrootsh-e2e");
   const log = syslogListener(`${root}/log.sock`);
-  let ns: Namespace | undefined;
+  let ns: TestNamespace | undefined;
   try {
-    ns = await Namespace.create(root, `${root}/log.sock`);
+    ns = await TestNamespace.create(root, { devLog: `${root}/log.sock` });
     const inst = await ns.sh(
       `cd ${REPO_ROOT} && ${DENO} run -A tools/install.ts --prefix ${root}/usr`,
     );
@@ -738,7 +652,7 @@ os.execvp("setpriv",["setpriv","--reuid=${UID}","--regid=${GID}","--init-groups"
         `#include <unistd.h>\n__attribute__((constructor)) static void hit(void) ` +
           `{ write(2, "PRELOADED\\n", 10); }\n`,
       );
-      await sh(`cc -shared -fPIC -o ${evil}/preload.so ${src}`);
+      await must(`cc -shared -fPIC -o ${evil}/preload.so ${src}`);
       // The library exists at the same path inside the jail, so the shell could load it too.
       copyInto(jail, `${evil}/preload.so`);
       const r = await login(["-c", "echo ok"], { LD_PRELOAD: `${evil}/preload.so` });

@@ -15,6 +15,9 @@ import {
   TOOLS,
 } from "../tools/install.ts";
 import { DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
+import { type Out, sh as shIn, TestNamespace } from "./namespace.ts";
+
+const sh = (script: string, ns?: string): Promise<Out> => shIn(script, { ns });
 
 Deno.test("checkInstallPath: absolute, normalised, no characters C or ini lists would mangle", () => {
   for (const ok of ["/usr", "/opt/jailkit-2", "/", "/usr/local/"]) {
@@ -104,43 +107,10 @@ Deno.test("the shipped data/jk_init.ini can be rewritten for any prefix", () => 
 // ---------------------------------------------------------------------------------------------
 // Real installs
 
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function sh(script: string, ns?: string): Promise<Out> {
-  const argv = ns
-    ? ["nsenter", `--mount=${ns}`, "--wd=/", "--", "/bin/sh", "-c", script]
-    : ["/bin/sh", "-c", script];
-  const out = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    clearEnv: true,
-    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** A mount namespace (kept by a bind-mounted nsfs file) whose /etc is an overlay. */
+/** A namespace whose /etc is an overlay; see tests/namespace.ts. */
 async function namespace(root: string): Promise<{ ns: string; close: () => Promise<void> }> {
-  for (const d of ["ns", "etc-up", "etc-work"]) Deno.mkdirSync(`${root}/${d}`, { mode: 0o755 });
-  const ns = `${root}/ns/mnt`;
-  const steps = [
-    `mount --bind ${root}/ns ${root}/ns && mount --make-private ${root}/ns`,
-    `touch ${ns} && unshare --mount=${ns} --propagation private true`,
-    `nsenter --mount=${ns} -- mount -t overlay overlay ` +
-    `-o lowerdir=/etc,upperdir=${root}/etc-up,workdir=${root}/etc-work /etc`,
-  ];
-  for (const s of steps) {
-    const r = await sh(s);
-    assert.equal(r.code, 0, `${s}: ${r.stderr}`);
-  }
-  return { ns, close: async () => void (await sh(`umount ${ns}; umount ${root}/ns`)) };
+  const space = await TestNamespace.create(root);
+  return { ns: space.nsFile, close: () => space.close() };
 }
 
 /** The install command, run with an admin umask that would leave group-writable files. */

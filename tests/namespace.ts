@@ -1,0 +1,127 @@
+/**
+ * Root tests that install the tools, create users or bind /dev/log run inside a private mount
+ * namespace whose /etc (and optionally /dev) are overlays: useradd, /etc/jailkit and /dev/log
+ * then never touch the host, and everything disappears when the namespace is unmounted.
+ * The namespace is kept alive by a bind-mounted nsfs file; commands enter it with nsenter.
+ */
+import assert from "node:assert/strict";
+
+export interface Out {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Runs a shell script (in the namespace when `ns` is given); never throws on failure. */
+export async function sh(
+  script: string,
+  opts: { ns?: string; env?: Record<string, string>; stdin?: string } = {},
+): Promise<Out> {
+  const argv = opts.ns
+    ? ["nsenter", `--mount=${opts.ns}`, "--wd=/", "--", "/bin/sh", "-c", script]
+    : ["/bin/sh", "-c", script];
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    clearEnv: true,
+    env: { PATH, LC_ALL: "C", ...opts.env },
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Like `sh`, but a non-zero exit fails the test with the script and its stderr. */
+export async function must(script: string, opts: Parameters<typeof sh>[1] = {}): Promise<Out> {
+  const r = await sh(script, opts);
+  assert.equal(r.code, 0, `${script}\nexit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+export class TestNamespace {
+  readonly nsFile: string;
+  private constructor(readonly root: string) {
+    this.nsFile = `${root}/ns/mnt`;
+  }
+
+  /**
+   * A namespace under `root` (a safeTestRoot directory) with /etc overlaid; with `devLog`,
+   * /dev is overlaid too and /dev/log is bound to that (test listener) socket.
+   */
+  static async create(root: string, opts: { devLog?: string } = {}): Promise<TestNamespace> {
+    const ns = new TestNamespace(root);
+    for (const d of ["ns", "etc-up", "etc-work", "dev-up", "dev-work"]) {
+      Deno.mkdirSync(`${root}/${d}`, { mode: 0o755 });
+    }
+    await must(`mount --bind ${root}/ns ${root}/ns && mount --make-private ${root}/ns`);
+    Deno.writeTextFileSync(ns.nsFile, "");
+    await must(`unshare --mount=${ns.nsFile} --propagation private true`);
+    let setup = `mount -t overlay overlay -o lowerdir=/etc,upperdir=${root}/etc-up,` +
+      `workdir=${root}/etc-work /etc`;
+    if (opts.devLog) {
+      // An overlay hides the mounts below /dev; /dev/pts is kept aside and moved back so that
+      // terminals (ssh -t) still work in the namespace.
+      Deno.mkdirSync(`${root}/keep-pts`, { mode: 0o755 });
+      setup += ` && mount --bind /dev/pts ${root}/keep-pts` +
+        ` && mount -t overlay overlay -o lowerdir=/dev,upperdir=${root}/dev-up,` +
+        `workdir=${root}/dev-work /dev && mount --move ${root}/keep-pts /dev/pts` +
+        ` && touch /dev/log && mount --bind ${opts.devLog} /dev/log`;
+    }
+    await must(setup, { ns: ns.nsFile });
+    return ns;
+  }
+
+  sh(script: string, opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<Out> {
+    return sh(script, { ...opts, ns: this.nsFile });
+  }
+
+  must(script: string, opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<Out> {
+    return must(script, { ...opts, ns: this.nsFile });
+  }
+
+  /** Starts a long-running process inside the namespace. */
+  spawn(argv: string[]): Deno.ChildProcess {
+    return new Deno.Command("nsenter", {
+      args: [`--mount=${this.nsFile}`, "--wd=/", "--", ...argv],
+      clearEnv: true,
+      env: { PATH, LC_ALL: "C" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  }
+
+  async close(): Promise<void> {
+    await sh(`umount ${this.nsFile}; umount ${this.root}/ns`);
+  }
+}
+
+/** Collects syslog datagrams sent to a unix datagram socket at `path` (needs --unstable-net). */
+export function syslogListener(path: string) {
+  const sock = Deno.listenDatagram({ transport: "unixpacket", path });
+  Deno.chmodSync(path, 0o666);
+  const messages: string[] = [];
+  const reader = (async () => {
+    try {
+      for await (const [data] of sock) messages.push(new TextDecoder().decode(data));
+    } catch {
+      // closed
+    }
+  })();
+  return {
+    messages,
+    close: async () => {
+      sock.close();
+      await reader;
+    },
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * sftp session benchmark (run on demand, as root): the time of one sftp session (connect, get
+ * one file, quit) through our jail (jk_chrootsh -> in-jail jk_lsh -> sftp-server), through
+ * plain sshd (same sftp-server, no jail), and through Debian's jailkit 2.23 jk_chrootsh and
+ * jk_lsh when /opt/jailkit-ref (or JAILKIT_REF) holds the extracted package. Medians and ratios.
+ *
+ * `deno run -A --unstable-net bench/sftp_bench.ts [RUNS]`
+ *
+ * Everything happens in a private mount namespace (tests/namespace.ts): users, /etc/jailkit and
+ * /home are overlays or test directories, sshd listens on 127.0.0.1 only.
+ */
+import { REPO, scratch } from "./reference.ts";
+import { must, sh, syslogListener, TestNamespace } from "../tests/namespace.ts";
+
+const runs = Number(Deno.args[0] ?? 15);
+const REF = Deno.env.get("JAILKIT_REF") ?? "/opt/jailkit-ref";
+
+if (Deno.uid() !== 0) {
+  console.error("bench: run as root");
+  Deno.exit(1);
+}
+
+const dir = scratch("sftp");
+const log = syslogListener(`${dir}/log.sock`);
+const ns = await TestNamespace.create(dir, { devLog: `${dir}/log.sock` });
+let sshd: Deno.ChildProcess | undefined;
+try {
+  const prefix = `${dir}/usr`;
+  const jail = `${dir}/jail`;
+  Deno.mkdirSync(`${dir}/home`, { mode: 0o755 });
+  await ns.must(`mount --bind ${dir}/home /home && mkdir -p /run/sshd`);
+  await ns.must(`cd ${REPO} && ${Deno.execPath()} run -A tools/install.ts --prefix ${prefix}`);
+  await ns.must(`${prefix}/sbin/jk_init -k -j ${jail} jk_lsh sftp`);
+  Deno.writeTextFileSync(
+    `${jail}/etc/jailkit/jk_lsh.ini`,
+    "[group jkbench]\nexecutables = /usr/lib/openssh/sftp-server\npaths = /usr/lib/openssh\n",
+  );
+  await ns.must("groupadd jkbench");
+  const users: { label: string; name: string; home: string }[] = [];
+  await ns.must(
+    "useradd -m -d /home/jkplain -g jkbench -s /bin/sh jkplain && usermod -p '*' jkplain",
+  );
+  users.push({ label: "plain sshd (no jail)", name: "jkplain", home: "/home/jkplain" });
+  await ns.must("useradd -m -d /home/jkours -g jkbench -s /bin/sh jkours && usermod -p '*' jkours");
+  await ns.must(`${prefix}/sbin/jk_jailuser -m -n -j ${jail} jkours`);
+  users.push({ label: "our jailkit", name: "jkours", home: `${jail}/home/jkours` });
+
+  try {
+    Deno.statSync(`${REF}/usr/sbin/jk_chrootsh`);
+    const ref = `${dir}/ref`;
+    const jail2 = `${dir}/jail2`;
+    Deno.mkdirSync(ref, { mode: 0o755 });
+    await must(`cp ${REF}/usr/sbin/jk_chrootsh ${ref}/ && chmod 4755 ${ref}/jk_chrootsh`);
+    await ns.must(`${prefix}/sbin/jk_init -k -j ${jail2} uidbasics sftp logbasics`);
+    await ns.must(`${prefix}/sbin/jk_cp -j ${jail2} ${REF}/usr/sbin/jk_lsh`);
+    await must(
+      `mkdir -p ${jail2}/usr/sbin ${jail2}/etc/jailkit && mv ${jail2}${REF}/usr/sbin/jk_lsh ${jail2}/usr/sbin/`,
+    );
+    Deno.writeTextFileSync(
+      `${jail2}/etc/jailkit/jk_lsh.ini`,
+      "[group jkbench]\nexecutables = /usr/lib/openssh/sftp-server\npaths = /usr/lib/openssh\numask = 022\n",
+    );
+    await ns.must(`useradd -m -d /home/jkref -g jkbench -s /bin/sh jkref && usermod -p '*' jkref`);
+    const uid = (await ns.must("id -u jkref")).stdout.trim();
+    const gid = (await ns.must("id -g jkref")).stdout.trim();
+    await ns.must(`mkdir -p ${jail2}/home && mv /home/jkref ${jail2}/home/jkref`);
+    await ns.must(`usermod -d ${jail2}/./home/jkref -s ${ref}/jk_chrootsh jkref`);
+    Deno.writeTextFileSync(
+      `${jail2}/etc/passwd`,
+      `jkref:x:${uid}:${gid}::/home/jkref:/usr/sbin/jk_lsh\n`,
+      {
+        append: true,
+      },
+    );
+    Deno.writeTextFileSync(`${jail2}/etc/group`, `jkbench:x:${gid}:\n`, { append: true });
+    users.push({ label: "jailkit 2.23 (Debian)", name: "jkref", home: `${jail2}/home/jkref` });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    console.log(`(Debian jailkit not found at ${REF}: comparing with plain sshd only)`);
+  }
+
+  Deno.mkdirSync(`${dir}/ssh/keys`, { recursive: true, mode: 0o755 });
+  await must(
+    `ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/host && ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/id`,
+  );
+  const pub = Deno.readTextFileSync(`${dir}/ssh/id.pub`);
+  for (const u of users) {
+    Deno.writeTextFileSync(`${dir}/ssh/keys/${u.name}`, pub);
+    await ns.must(`head -c 65536 /dev/urandom > ${u.home}/file && chown ${u.name} ${u.home}/file`);
+  }
+  const port = 20000 + Math.floor(Math.random() * 40000);
+  Deno.writeTextFileSync(
+    `${dir}/ssh/sshd_config`,
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${dir}/ssh/host`,
+      `PidFile ${dir}/ssh/pid`,
+      `AuthorizedKeysFile ${dir}/ssh/keys/%u`,
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "Subsystem sftp /usr/lib/openssh/sftp-server",
+      "",
+    ].join("\n"),
+  );
+  sshd = ns.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", `${dir}/ssh/sshd_config`]);
+  for (let i = 0; i < 100; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const opts =
+    `-i ${dir}/ssh/id -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no ` +
+    `-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -P ${port}`;
+  const results: { label: string; ms: number }[] = [];
+  for (const u of users) {
+    const inJail = u.name === "jkplain" ? u.home : `/home/${u.name}`;
+    const session = `sftp ${opts} -b - ${u.name}@127.0.0.1`;
+    const times: number[] = [];
+    for (let i = 0; i < runs + 1; i++) {
+      const t0 = performance.now();
+      const r = await sh(session, { stdin: `get ${inJail}/file /dev/null\n` });
+      const ms = performance.now() - t0;
+      if (r.code !== 0) throw new Error(`${u.label}: sftp failed: ${r.stderr}`);
+      if (i > 0) times.push(ms); // the first session warms caches
+    }
+    times.sort((a, b) => a - b);
+    results.push({ label: u.label, ms: times[Math.floor(times.length / 2)] });
+  }
+  console.log(`\nsftp session (connect, get 64 KiB, quit), median of ${runs}`);
+  const plain = results[0].ms;
+  const ref = results.find((r) => r.label.startsWith("jailkit 2.23"));
+  for (const r of results) {
+    const vsRef = ref ? `  ${(r.ms / ref.ms).toFixed(2)}× jailkit 2.23` : "";
+    console.log(
+      `  ${r.label.padEnd(24)} ${r.ms.toFixed(1).padStart(7)} ms  ${
+        (r.ms / plain).toFixed(2)
+      }× plain${vsRef}`,
+    );
+  }
+} finally {
+  if (sshd) {
+    try {
+      sshd.kill();
+    } catch { /* gone */ }
+    await sshd.output();
+  }
+  await log.close();
+  await ns.close();
+  Deno.removeSync(dir, { recursive: true });
+}

@@ -809,14 +809,22 @@ export function checkJail(i: JailCheckInput): void {
   try {
     i.checkSafety(jail);
   } catch (e) {
-    if (!(e instanceof JailkitError)) throw e;
-    unsafeMessage = e.message;
-    i.report({
-      severity: "error",
-      kind: "unsafe-jail",
-      jail,
-      message: `jail ${jail} is not safe: ${e.message}`,
-    });
+    if (e instanceof JailkitError) {
+      unsafeMessage = e.message;
+      i.report({
+        severity: "error",
+        kind: "unsafe-jail",
+        jail,
+        message: `jail ${jail} is not safe: ${e.message}`,
+      });
+    } else {
+      i.report({
+        severity: "error",
+        kind: "unreadable",
+        jail,
+        message: `cannot check the path to jail ${jail}: ${errorText(e)}`,
+      });
+    }
   }
 
   let jailPasswd: PasswdFile | undefined | null;

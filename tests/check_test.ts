@@ -673,6 +673,34 @@ Deno.test("checkJail: an unsafe jail is one error, its directory not warned agai
   ]);
 });
 
+Deno.test("checkJail: an OS error in the safety check or the passwd read is a finding", () => {
+  const findings: Finding[] = [];
+  checkJail({
+    jail: J,
+    settings: NO_SETTINGS,
+    hostPasswd: HOST,
+    hostUsers: jailedHostUsers(
+      "alice:x:1001:1001::/srv/jail/./home/alice:/usr/sbin/jk_chrootsh",
+      "/etc/passwd",
+    ),
+    shells: ["/usr/sbin/jk_chrootsh"],
+    readJailPasswd: () => {
+      throw new Deno.errors.PermissionDenied("Permission denied (os error 13)");
+    },
+    checkSafety: () => {
+      throw new Deno.errors.PermissionDenied("Permission denied (os error 13): lstat '/srv'");
+    },
+    fs: new FakeFs(freshTree()),
+    report: (f) => findings.push(f),
+    note: () => {},
+  });
+  // The jail's users cannot be listed, so alice is not reported missing from them.
+  assert.deepEqual(lines(findings), [
+    `ERROR: cannot check the path to jail ${J}: Permission denied (os error 13): lstat '/srv'`,
+    `ERROR: cannot read ${J}/etc/passwd: Permission denied (os error 13)`,
+  ]);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Production wiring on real files
 

@@ -190,8 +190,12 @@ rootTest("jk_check: jails of host accounts (/./ homes), their jail entry and she
       `(it has /bin/bash)`,
     ]);
   } finally {
-    must("userdel", ["-f", name]);
-    f.cleanup();
+    try {
+      // -f: another test's leftover process may still run under a reused uid.
+      must("userdel", ["-f", name]);
+    } finally {
+      f.cleanup();
+    }
   }
 });
 

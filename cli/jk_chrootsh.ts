@@ -20,7 +20,7 @@ import {
 } from "../ffi/libc.ts";
 import { callerEnv } from "../lib/environ.ts";
 import { readIni } from "../lib/ini.ts";
-import { parseGroup, parsePasswd } from "../lib/passwd.ts";
+import { parseGroup, parsePasswd, readDbFile } from "../lib/passwd.ts";
 import { enterJail, execInJail } from "../lib/privilege.ts";
 import { callerUmask, launcherArgv0 } from "../lib/environ.ts";
 import {
@@ -38,32 +38,8 @@ const PRIORITY: Record<LogPriority, number> = {
   info: LOG_INFO,
 };
 
-/** passwd/group files beyond this size are treated as unreadable. */
-const MAX_DB_BYTES = 64 * 1024 * 1024;
-
 function log(priority: LogPriority, message: string): void {
   syslog(PRIORITY[priority], message);
-}
-
-function readText(path: string): string | undefined {
-  try {
-    const file = Deno.openSync(path);
-    try {
-      const buf = new Uint8Array(MAX_DB_BYTES + 1);
-      let used = 0;
-      while (used < buf.length) {
-        const n = file.readSync(buf.subarray(used));
-        if (n === null) break;
-        used += n;
-      }
-      if (used > MAX_DB_BYTES) return undefined;
-      return new TextDecoder().decode(buf.subarray(0, used));
-    } finally {
-      file.close();
-    }
-  } catch {
-    return undefined;
-  }
 }
 
 function statInfo(get: () => Deno.FileInfo): StatInfo | undefined {
@@ -89,18 +65,18 @@ function main(): number {
     callerEnv: callerEnv(),
     callerUmask: callerUmask(),
     hostPasswd: () => {
-      const text = readText("/etc/passwd");
+      const text = readDbFile("/etc/passwd");
       return text === undefined ? undefined : parsePasswd(text, "/etc/passwd");
     },
     hostGroup: () => {
-      const text = readText("/etc/group");
+      const text = readDbFile("/etc/group");
       return text === undefined ? undefined : parseGroup(text, "/etc/group");
     },
     lstat: (path) => statInfo(() => Deno.lstatSync(path)),
     stat: (path) => statInfo(() => Deno.statSync(path)),
     readConfig: () => readIni(CONFIG_FILE, "c"),
     enterJail,
-    readJailFile: readText,
+    readJailFile: readDbFile,
     chdir: (path) => Deno.chdir(path),
     log,
   });

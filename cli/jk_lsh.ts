@@ -18,7 +18,13 @@ import {
   type LshFs,
   type LshRefusal,
 } from "../lib/lsh.ts";
-import { type GroupFile, parseGroup, parsePasswd, type PasswdFile } from "../lib/passwd.ts";
+import {
+  type GroupFile,
+  parseGroup,
+  parsePasswd,
+  type PasswdFile,
+  readDbFile,
+} from "../lib/passwd.ts";
 import { callerEnv, callerUmask, callerVar } from "../lib/environ.ts";
 import {
   closeFdsAbove,
@@ -38,32 +44,8 @@ import {
 
 const PRIORITY = { err: LOG_ERR, warning: LOG_WARNING, notice: LOG_NOTICE, info: LOG_INFO };
 
-/** passwd/group files larger than this are not read (a jail's have a few lines). */
-const MAX_DB_BYTES = 16 * 1024 * 1024;
-
 function log(entry: LogEntry): void {
   syslog(PRIORITY[entry.priority], entry.message);
-}
-
-function readDb(path: string): string | undefined {
-  try {
-    const file = Deno.openSync(path);
-    try {
-      const buf = new Uint8Array(MAX_DB_BYTES + 1);
-      let used = 0;
-      while (used < buf.length) {
-        const n = file.readSync(buf.subarray(used));
-        if (n === null) break;
-        used += n;
-      }
-      if (used > MAX_DB_BYTES) return undefined;
-      return new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(0, used));
-    } finally {
-      file.close();
-    }
-  } catch {
-    return undefined;
-  }
 }
 
 function finish(refusal: LshRefusal): never {
@@ -107,8 +89,8 @@ function main(): never {
   openlog("jk_lsh", LOG_PID, LOG_AUTH);
   log({ priority: "info", message: "jk_lsh (jailkit-deno) started" });
 
-  const passwdText = readDb("/etc/passwd");
-  const groupText = readDb("/etc/group");
+  const passwdText = readDbFile("/etc/passwd");
+  const groupText = readDbFile("/etc/group");
   let passwd: PasswdFile | undefined;
   let groups: GroupFile | undefined;
   if (passwdText !== undefined) passwd = parsePasswd(passwdText, "/etc/passwd");

@@ -418,3 +418,32 @@ export function jailedHomeFor(jail: string, hostHome: string): string {
     : home.slice(1);
   return marked + rest;
 }
+
+/** passwd/group files beyond this size are treated as unreadable. */
+export const MAX_DB_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The text of a passwd or group file, or undefined when it is missing, unreadable, larger than
+ * MAX_DB_BYTES or not UTF-8. The login tools read the jail's files with it, where a jailed user
+ * may have planted something hostile.
+ */
+export function readDbFile(path: string): string | undefined {
+  try {
+    const file = Deno.openSync(path);
+    try {
+      const buf = new Uint8Array(MAX_DB_BYTES + 1);
+      let used = 0;
+      while (used < buf.length) {
+        const n = file.readSync(buf.subarray(used));
+        if (n === null) break;
+        used += n;
+      }
+      if (used > MAX_DB_BYTES) return undefined;
+      return new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(0, used));
+    } finally {
+      file.close();
+    }
+  } catch {
+    return undefined;
+  }
+}

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { DENO, REPO_ROOT, rootTest, safeTestRoot, tempDir } from "./helpers.ts";
+import { syslogListener } from "./namespace.ts";
 
 const UID = 4242;
 const UID2 = 4243;
@@ -197,27 +198,6 @@ async function lsh(
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** Collects every datagram sent to JAIL/dev/log until closed. */
-function syslogListener(path: string): { messages: string[]; close: () => Promise<void> } {
-  const sock = Deno.listenDatagram({ transport: "unixpacket", path });
-  Deno.chmodSync(path, 0o666);
-  const messages: string[] = [];
-  const reader = (async () => {
-    try {
-      for await (const [data] of sock) messages.push(new TextDecoder().decode(data));
-    } catch {
-      // closed
-    }
-  })();
-  return {
-    messages,
-    close: async () => {
-      sock.close();
-      await reader;
-    },
-  };
 }
 
 /** Messages that arrive after `since`, once the sender has exited and the reader caught up. */

@@ -45,6 +45,9 @@ export {
   type ResolvedSection,
 } from "./lib/profile.ts";
 
+// jk_update
+export { planUpdate, type UpdateOptions, type UpdatePlan } from "./lib/update.ts";
+
 // Configuration files
 export {
   iniBool,

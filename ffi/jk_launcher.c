@@ -9,7 +9,10 @@
  *
  *   1. makes sure fds 0-2 are open (on /dev/null), so no file the runtime opens can land there
  *      (in a setuid build glibc has already done so, with /dev/full on fd 0);
- *   2. closes every other descriptor (close_range, Linux 5.9+; no fallback that could miss one);
+ *   2. closes every other descriptor (close_range, Linux 5.9+; no fallback that could miss one).
+ *      A KEEP_FD3 build (jk_procmailwrapper, which jailkit runs procmail with fd 3 still open)
+ *      treats fd 3 like 0-2: kept, or opened on /dev/null when closed, so that fd 3 is always
+ *      the caller's or /dev/null and never a descriptor the runtime opened as root;
  *   3. resets every signal disposition to default and unblocks all signals. glibc refuses to
  *      touch its own 32 and 33; it installs its SIGSETXID handler (33) at start-up, and 32 is
  *      only used by pthread_cancel;
@@ -32,14 +35,15 @@
  * The same binary works inside a jail (jk_lsh as the in-jail shell) as long as the jail holds
  * LIBDIR at the same path; jk_init's [jk_lsh] section copies it there.
  *
- * Exit codes of the launcher itself: 10 fds 0-2 cannot be opened; 1 anything else (environment
- * too large, descriptors cannot be closed, runtime cannot be executed). Messages go to stderr
- * and syslog (LOG_AUTH, ident TOOL_NAME).
+ * Exit codes of the launcher itself: 10 fds 0-2 (0-3 with KEEP_FD3) cannot be opened; 1 anything
+ * else (environment too large, descriptors cannot be closed, runtime cannot be executed).
+ * Messages go to stderr and syslog (LOG_AUTH, ident TOOL_NAME).
  *
  * Build (tools/install.ts does this):
  *   cc -O2 -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong -pie -fPIE \
  *      -DTOOL_NAME='"jk_lsh"' -DLIBDIR='"/usr/lib/jailkit"' -DSETUID_ENTRY=0 \
  *      -o jk_lsh ffi/jk_launcher.c
+ * (plus -DKEEP_FD3=1 for jk_procmailwrapper; the default is 0).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,6 +59,12 @@
 #if !defined(TOOL_NAME) || !defined(LIBDIR) || !defined(SETUID_ENTRY)
 #error "build with -DTOOL_NAME=\"jk_x\" -DLIBDIR=\"/usr/lib/jailkit\" -DSETUID_ENTRY=0|1"
 #endif
+
+#ifndef KEEP_FD3
+#define KEEP_FD3 0
+#endif
+/* The highest descriptor handed through to the runtime. */
+#define LAST_KEPT_FD (KEEP_FD3 ? 3 : 2)
 
 #define RUNTIME LIBDIR "/deno"
 #define SCRIPT LIBDIR "/cli/" TOOL_NAME ".ts"
@@ -92,7 +102,7 @@ static void fail(int status, const char *what, int errnum)
 
 static void open_standard_fds(void)
 {
-	for (int fd = 0; fd <= 2; fd++) {
+	for (int fd = 0; fd <= LAST_KEPT_FD; fd++) {
 		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
 			continue;
 		/* The lowest free descriptor is `fd`, as every lower one is open. */
@@ -190,7 +200,7 @@ static char *caller_env(char **envp)
 int main(int argc, char **argv, char **envp)
 {
 	open_standard_fds();
-	if (close_range(3, ~0U, 0) != 0)
+	if (close_range(LAST_KEPT_FD + 1, ~0U, 0) != 0)
 		fail(1, "cannot close inherited file descriptors", errno);
 	reset_signals();
 

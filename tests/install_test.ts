@@ -145,7 +145,7 @@ rootTest("install: layout, ownership, modes, kept configs, staging, unsafe prefi
     const prefix = `${root}/usr`;
     const lib = `${prefix}/lib/jailkit`;
 
-    await t.step("first install: everything root:root, only jk_chrootsh set-uid", async () => {
+    await t.step("first install: everything root:root, only the setuid tools set-uid", async () => {
       const r = await sh(installCmd(`--prefix ${prefix}`), space.ns);
       assert.equal(r.code, 0, r.stderr + r.stdout);
       for (const [path, st] of walk(prefix)) {
@@ -153,7 +153,7 @@ rootTest("install: layout, ownership, modes, kept configs, staging, unsafe prefi
         assert.equal(st.gid, 0, path);
         if (st.isSymlink) continue;
         assert.equal((st.mode ?? 0) & 0o022, 0, `${path} is group/other writable`);
-        const setuid = path === `${prefix}/sbin/jk_chrootsh`;
+        const setuid = TOOLS.some((t) => t.setuid && path === `${prefix}/${t.dir}/${t.name}`);
         assert.equal((st.mode ?? 0) & 0o7000, setuid ? 0o4000 : 0, path);
       }
       assert.equal(Deno.statSync(`${prefix}/sbin/jk_lsh`).mode! & 0o7777, 0o755);

@@ -29,6 +29,8 @@ export interface ToolSpec {
   readonly name: string;
   readonly dir: "sbin" | "bin";
   readonly setuid: boolean;
+  /** The launcher hands fd 3 through (ffi/jk_launcher.c KEEP_FD3). */
+  readonly keepFd3?: boolean;
 }
 
 export const TOOLS: readonly ToolSpec[] = [
@@ -43,7 +45,7 @@ export const TOOLS: readonly ToolSpec[] = [
   { name: "jk_check", dir: "sbin", setuid: false },
   { name: "jk_update", dir: "sbin", setuid: false },
   { name: "jk_list", dir: "sbin", setuid: false },
-  { name: "jk_procmailwrapper", dir: "bin", setuid: true },
+  { name: "jk_procmailwrapper", dir: "bin", setuid: true, keepFd3: true },
 ];
 
 /** The flags the launcher gives the runtime, minus `run`; `deno cache` must match them. */
@@ -252,6 +254,7 @@ async function compileLauncher(out: string, tool: ToolSpec, libdir: string): Pro
     `-DTOOL_NAME="${tool.name}"`,
     `-DLIBDIR="${libdir}"`,
     `-DSETUID_ENTRY=${tool.setuid ? 1 : 0}`,
+    `-DKEEP_FD3=${tool.keepFd3 ? 1 : 0}`,
     "-o",
     out,
     join(REPO, "ffi", "jk_launcher.c"),

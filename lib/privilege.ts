@@ -1,13 +1,15 @@
 /**
- * The one privilege sequence of every setuid tool (jk_chrootsh, jk_uchroot, jk_procmailwrapper):
- * enter the jail directory, chroot there, drop every id for good, exec. No tool re-implements
- * any part of it.
+ * The one privilege sequence of every setuid tool (jk_chrootsh, jk_uchroot, jk_procmailwrapper)
+ * and of root's jk_chrootlaunch: enter the jail directory, chroot there, drop every id for good,
+ * exec. No tool re-implements any part of it.
  *
  *   enterJail(jail, creds, beforeChroot)    chdir(jail), getcwd() == jail, beforeChroot(),
  *                                           chroot("."), chdir("/"), setgroups, setresgid,
  *                                           setresuid, verify, PR_SET_NO_NEW_PRIVS
  *   ... the tool's in-jail checks, as the target user ...
  *   execInJail(spec)                        umask, close-on-exec for fds > 2, execve
+ *
+ *   dropPrivileges(creds)                   the same drop without a jail (see there)
  *
  * chroot(".") rather than chroot(jail): between the safety checks (which the tool runs in
  * `beforeChroot`, on paths relative to the pinned working directory) and the chroot nobody can
@@ -75,6 +77,21 @@ export interface ExecSpec {
   readonly env: readonly string[];
   /** Applied just before the exec; undefined keeps the current umask. */
   readonly umask?: number;
+  /**
+   * jk_procmailwrapper only: fd 3 stays open across the exec, as in jailkit. Its launcher
+   * (built with KEEP_FD3) makes fd 3 the caller's descriptor or /dev/null before the runtime
+   * starts, so it is never one the runtime opened as root.
+   */
+  readonly keepFd3?: boolean;
+}
+
+export interface EnterOptions {
+  /**
+   * jk_chrootlaunch only: root starts a daemon and may leave it uid 0 (jailkit allowed that
+   * for daemons that bind low ports). The setuid tools never pass it: their target is the
+   * caller, who is never root.
+   */
+  readonly allowRoot?: boolean;
 }
 
 type Stage = "start" | "in-jail-dir" | "dropped" | "failed";
@@ -121,6 +138,7 @@ function verifyDropped(creds: Credentials): void {
   if (want.join(",") !== got.join(",")) {
     failStep("verify", `supplementary groups are [${got}], not [${want}]`);
   }
+  if (creds.uid === 0) return; // allowRoot: root can always change its ids again
   const regains = (change: () => void): boolean => {
     try {
       change();
@@ -142,10 +160,17 @@ function verifyDropped(creds: Credentials): void {
  * safety checks on relative paths ("." is the jail) and the last log line before the jail.
  * On return the process is inside the jail, in "/", without any privilege.
  */
-export function enterJail(jail: string, creds: Credentials, beforeChroot?: () => void): void {
+export function enterJail(
+  jail: string,
+  creds: Credentials,
+  beforeChroot?: () => void,
+  options: EnterOptions = {},
+): void {
   if (stage !== "start") failStep("chdir-jail", `enterJail called twice (stage ${stage})`);
   if (!jail.startsWith("/")) failStep("chdir-jail", `jail ${jail} is not an absolute path`);
-  if (creds.uid === 0) failStep("setresuid", "refusing to run a jailed program as uid 0");
+  if (creds.uid === 0 && !options.allowRoot) {
+    failStep("setresuid", "refusing to run a jailed program as uid 0");
+  }
 
   attempt("chdir-jail", `chdir(${jail})`, () => chdir(jail));
   const cwd = attempt("getcwd", "getcwd", () => Deno.cwd());
@@ -164,6 +189,13 @@ export function enterJail(jail: string, creds: Credentials, beforeChroot?: () =>
 
   attempt("chroot", `chroot(${jail})`, () => chroot("."));
   attempt("chdir-root", "chdir(/) inside the jail", () => chdir("/"));
+  becomeTarget(creds);
+  attempt("no-new-privs", "prctl(PR_SET_NO_NEW_PRIVS)", () => setNoNewPrivs());
+  stage = "dropped";
+}
+
+/** setgroups, setresgid, setresuid, verify: the drop shared by both entry points. */
+function becomeTarget(creds: Credentials): void {
   attempt("setgroups", `setgroups([${creds.groups}])`, () => setgroups(creds.groups));
   attempt("setresgid", `setresgid(${creds.gid})`, () => {
     setresgid(creds.gid, creds.gid, creds.gid);
@@ -172,13 +204,25 @@ export function enterJail(jail: string, creds: Credentials, beforeChroot?: () =>
     setresuid(creds.uid, creds.uid, creds.uid);
   });
   attempt("verify", "checking the dropped ids", () => verifyDropped(creds));
-  attempt("no-new-privs", "prctl(PR_SET_NO_NEW_PRIVS)", () => setNoNewPrivs());
+}
+
+/**
+ * Becomes `creds` (never uid 0) for good without entering a jail: jk_procmailwrapper's users
+ * whose home has no jail marker run the host's procmail as if they had started it themselves.
+ * No PR_SET_NO_NEW_PRIVS here: outside a chroot there is nothing to escape from, and the
+ * host's set-id programs (procmail writes /var/mail through its set-id bits) must keep
+ * working as they do for any user. execInJail may follow.
+ */
+export function dropPrivileges(creds: Credentials): void {
+  if (stage !== "start") failStep("setgroups", `dropPrivileges after stage ${stage}`);
+  if (creds.uid === 0) failStep("setresuid", "refusing to run a program as uid 0");
+  becomeTarget(creds);
   stage = "dropped";
 }
 
 /**
- * Runs `spec` in place of this process; only after enterJail succeeded. Every descriptor above
- * 2 is closed by the exec. (ffi's execve puts SIGPIPE, which Deno ignores, back to default.)
+ * Runs `spec` in place of this process; only after enterJail or dropPrivileges succeeded. Every
+ * descriptor above 2 (3 with `keepFd3`) is closed by the exec. (ffi's execve puts SIGPIPE, which Deno ignores, back to default.)
  */
 export function execInJail(spec: ExecSpec): never {
   if (stage !== "dropped") {
@@ -186,7 +230,7 @@ export function execInJail(spec: ExecSpec): never {
   }
   return attempt("exec", `execve(${spec.path})`, () => {
     if (spec.umask !== undefined) umask(spec.umask);
-    closeFdsAbove(2);
+    closeFdsAbove(spec.keepFd3 ? 3 : 2);
     return execve(spec.path, spec.argv, spec.env);
   });
 }

@@ -1,0 +1,548 @@
+/**
+ * jk_uchroot (spec §2.9): lets the users and groups listed in /etc/jailkit/jk_uchroot.ini run
+ * one program inside a jail they are allowed to use. Setuid root through the native launcher;
+ * the effects (stat, config, the privilege sequence, syslog, output) come in through
+ * UchrootSystem, so the whole decision runs in tests against plain data.
+ *
+ * Order: options, ids, /etc/jailkit, the user's section, authorisation, the jail's safety,
+ * chroot and the drop to the caller, the in-jail user, and only then the executable: it is
+ * looked up inside the jail, as the caller. jailkit 2.23 stat'ed JAIL/EXE on the host, as
+ * root, before the authorisation check — any user could learn whether a path existed
+ * anywhere. Here nothing the caller names is examined before the caller is known to be
+ * allowed into the jail, and a refusal reads the same whatever the executable is.
+ *
+ * Deliberately different from jailkit 2.23 (listed for admins in man/jk_uchroot.8):
+ * - the executable is resolved inside the jail after the chroot, as the caller (exit 1 when it
+ *   is missing there, reported after the authorisation, never before);
+ * - the jail and every allowed_jails entry are compared after canonicalising both (realpath):
+ *   `/srv/jail/`, `/srv//jail` and a symlink to it name the same jail, and the chroot goes to
+ *   the real directory; a jail that cannot be resolved is not allowed (21, same message);
+ * - the program gets a small fixed environment (PATH, HOME=/, USER, LOGNAME, and TERM, LANG,
+ *   LC_* when the caller has them), not the caller's whole environment; the caller's umask;
+ * - supplementary groups are set to the caller's own through the one privilege sequence
+ *   (jailkit never called setgroups; the result is the same list);
+ * - `-h`/`--help` print the usage and exit 0; `--version` prints the version and exits 0;
+ * - config keys match exactly, values are trimmed; a malformed, unsafe or unreadable
+ *   jk_uchroot.ini refuses with exit 14;
+ * - only setuid-root mode (no file-capability mode, 101–105), PR_SET_NO_NEW_PRIVS, no
+ *   descriptor but 0–2 for the program (as jk_chrootsh).
+ */
+import { parseArgs } from "node:util";
+import { type ExecSpec, PrivilegeError, type PrivilegeStep } from "./privilege.ts";
+import type { IniFile } from "./ini.ts";
+import { iniInt, iniList, selectUserSection } from "./ini.ts";
+import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "./passwd.ts";
+import { parseGroup, parsePasswd } from "./passwd.ts";
+import { JailkitError } from "./errors.ts";
+import {
+  CHECKED_JAIL_DIRS,
+  CONFIG_DIR,
+  GROUPW,
+  type LogPriority,
+  NOREGPATH,
+  safePathProblems,
+  type StatInfo,
+} from "./chrootsh.ts";
+
+export const CONFIG_FILE = "/etc/jailkit/jk_uchroot.ini";
+export const VERSION = "2.23-deno";
+
+/** basename(argv[0]) must be one of these. */
+export const ACCEPTED_NAMES: readonly string[] = ["jk_uchroot", "-jk_uchroot"];
+
+/** Exit codes, as jailkit 2.23. */
+export const EXIT = {
+  /** usage, wrong argv[0], no config, no section or allowed_jails, executable missing */
+  usage: 1,
+  notSetuidRoot: 11,
+  realRoot: 12,
+  user: 13,
+  configDir: 14,
+  chdirJail: 19,
+  /** the jail is not allowed (or not canonical) */
+  notAllowed: 21,
+  chroot: 33,
+  setgid: 34,
+  /** setgroups failed, or the user/group is missing from the jail's passwd/group */
+  setgroupsOrInJailUser: 35,
+  setuid: 36,
+  inJailName: 37,
+  unsafe: 53,
+  exec: 111,
+  internal: 154,
+} as const;
+
+export const STEP_EXIT: Readonly<Record<PrivilegeStep, number>> = {
+  "chdir-jail": EXIT.chdirJail,
+  "getcwd": EXIT.notAllowed,
+  "chroot": EXIT.chroot,
+  "chdir-root": EXIT.chroot,
+  "setgroups": EXIT.setgroupsOrInJailUser,
+  "setresgid": EXIT.setgid,
+  "setresuid": EXIT.setuid,
+  "verify": EXIT.setuid,
+  "no-new-privs": EXIT.setuid,
+  "exec": EXIT.exec,
+};
+
+export const USAGE = `Usage: jk_uchroot -j JAIL -x EXECUTABLE [-- ARGUMENTS...]
+Runs EXECUTABLE (a path inside JAIL) chrooted in JAIL as yourself, if
+/etc/jailkit/jk_uchroot.ini lists JAIL in allowed_jails for you or your group.
+  -j, --jail JAIL            the jail directory
+  -x, --exec, --executable EXECUTABLE   the program, as seen inside the jail
+  -v                         accepted and ignored
+  -h, --help                 this text
+      --version              the version
+Everything after -- is passed to the program.`;
+
+/** The PATH the jailed program starts with: the jail's system directories. */
+export const JAILED_PATH = "/usr/local/bin:/usr/bin:/bin";
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+export type UchrootArgs =
+  | { readonly kind: "help" }
+  | { readonly kind: "version" }
+  | { readonly kind: "usage"; readonly error: string }
+  | {
+    readonly kind: "run";
+    readonly jail: string;
+    readonly executable: string;
+    readonly args: readonly string[];
+  };
+
+/**
+ * getopt_long's `j:x:hv` with `jail`, `exec`/`executable`, `help`, `version`. Anything that
+ * is not an option (and everything after `--`) goes to the program. The last -j/-x wins.
+ */
+export function parseUchrootArgs(args: readonly string[]): UchrootArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: {
+        jail: { type: "string", short: "j", multiple: true },
+        exec: { type: "string", short: "x", multiple: true },
+        executable: { type: "string", multiple: true },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+        v: { type: "boolean", multiple: true },
+      },
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
+  } catch (e) {
+    return { kind: "usage", error: (e as Error).message };
+  }
+  const { values, positionals, tokens } = parsed;
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  // -x and --executable are one option: the one given last counts.
+  let executable: string | undefined;
+  for (const t of tokens) {
+    if (t.kind === "option" && (t.name === "exec" || t.name === "executable")) {
+      executable = t.value;
+    }
+  }
+  const jail = values.jail?.at(-1);
+  if (jail === undefined || jail === "") {
+    return { kind: "usage", error: "no jail given (-j JAIL)" };
+  }
+  if (executable === undefined || executable === "") {
+    return { kind: "usage", error: "no executable given (-x EXECUTABLE)" };
+  }
+  return { kind: "run", jail, executable, args: positionals };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pieces jk_uchroot shares with jk_procmailwrapper and jk_chrootlaunch
+
+/** basename of argv[0] is one of `names`. */
+export function argv0Is(argv0: string, names: readonly string[]): boolean {
+  return names.includes(argv0.slice(argv0.lastIndexOf("/") + 1));
+}
+
+export interface Caller {
+  readonly user: PasswdEntry;
+  readonly group: GroupEntry;
+}
+
+/**
+ * The caller as jk_chrootsh identifies it (spec §1.3, §2.7 step 5): `$USER` when set and not
+ * empty must name the real uid; else the passwd entry of the real uid. The real gid must be in
+ * the group file. Returns the reason when it cannot be done.
+ */
+export function identifyCaller(
+  passwd: PasswdFile,
+  groups: GroupFile,
+  uid: number,
+  gid: number,
+  envUser: string | undefined,
+): Caller | string {
+  let user: PasswdEntry | undefined;
+  if (envUser) {
+    user = passwd.byName(envUser);
+    if (!user) return `user ${envUser} ($USER) does not exist (uid ${uid})`;
+    if (user.uid !== uid) {
+      return `$USER is ${envUser} (uid ${user.uid}) but the caller's uid is ${uid}`;
+    }
+  } else {
+    user = passwd.byUid(uid);
+    if (!user) return `no user with uid ${uid} in /etc/passwd`;
+  }
+  const group = groups.byGid(gid);
+  if (!group) return `no group with gid ${gid} in /etc/group (user ${user.name}, uid ${uid})`;
+  return { user, group };
+}
+
+/**
+ * jailkit's basicjailissafe: the jail directory itself (its lstat `jailStat`) must be a
+ * root:root directory, not group/world writable, without set-id bits; each of
+ * CHECKED_JAIL_DIRS, when present (`stat` follows a `bin -> usr/bin` link, as jailkit's
+ * trailing slash did), must be root-owned and not writable either. Logs each problem found.
+ */
+export function jailIsSafe(
+  jail: string,
+  jailStat: StatInfo | undefined,
+  statDir: (dir: string) => StatInfo | undefined,
+  log: (priority: LogPriority, message: string) => void,
+): boolean {
+  const top = safePathProblems(jail, jailStat, 0, 0);
+  for (const l of top.logs) log(l.priority, l.message);
+  if (top.bits !== 0) return false;
+  let safe = true;
+  for (const dir of CHECKED_JAIL_DIRS) {
+    const sub = safePathProblems(`${jail}/${dir}/`, statDir(dir), 0, 0);
+    for (const l of sub.logs) log(l.priority, l.message);
+    if (sub.bits & ~NOREGPATH) safe = false;
+  }
+  return safe;
+}
+
+/**
+ * The user and group inside the jail, from the jail's own /etc/passwd and /etc/group (read by
+ * the caller after the drop): the user (by `$USER` name, else uid) must exist with the same
+ * uid (35), the group by gid (35), both under their host names (37). Returns the jail's
+ * passwd entry or the refusal.
+ */
+export function checkInJailUser(
+  passwdText: string | undefined,
+  groupText: string | undefined,
+  caller: Caller,
+  uid: number,
+  gid: number,
+  envUser: string | undefined,
+  jail: string,
+): { entry: PasswdEntry; passwd: PasswdFile } | { exitCode: number; message: string } {
+  const who = `user ${caller.user.name} (${uid})`;
+  const passwd = passwdText === undefined ? undefined : parsePasswd(passwdText, "/etc/passwd");
+  const groups = groupText === undefined ? undefined : parseGroup(groupText, "/etc/group");
+  const entry = envUser ? passwd?.byName(envUser) : passwd?.byUid(uid);
+  if (!passwd || !entry || entry.uid !== uid) {
+    return { exitCode: 35, message: `${who} not found in ${jail}/etc/passwd` };
+  }
+  const group = groups?.byGid(gid);
+  if (!group) {
+    return {
+      exitCode: 35,
+      message: `group ${caller.group.name} (${gid}) of ${who} not found in ${jail}/etc/group`,
+    };
+  }
+  if (entry.name !== caller.user.name) {
+    return {
+      exitCode: 37,
+      message: `${who} is called ${entry.name} in ${jail}/etc/passwd; the names must be equal`,
+    };
+  }
+  if (group.name !== caller.group.name) {
+    return {
+      exitCode: 37,
+      message: `group ${caller.group.name} (${gid}) is called ${group.name} in ` +
+        `${jail}/etc/group; the names must be equal`,
+    };
+  }
+  return { entry, passwd };
+}
+
+/** The refusal a failed check of /etc/jailkit or the tool's ini gives, or undefined. */
+export function configDirProblem(
+  configFile: string,
+  lstat: (path: string) => StatInfo | undefined,
+  log: (priority: LogPriority, message: string) => void,
+): string | undefined {
+  const dirCheck = safePathProblems(CONFIG_DIR, lstat(CONFIG_DIR), 0, 0);
+  for (const l of dirCheck.logs) log(l.priority, l.message);
+  if (dirCheck.bits & ~GROUPW) {
+    return `${CONFIG_DIR} is missing or unsafe (must be a root:root directory, not world ` +
+      `writable, no set-id bits)`;
+  }
+  const fileStat = lstat(configFile);
+  if (fileStat === undefined) return undefined;
+  const fileCheck = safePathProblems(configFile, fileStat, 0, 0);
+  for (const l of fileCheck.logs) log(l.priority, l.message);
+  if (fileCheck.bits & ~GROUPW) {
+    return `${configFile} is unsafe (must be a root:root file, not world writable)`;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings and environment
+
+export interface UchrootSettings {
+  readonly section: string;
+  readonly allowedJails: readonly string[];
+  readonly skipInjailPasswdCheck: boolean;
+}
+
+/** The caller's section (spec §1.3), or undefined when none applies. Throws config errors. */
+export function readUchrootSettings(
+  ini: IniFile,
+  user: string,
+  group: string,
+): UchrootSettings | undefined {
+  const section = selectUserSection(ini, user, group);
+  if (!section) return undefined;
+  return {
+    section: section.name,
+    allowedJails: iniList(section, "allowed_jails"),
+    skipInjailPasswdCheck: iniInt(section, "skip_injail_passwd_check", 0, { min: 0 }) !== 0,
+  };
+}
+
+/**
+ * The environment of the jailed program: a fixed PATH, HOME=/ (its working directory), the
+ * caller's name as USER and LOGNAME, and the caller's TERM, LANG and LC_* when set. Nothing
+ * else of the caller's environment crosses into the jail.
+ */
+export function jailedEnv(caller: ReadonlyMap<string, string>, userName: string): string[] {
+  const env = [`PATH=${JAILED_PATH}`, "HOME=/", `USER=${userName}`, `LOGNAME=${userName}`];
+  for (const [name, value] of caller) {
+    if (name === "TERM" || name === "LANG" || /^LC_[A-Z_]+$/.test(name)) {
+      env.push(`${name}=${value}`);
+    }
+  }
+  return env;
+}
+
+/**
+ * The jail the caller may enter: the canonical form of `requested`, when it equals the
+ * canonical form of one allowed entry. `realpath` answers undefined for a path that does not
+ * resolve; relative paths are never allowed.
+ */
+export function authorisedJail(
+  requested: string,
+  allowed: readonly string[],
+  realpath: (path: string) => string | undefined,
+): string | undefined {
+  if (!requested.startsWith("/")) return undefined;
+  const want = realpath(requested);
+  if (want === undefined || want === "/") return undefined;
+  for (const entry of allowed) {
+    if (entry.startsWith("/") && realpath(entry) === want) return want;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+export interface UchrootSystem {
+  readonly argv0: string;
+  readonly args: readonly string[];
+  readonly euid: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** The caller's supplementary groups; throws when they cannot be read. */
+  groups(): number[];
+  readonly callerEnv: ReadonlyMap<string, string>;
+  readonly callerUmask?: number;
+  hostPasswd(): PasswdFile | undefined;
+  hostGroup(): GroupFile | undefined;
+  /** lstat/stat of host paths (or relative to the jail once entered); undefined if missing. */
+  lstat(path: string): StatInfo | undefined;
+  stat(path: string): StatInfo | undefined;
+  /** The parsed CONFIG_FILE; throws a JailkitError when it is missing, unreadable or bad. */
+  readConfig(): IniFile;
+  /** The canonical absolute path, or undefined when it does not resolve. */
+  realpath(path: string): string | undefined;
+  /** lib/privilege.ts enterJail; throws PrivilegeError naming the failed step. */
+  enterJail(
+    jail: string,
+    creds: { uid: number; gid: number; groups: readonly number[] },
+    beforeChroot: () => void,
+  ): void;
+  /** Inside the jail, as the caller: a file's text, or undefined when unreadable. */
+  readJailFile(path: string): string | undefined;
+  /** Inside the jail, as the caller: stat (symlinks followed), undefined when missing. */
+  statInJail(path: string): StatInfo | undefined;
+  log(priority: LogPriority, message: string): void;
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export type UchrootResult =
+  | { readonly exitCode: number; readonly exec?: undefined }
+  | { readonly exec: ExecSpec; readonly context: string; readonly exitCode?: undefined };
+
+class Refusal extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+export function runUchroot(sys: UchrootSystem): UchrootResult {
+  /** Logged, and told to the caller on stderr (jailkit only logged most of these). */
+  const refuse = (exitCode: number, priority: LogPriority, message: string) => {
+    sys.log(priority, message);
+    sys.stderr(`jk_uchroot: ${message}\n`);
+    return { exitCode };
+  };
+
+  if (!argv0Is(sys.argv0, ACCEPTED_NAMES)) {
+    return refuse(
+      EXIT.usage,
+      "err",
+      `started as ${JSON.stringify(sys.argv0)}; only ${ACCEPTED_NAMES.join(", ")} are accepted`,
+    );
+  }
+  const cmd = parseUchrootArgs(sys.args);
+  if (cmd.kind === "help") {
+    sys.stdout(`${USAGE}\n`);
+    return { exitCode: 0 };
+  }
+  if (cmd.kind === "version") {
+    sys.stdout(`jk_uchroot version ${VERSION}\n`);
+    return { exitCode: 0 };
+  }
+  if (cmd.kind === "usage") {
+    sys.stdout(`ERROR: ${cmd.error}\n${USAGE}\n`);
+    return { exitCode: EXIT.usage };
+  }
+
+  if (sys.euid !== 0) {
+    return refuse(
+      EXIT.notSetuidRoot,
+      "err",
+      `not running with effective uid 0 (euid ${sys.euid}): jk_uchroot must be setuid root`,
+    );
+  }
+  if (sys.uid === 0) return refuse(EXIT.realRoot, "err", "refusing to run for root (uid 0)");
+
+  const passwd = sys.hostPasswd();
+  const groupFile = sys.hostGroup();
+  if (!passwd || !groupFile) {
+    return refuse(EXIT.user, "err", `cannot read /etc/passwd or /etc/group (uid ${sys.uid})`);
+  }
+  const envUser = sys.callerEnv.get("USER");
+  const caller = identifyCaller(passwd, groupFile, sys.uid, sys.gid, envUser);
+  if (typeof caller === "string") return refuse(EXIT.user, "err", caller);
+  let groups: number[];
+  try {
+    groups = sys.groups();
+  } catch (e) {
+    return refuse(EXIT.user, "err", `cannot read the supplementary groups: ${message(e)}`);
+  }
+  const who = `user ${caller.user.name} (${sys.uid})`;
+
+  const dirProblem = configDirProblem(CONFIG_FILE, (p) => sys.lstat(p), sys.log);
+  if (dirProblem) return refuse(EXIT.configDir, "err", `${dirProblem}; refusing ${who}`);
+  let settings: UchrootSettings | undefined;
+  try {
+    settings = readUchrootSettings(sys.readConfig(), caller.user.name, caller.group.name);
+  } catch (e) {
+    if (!(e instanceof JailkitError)) throw e;
+    if (e.kind === "not-found") {
+      return refuse(EXIT.usage, "err", `${CONFIG_FILE} does not exist; refusing ${who}`);
+    }
+    return refuse(EXIT.configDir, "err", `${e.message}; refusing ${who}`);
+  }
+  if (!settings) {
+    return refuse(
+      EXIT.usage,
+      "err",
+      `${who} may not use jk_uchroot: no [${caller.user.name}], ` +
+        `[group ${caller.group.name}] or [DEFAULT] section in ${CONFIG_FILE}`,
+    );
+  }
+  if (settings.allowedJails.length === 0) {
+    return refuse(
+      EXIT.usage,
+      "err",
+      `${who} may not use jk_uchroot: no allowed_jails in [${settings.section}] of ` +
+        CONFIG_FILE,
+    );
+  }
+
+  // Authorisation: the only input examined so far is the jail's name.
+  const jail = authorisedJail(cmd.jail, settings.allowedJails, (p) => sys.realpath(p));
+  if (jail === undefined) {
+    return refuse(
+      EXIT.notAllowed,
+      "err",
+      `${who} is not allowed to use jail ${cmd.jail} (allowed_jails in [${settings.section}])`,
+    );
+  }
+
+  const checkJail = () => {
+    if (!jailIsSafe(jail, sys.lstat("."), (d) => sys.stat(d), sys.log)) {
+      sys.log("err", `jail ${jail} is not safe (must be root:root, not group/world writable)`);
+      sys.stderr(`jk_uchroot: jail ${jail} is not safe; see the system log\n`);
+      throw new Refusal(EXIT.unsafe);
+    }
+    sys.log(
+      "info",
+      `now entering jail ${jail} for ${who} to run ${cmd.executable} with arguments ` +
+        cmd.args.join(" "),
+    );
+  };
+  try {
+    sys.enterJail(jail, { uid: sys.uid, gid: sys.gid, groups }, checkJail);
+  } catch (e) {
+    if (e instanceof Refusal) return { exitCode: e.exitCode };
+    if (!(e instanceof PrivilegeError)) throw e;
+    return refuse(STEP_EXIT[e.step], "err", `${who}, jail ${jail}: ${e.message}`);
+  }
+
+  // Inside the jail, as the caller.
+  let name = caller.user.name;
+  if (!settings.skipInjailPasswdCheck) {
+    const inJail = checkInJailUser(
+      sys.readJailFile("/etc/passwd"),
+      sys.readJailFile("/etc/group"),
+      caller,
+      sys.uid,
+      sys.gid,
+      envUser,
+      jail,
+    );
+    if ("exitCode" in inJail) return refuse(inJail.exitCode, "err", inJail.message);
+    name = inJail.entry.name;
+  }
+  const st = sys.statInJail(cmd.executable);
+  if (!st || (st.mode & S_IFMT) !== S_IFREG) {
+    return refuse(
+      EXIT.usage,
+      "err",
+      `${who}: ${cmd.executable} is not a regular file inside jail ${jail}`,
+    );
+  }
+  return {
+    exec: {
+      path: cmd.executable,
+      argv: [cmd.executable, ...cmd.args],
+      env: jailedEnv(sys.callerEnv, name),
+      umask: sys.callerUmask,
+    },
+    context: `${who} in jail ${jail}`,
+  };
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

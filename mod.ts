@@ -48,6 +48,13 @@ export {
 // jk_update
 export { planUpdate, type UpdateOptions, type UpdatePlan } from "./lib/update.ts";
 
+// jk_check and jk_list
+export { checkJail, systemCheckFs } from "./lib/check.ts";
+export { filterByJail, formatTable, scanProcesses, systemProcFs } from "./lib/jaillist.ts";
+
+// jk_socketd configuration
+export { parseSocketdConfig, validateRates } from "./lib/socketd.ts";
+
 // Configuration files
 export {
   iniBool,

@@ -1,0 +1,505 @@
+/**
+ * jk_chrootlaunch (spec §2.11): root starts a daemon inside a jail, optionally as another user
+ * and group. Not set-uid: only root can use it. The effects (stat, readlink, the pid file, the
+ * privilege sequence, syslog, output) come in through ChrootlaunchSystem, so the decision runs
+ * in tests against plain data.
+ *
+ * Order and exit codes as jailkit 2.23: -u/-g (1), no jail (21), no executable (23), relative
+ * jail (27), unsafe jail (25), unsafe executable (29), pid file, chdir (33), chroot (35),
+ * groups and gid (37), uid (39), exec (31). The jail and executable checks run on the
+ * directory the process has already entered (lib/privilege.ts `beforeChroot`), so nobody can
+ * swap a path between the check and the chroot.
+ *
+ * Deliberately different from jailkit 2.23 (listed for admins in man/jk_chrootlaunch.8):
+ * - `-u USER` without `-g` runs with the user's primary group (jailkit left gid 0), and the
+ *   supplementary groups are the user's from the host's /etc/group (initgroups semantics:
+ *   the gid plus every group listing the user), looked up before the chroot; without `-u`
+ *   they are empty. jailkit kept root's supplementary groups in every case;
+ * - the executable is resolved inside the jail: a symlink in a directory on the way is
+ *   interpreted as the jailed daemon would see it (an absolute target starts at the jail
+ *   root), never followed out of the jail; every directory on the way must be root-owned and
+ *   not group/world writable (otherwise someone else could swap the file after the check) and
+ *   the file itself a regular file (29);
+ * - the pid file holds the pid and a newline; it is created only in a directory whose whole
+ *   real path is root-owned and not group/world writable, without following a symlink at the
+ *   file itself (O_NOFOLLOW); otherwise it is not written (reported, the daemon still starts);
+ * - must be run as root (exit 1 with a message; jailkit failed later with 35);
+ * - `-h`/`--help` print the usage and exit 0, `--version` prints the version and exits 0;
+ * - a numeric -u/-g must be all digits (jailkit's strtol ignored trailing garbage);
+ * - PR_SET_NO_NEW_PRIVS is set: set-uid programs inside the jail do not gain privileges;
+ * - errors are also printed on stderr (jailkit only logged most of them).
+ * The environment is passed through unchanged, as in jailkit: it is root's.
+ */
+import * as fs from "node:fs";
+import { parseArgs } from "node:util";
+import { posix } from "node:path";
+import {
+  type Credentials,
+  type ExecSpec,
+  PrivilegeError,
+  type PrivilegeStep,
+} from "./privilege.ts";
+import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "./passwd.ts";
+import { type JailNode, JailView } from "./jailpath.ts";
+import { JailkitError } from "./errors.ts";
+import { type LogPriority, safePathProblems, type StatInfo } from "./chrootsh.ts";
+import { jailIsSafe } from "./uchroot.ts";
+
+export const VERSION = "2.23-deno";
+
+/** Exit codes, as jailkit 2.23. */
+export const EXIT = {
+  /** usage, unknown user or group, not root, internal error */
+  usage: 1,
+  noJail: 21,
+  noExecutable: 23,
+  unsafeJail: 25,
+  relativeJail: 27,
+  unsafeExecutable: 29,
+  exec: 31,
+  chdir: 33,
+  chroot: 35,
+  setgid: 37,
+  setuid: 39,
+} as const;
+
+export const STEP_EXIT: Readonly<Record<PrivilegeStep, number>> = {
+  "chdir-jail": EXIT.chdir,
+  "getcwd": EXIT.chdir,
+  "chroot": EXIT.chroot,
+  "chdir-root": EXIT.chroot,
+  "setgroups": EXIT.setgid,
+  "setresgid": EXIT.setgid,
+  "setresuid": EXIT.setuid,
+  "verify": EXIT.setuid,
+  "no-new-privs": EXIT.setuid,
+  "exec": EXIT.exec,
+};
+
+export const USAGE =
+  `Usage: jk_chrootlaunch -j JAIL -x EXECUTABLE [-u USER] [-g GROUP] [-p PIDFILE] [-- ARGS...]
+Starts EXECUTABLE chrooted in JAIL (as root only), optionally as USER and GROUP.
+  -j, --jail JAIL          the jail directory (absolute)
+  -x, --exec EXECUTABLE    the program: a path inside the jail, or JAIL/path
+  -u, --user USER|UID      run as this user (primary group and groups from /etc/group)
+  -g, --group GROUP|GID    run with this group instead of the user's primary group
+  -p, --pidfile FILE       write the pid (and a newline) to FILE before starting
+  -v                       accepted and ignored
+  -h, --help               this text
+      --version            the version
+Everything after -- is passed to the program.`;
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+export interface LaunchOptions {
+  readonly jail?: string;
+  readonly executable?: string;
+  readonly user?: string;
+  readonly group?: string;
+  readonly pidfile?: string;
+  readonly args: readonly string[];
+}
+
+export type LaunchArgs =
+  | { readonly kind: "help" }
+  | { readonly kind: "version" }
+  | { readonly kind: "usage"; readonly error: string }
+  | { readonly kind: "run"; readonly options: LaunchOptions };
+
+/** getopt_long's `j:p:u:g:x:hv`; the last of a repeated option wins. */
+export function parseLaunchArgs(args: readonly string[]): LaunchArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: {
+        jail: { type: "string", short: "j", multiple: true },
+        pidfile: { type: "string", short: "p", multiple: true },
+        user: { type: "string", short: "u", multiple: true },
+        group: { type: "string", short: "g", multiple: true },
+        exec: { type: "string", short: "x", multiple: true },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+        v: { type: "boolean", multiple: true },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    return { kind: "usage", error: (e as Error).message };
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  const last = (v: string[] | undefined) => v?.at(-1);
+  return {
+    kind: "run",
+    options: {
+      jail: last(values.jail),
+      executable: last(values.exec),
+      user: last(values.user),
+      group: last(values.group),
+      pidfile: last(values.pidfile),
+      args: positionals,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whom the daemon runs as
+
+/**
+ * initgroups(3) on a group file: `gid` first, then every group that lists `user` as a member,
+ * each once, in file order.
+ */
+export function initgroups(user: string, gid: number, groups: GroupFile): number[] {
+  const out = [gid];
+  for (const g of groups.entries) {
+    if (g.members.includes(user) && !out.includes(g.gid)) out.push(g.gid);
+  }
+  return out;
+}
+
+function byNameOrId<E>(
+  value: string,
+  byId: (id: number) => E | undefined,
+  byName: (name: string) => E | undefined,
+): E | undefined {
+  if (/^[0-9]{1,10}$/.test(value)) {
+    const id = Number(value);
+    return id <= 0xfffffffe ? byId(id) : undefined;
+  }
+  return byName(value);
+}
+
+/**
+ * The credentials for `-u`/`-g`, from the host's files: the user's uid, the group (or else
+ * the user's primary group), and initgroups of the user; without -u, uid 0 and no
+ * supplementary groups. Returns the error message when a name or id does not exist.
+ */
+export function launchCredentials(
+  user: string | undefined,
+  group: string | undefined,
+  passwd: PasswdFile,
+  groups: GroupFile,
+): Credentials | string {
+  let pw: PasswdEntry | undefined;
+  if (user !== undefined) {
+    pw = byNameOrId(user, (id) => passwd.byUid(id), (n) => passwd.byName(n));
+    if (!pw) return `user ${user} does not exist in /etc/passwd`;
+  }
+  let gr: GroupEntry | undefined;
+  if (group !== undefined) {
+    gr = byNameOrId(group, (id) => groups.byGid(id), (n) => groups.byName(n));
+    if (!gr) return `group ${group} does not exist in /etc/group`;
+  }
+  const gid = gr?.gid ?? pw?.gid ?? 0;
+  return {
+    uid: pw?.uid ?? 0,
+    gid,
+    groups: pw ? initgroups(pw.name, gid, groups) : [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The executable
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+
+/** What the checks need from the file system; paths are host paths (or relative to "."). */
+export interface ExecFs {
+  lstat(path: string): StatInfo | undefined;
+  /** Link text; throws when it cannot be read. */
+  readlink(path: string): string;
+}
+
+/** JailView whose lookups go through `ExecFs` and remember every directory they consulted. */
+class CheckedView extends JailView {
+  readonly consulted = new Set<string>();
+
+  constructor(base: string, private readonly execFs: ExecFs) {
+    super(base);
+  }
+
+  override lookup(inJail: string): JailNode | undefined {
+    this.consulted.add(posix.dirname(inJail));
+    if (inJail === "/") return { kind: "dir" };
+    const host = this.hostPath(inJail);
+    const info = this.execFs.lstat(host);
+    if (info === undefined) return undefined;
+    if (info.isSymlink) return { kind: "symlink", target: this.execFs.readlink(host) };
+    return { kind: (info.mode & S_IFMT) === S_IFDIR ? "dir" : "file" };
+  }
+}
+
+/** The executable as a path inside the jail: `JAIL/path` loses the prefix, others get a `/`. */
+export function executableInJail(executable: string, jails: readonly string[]): string {
+  for (const jail of jails) {
+    const prefix = jail.endsWith("/") ? jail : `${jail}/`;
+    if (executable.startsWith(prefix)) return executable.slice(prefix.length - 1);
+  }
+  return executable.startsWith("/") ? executable : `/${executable}`;
+}
+
+/**
+ * Resolves `inJail` inside the jail at `base` (a host path, or "." once the process is in the
+ * jail directory) and checks what jailkit checked — the file is not a symlink, is root:root,
+ * not group/world writable, has no set-id bit — plus: it is a regular file, and every
+ * directory consulted on the way is a root-owned directory writable by neither group nor
+ * others. Returns the canonical in-jail path, or the reason it is refused.
+ */
+export function checkExecutable(
+  base: string,
+  inJail: string,
+  execFs: ExecFs,
+): { path: string } | { problem: string } {
+  const view = new CheckedView(base, execFs);
+  let path: string;
+  try {
+    path = view.resolve(inJail, false);
+  } catch (e) {
+    // Too many links, a file used as a directory, an unreadable link.
+    return { problem: e instanceof Error ? e.message : String(e) };
+  }
+  const shown = (p: string) => p === "/" ? "the jail root" : p;
+  for (const dir of [...view.consulted].sort()) {
+    const st = execFs.lstat(view.hostPath(dir));
+    if (!st || st.isSymlink || (st.mode & S_IFMT) !== S_IFDIR) {
+      return { problem: `${shown(dir)} is not a directory` };
+    }
+    if (st.uid !== 0 || (st.mode & 0o022) !== 0) {
+      return {
+        problem: `directory ${shown(dir)} on the way to ${inJail} is not root-owned or is ` +
+          `group/world writable: others could replace the program`,
+      };
+    }
+  }
+  const st = execFs.lstat(view.hostPath(path));
+  if (st === undefined) return { problem: `${path} does not exist in the jail` };
+  if (st.isSymlink) return { problem: `${path} is a symlink` };
+  if ((st.mode & S_IFMT) !== S_IFREG) return { problem: `${path} is not a regular file` };
+  const bits = safePathProblems(path, st, 0, 0);
+  if (bits.bits !== 0) {
+    return { problem: bits.logs.map((l) => l.message).join("; ") };
+  }
+  return { path };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pid file
+
+/**
+ * Why a pid file may not be created in `realDir` (a canonical directory), or undefined: every
+ * component from / down must be a root-owned directory writable by neither group nor others,
+ * so nobody but root can put a symlink or a hard link where the file will be.
+ */
+export function pidDirProblem(
+  realDir: string,
+  lstat: (path: string) => StatInfo | undefined,
+): string | undefined {
+  let path = "";
+  for (const part of ["", ...realDir.split("/").filter((p) => p !== "")]) {
+    path = part === "" ? "/" : `${path === "/" ? "" : path}/${part}`;
+    const st = lstat(path);
+    if (!st || st.isSymlink || (st.mode & S_IFMT) !== S_IFDIR) return `${path} is not a directory`;
+    if (st.uid !== 0) return `${path} is not owned by root`;
+    if ((st.mode & 0o022) !== 0) return `${path} is writable by group or others`;
+  }
+  return undefined;
+}
+
+/**
+ * Writes `pid` and a newline to `path` (absolute): in the real directory, after pidDirProblem,
+ * with O_NOFOLLOW (a symlink at the name is refused) and O_NONBLOCK (a FIFO cannot block us),
+ * created 0644 or truncated. Throws a JailkitError naming the reason.
+ */
+export function writePidFile(path: string, pid: number): void {
+  let dir: string;
+  try {
+    dir = Deno.realPathSync(posix.dirname(path));
+  } catch (e) {
+    throw new JailkitError("io", `pid file ${path}: ${(e as Error).message}`);
+  }
+  const statInfo = (p: string): StatInfo | undefined => {
+    try {
+      const st = Deno.lstatSync(p);
+      return { isSymlink: st.isSymlink, mode: st.mode ?? 0, uid: st.uid ?? -1, gid: st.gid ?? -1 };
+    } catch {
+      return undefined;
+    }
+  };
+  const problem = pidDirProblem(dir, statInfo);
+  if (problem) {
+    throw new JailkitError("unsafe-jail", `pid file ${path} not written: ${problem}`);
+  }
+  const name = posix.basename(path);
+  if (name === "" || name === "." || name === "..") {
+    throw new JailkitError("usage", `pid file ${path} does not name a file`);
+  }
+  const c = fs.constants;
+  let fd: number;
+  try {
+    fd = fs.openSync(
+      posix.join(dir, name),
+      c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_NOFOLLOW | c.O_NONBLOCK,
+      0o644,
+    );
+  } catch (e) {
+    throw new JailkitError("io", `pid file ${path} not written: ${(e as Error).message}`);
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) {
+      throw new JailkitError("unsafe-jail", `pid file ${path} is not a regular file`);
+    }
+    fs.writeSync(fd, `${pid}\n`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+export interface ChrootlaunchSystem {
+  readonly args: readonly string[];
+  readonly uid: number;
+  readonly euid: number;
+  /** The working directory the tool was started in (relative pid files). */
+  readonly cwd: string;
+  readonly pid: number;
+  readonly callerEnv: ReadonlyMap<string, string>;
+  readonly callerUmask?: number;
+  hostPasswd(): PasswdFile | undefined;
+  hostGroup(): GroupFile | undefined;
+  lstat(path: string): StatInfo | undefined;
+  stat(path: string): StatInfo | undefined;
+  readlink(path: string): string;
+  realpath(path: string): string | undefined;
+  /** writePidFile above; throws a JailkitError. */
+  writePidFile(path: string, pid: number): void;
+  /** lib/privilege.ts enterJail with allowRoot; throws PrivilegeError naming the step. */
+  enterJail(jail: string, creds: Credentials, beforeChroot: () => void): void;
+  log(priority: LogPriority, message: string): void;
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export type ChrootlaunchResult =
+  | { readonly exitCode: number; readonly exec?: undefined }
+  | { readonly exec: ExecSpec; readonly context: string; readonly exitCode?: undefined };
+
+class Refusal extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+export function runChrootlaunch(sys: ChrootlaunchSystem): ChrootlaunchResult {
+  const complain = (priority: LogPriority, message: string) => {
+    sys.log(priority, message);
+    sys.stderr(`jk_chrootlaunch: ${message}\n`);
+  };
+  const refuse = (exitCode: number, message: string) => {
+    complain("err", message);
+    return { exitCode };
+  };
+
+  const cmd = parseLaunchArgs(sys.args);
+  if (cmd.kind === "help") {
+    sys.stdout(`${USAGE}\n`);
+    return { exitCode: 0 };
+  }
+  if (cmd.kind === "version") {
+    sys.stdout(`jk_chrootlaunch version ${VERSION}\n`);
+    return { exitCode: 0 };
+  }
+  if (cmd.kind === "usage") {
+    sys.stdout(`ERROR: ${cmd.error}\n${USAGE}\n`);
+    return { exitCode: EXIT.usage };
+  }
+  const o = cmd.options;
+  if (sys.uid !== 0 || sys.euid !== 0) {
+    return refuse(
+      EXIT.usage,
+      `must be run as root (uid ${sys.uid}, euid ${sys.euid}): only root can chroot a daemon`,
+    );
+  }
+
+  // 1. whom
+  const passwd = sys.hostPasswd();
+  const groups = sys.hostGroup();
+  if (!passwd || !groups) return refuse(EXIT.usage, "cannot read /etc/passwd or /etc/group");
+  const creds = launchCredentials(o.user, o.group, passwd, groups);
+  if (typeof creds === "string") return refuse(EXIT.usage, creds);
+
+  // 2. where
+  if (o.jail === undefined || o.jail === "") return refuse(EXIT.noJail, "no jail given (-j)");
+  if (o.executable === undefined || o.executable === "") {
+    return refuse(EXIT.noExecutable, "no executable given (-x)");
+  }
+  if (!o.jail.startsWith("/")) {
+    return refuse(EXIT.relativeJail, `jail ${o.jail} is not an absolute path`);
+  }
+  const given = o.jail.length > 1 ? o.jail.replace(/\/+$/, "") || "/" : o.jail;
+  const top = sys.lstat(given);
+  const jail = sys.realpath(given);
+  if (!top || top.isSymlink || (top.mode & S_IFMT) !== S_IFDIR || !jail || jail === "/") {
+    return refuse(
+      EXIT.unsafeJail,
+      `jail ${o.jail} is not safe: it must be a real directory other than / (not a symlink)`,
+    );
+  }
+  const inJail = executableInJail(o.executable, [given, jail]);
+  const pidfile = o.pidfile === undefined ? undefined : posix.resolve(sys.cwd, o.pidfile);
+
+  // 3.–5. checked on the directory being entered, then the pid file, then the drop
+  let execPath = "";
+  const checkAndRecord = () => {
+    if (!jailIsSafe(jail, sys.lstat("."), (d) => sys.stat(d), sys.log)) {
+      complain(
+        "err",
+        `jail ${jail} is not safe: it and its dev, etc, lib, usr, bin, sbin must be ` +
+          `root-owned and not group/world writable (see the log)`,
+      );
+      throw new Refusal(EXIT.unsafeJail);
+    }
+    const checked = checkExecutable(".", inJail, sys);
+    if ("problem" in checked) {
+      complain("err", `executable ${o.executable} in jail ${jail} refused: ${checked.problem}`);
+      throw new Refusal(EXIT.unsafeExecutable);
+    }
+    execPath = checked.path;
+    if (pidfile !== undefined) {
+      try {
+        sys.writePidFile(pidfile, sys.pid);
+      } catch (e) {
+        if (!(e instanceof JailkitError)) throw e;
+        complain("err", e.message);
+      }
+    }
+  };
+  const who = `uid ${creds.uid} gid ${creds.gid} groups [${creds.groups.join(",")}]`;
+  try {
+    sys.enterJail(jail, creds, checkAndRecord);
+  } catch (e) {
+    if (e instanceof Refusal) return { exitCode: e.exitCode };
+    if (!(e instanceof PrivilegeError)) throw e;
+    return refuse(STEP_EXIT[e.step], `jail ${jail}, ${who}: ${e.message}`);
+  }
+  sys.log(
+    "notice",
+    `executing ${execPath} in jail ${jail} as ${who} with arguments ${o.args.join(" ")}`,
+  );
+  return {
+    exec: {
+      path: execPath,
+      argv: [inJail, ...o.args],
+      env: [...sys.callerEnv].map(([k, v]) => `${k}=${v}`),
+      umask: sys.callerUmask,
+    },
+    context: `jail ${jail}, ${who}`,
+  };
+}

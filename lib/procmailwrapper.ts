@@ -1,0 +1,266 @@
+/**
+ * jk_procmailwrapper (spec §2.12): installed set-uid root where the mail system runs procmail
+ * as the recipient (postfix's mailbox_command, exim's procmail transport, a .forward pipe).
+ * For a user whose host home carries the jail marker (`/jail/./home/user`) it runs the jail's
+ * procmail inside the jail, as the user; for everyone else it becomes the user and runs the
+ * host's procmail, as if the user had started it. The effects come in through ProcmailSystem,
+ * so the decision runs in tests against plain data.
+ *
+ * Deliberately different from jailkit 2.23 (listed for admins in man/jk_procmailwrapper.8):
+ * - the jail gets the same safety checks as jk_chrootsh (the jail and its dev, etc, lib, usr,
+ *   bin, sbin), not only the jail directory;
+ * - the supplementary groups are the user's from the host's /etc/group (initgroups semantics,
+ *   read before the chroot); jailkit called initgroups inside the jail, so a group file the
+ *   jail's users might influence decided them;
+ * - the user and group inside the jail are read from the jail's /etc/passwd and /etc/group by
+ *   the tool itself, as the user (no NSS in the jail needed);
+ * - PR_SET_NO_NEW_PRIVS inside the jail: a set-uid or set-gid procmail there runs without
+ *   those bits (deliver into the home directory, which needs none). Outside a jail nothing
+ *   changes: the host's procmail keeps its set-id bits;
+ * - root (real uid 0) is refused on both paths with exit 11; an MTA that runs procmail as
+ *   root (sendmail's local mailer with `procmail -d`) must call procmail itself;
+ * - a user missing from /etc/passwd exits 13;
+ * - the jailed procmail gets the caller's umask; fd 3 stays open as in jailkit (the launcher
+ *   makes it the caller's descriptor or /dev/null), every other descriptor above 2 is closed.
+ */
+import { type ExecSpec, PrivilegeError, type PrivilegeStep } from "./privilege.ts";
+import type { GroupFile, PasswdFile } from "./passwd.ts";
+import { parseJailHome } from "./passwd.ts";
+import { type LogPriority, safePathProblems, type StatInfo } from "./chrootsh.ts";
+import { argv0Is, type Caller, checkInJailUser, jailIsSafe } from "./uchroot.ts";
+import { initgroups } from "./chrootlaunch.ts";
+
+/** Where procmail is, on the host and inside every jail (jailkit's PROCMAILPATH). */
+export const PROCMAIL = "/usr/bin/procmail";
+
+export const ACCEPTED_NAMES: readonly string[] = ["jk_procmailwrapper", "-jk_procmailwrapper"];
+
+/** Exit codes, as jailkit 2.23. */
+export const EXIT = {
+  /** argv[0] of another name; the host's procmail could not be executed */
+  argv0: 1,
+  notSetuidRoot: 11,
+  user: 13,
+  gid: 15,
+  noJailMarker: 17,
+  chdirJail: 19,
+  notCanonical: 21,
+  chroot: 33,
+  setgid: 34,
+  /** setgroups failed, or the user/group is missing from the jail's passwd/group */
+  setgroupsOrInJailUser: 35,
+  setuid: 36,
+  inJailName: 37,
+  inJailHome: 39,
+  chdirHome: 41,
+  unsafe: 53,
+  exec: 111,
+  internal: 154,
+} as const;
+
+/** Exit code of each failed privilege step, jailed and not. */
+export const STEP_EXIT: Readonly<Record<PrivilegeStep, number>> = {
+  "chdir-jail": EXIT.chdirJail,
+  "getcwd": EXIT.notCanonical,
+  "chroot": EXIT.chroot,
+  "chdir-root": EXIT.chroot,
+  "setgroups": EXIT.setgroupsOrInJailUser,
+  "setresgid": EXIT.setgid,
+  "setresuid": EXIT.setuid,
+  "verify": EXIT.setuid,
+  "no-new-privs": EXIT.setuid,
+  "exec": EXIT.exec,
+};
+
+export interface ProcmailSystem {
+  readonly argv0: string;
+  readonly args: readonly string[];
+  readonly euid: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly callerEnv: ReadonlyMap<string, string>;
+  readonly callerUmask?: number;
+  hostPasswd(): PasswdFile | undefined;
+  hostGroup(): GroupFile | undefined;
+  /** lstat/stat; relative paths are inside the jail directory once it is entered. */
+  lstat(path: string): StatInfo | undefined;
+  stat(path: string): StatInfo | undefined;
+  /** lib/privilege.ts enterJail; throws PrivilegeError naming the failed step. */
+  enterJail(
+    jail: string,
+    creds: { uid: number; gid: number; groups: readonly number[] },
+    beforeChroot: () => void,
+  ): void;
+  /** lib/privilege.ts dropPrivileges (no jail); throws PrivilegeError naming the step. */
+  dropPrivileges(creds: { uid: number; gid: number; groups: readonly number[] }): void;
+  /** Inside the jail, as the user: a file's text, or undefined when unreadable. */
+  readJailFile(path: string): string | undefined;
+  chdir(path: string): void;
+  log(priority: LogPriority, message: string): void;
+}
+
+export type ProcmailResult =
+  | { readonly exitCode: number; readonly exec?: undefined }
+  | {
+    readonly exec: ExecSpec;
+    readonly context: string;
+    /** The status when the exec fails: 111 in a jail, 1 on the host. */
+    readonly execFailure: number;
+    readonly exitCode?: undefined;
+  };
+
+class Refusal extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+function stripTrailingSlash(p: string): string {
+  return p.length > 1 ? p.replace(/\/+$/, "") || "/" : p;
+}
+
+export function runProcmailwrapper(sys: ProcmailSystem): ProcmailResult {
+  const refuse = (exitCode: number, message: string) => {
+    sys.log("err", message);
+    return { exitCode };
+  };
+  const argv = [sys.argv0, ...sys.args];
+
+  if (sys.uid === 0) {
+    return refuse(
+      EXIT.notSetuidRoot,
+      "refusing to run procmail for root (uid 0); call procmail directly for root",
+    );
+  }
+  const passwd = sys.hostPasswd();
+  const groupFile = sys.hostGroup();
+  if (!passwd || !groupFile) {
+    return refuse(EXIT.user, `cannot read /etc/passwd or /etc/group (uid ${sys.uid})`);
+  }
+  const user = passwd.byUid(sys.uid);
+  if (!user) return refuse(EXIT.user, `no user with uid ${sys.uid} in /etc/passwd`);
+  const who = `user ${user.name} (${sys.uid})`;
+  const creds = { uid: sys.uid, gid: sys.gid, groups: initgroups(user.name, sys.gid, groupFile) };
+
+  // Not jailed: the host's procmail, as the user, with everything the caller gave it.
+  if (!user.home.includes("/./")) {
+    try {
+      sys.dropPrivileges(creds);
+    } catch (e) {
+      if (!(e instanceof PrivilegeError)) throw e;
+      return refuse(STEP_EXIT[e.step], `${who}: ${e.message}`);
+    }
+    return {
+      exec: {
+        path: PROCMAIL,
+        argv,
+        env: [...sys.callerEnv].map(([k, v]) => `${k}=${v}`),
+        umask: sys.callerUmask,
+        keepFd3: true,
+      },
+      context: who,
+      execFailure: EXIT.argv0,
+    };
+  }
+
+  if (!argv0Is(sys.argv0, ACCEPTED_NAMES)) {
+    return refuse(
+      EXIT.argv0,
+      `started as ${JSON.stringify(sys.argv0)}; only ${ACCEPTED_NAMES.join(", ")} are accepted`,
+    );
+  }
+  if (sys.euid !== 0) {
+    return refuse(
+      EXIT.notSetuidRoot,
+      `not running with effective uid 0 (euid ${sys.euid}): jk_procmailwrapper must be ` +
+        `setuid root`,
+    );
+  }
+  const group = groupFile.byGid(sys.gid);
+  if (!group) return refuse(EXIT.user, `no group with gid ${sys.gid} in /etc/group (${who})`);
+  if (user.gid !== sys.gid) {
+    return refuse(
+      EXIT.gid,
+      `${who}: primary group ${user.gid} in /etc/passwd differs from the real gid ${sys.gid}`,
+    );
+  }
+  const jailHome = parseJailHome(user.home);
+  if (!jailHome) {
+    return refuse(
+      EXIT.noJailMarker,
+      `${who}: home ${user.home} does not name a jail (the jail before "/./" must have at ` +
+        `least 3 characters)`,
+    );
+  }
+  const { jail, home } = jailHome;
+  const relHome = home.replace(/^\/+/, "") || ".";
+
+  const checkJailAndHome = () => {
+    if (!jailIsSafe(jail, sys.lstat("."), (d) => sys.stat(d), sys.log)) {
+      sys.log("err", `jail ${jail} is not safe (must be root:root, not group/world writable)`);
+      throw new Refusal(EXIT.unsafe);
+    }
+    const homeStat = sys.lstat(relHome);
+    const homeCheck = safePathProblems(user.home, homeStat, sys.uid, sys.gid);
+    if (homeStat === undefined || homeStat.isSymlink || homeStat.uid !== sys.uid) {
+      for (const l of homeCheck.logs) sys.log(l.priority, l.message);
+      sys.log("err", `home ${user.home} of ${who} is missing, a symlink or not the user's`);
+      throw new Refusal(EXIT.unsafe);
+    }
+    sys.log(
+      "info",
+      `now entering jail ${jail} for ${who} to run procmail with arguments ` +
+        sys.args.join(" "),
+    );
+  };
+  try {
+    sys.enterJail(jail, creds, checkJailAndHome);
+  } catch (e) {
+    if (e instanceof Refusal) return { exitCode: e.exitCode };
+    if (!(e instanceof PrivilegeError)) throw e;
+    return refuse(STEP_EXIT[e.step], `${who}, jail ${jail}: ${e.message}`);
+  }
+
+  // Inside the jail, as the user.
+  const caller: Caller = { user, group };
+  const inJail = checkInJailUser(
+    sys.readJailFile("/etc/passwd"),
+    sys.readJailFile("/etc/group"),
+    caller,
+    sys.uid,
+    sys.gid,
+    undefined,
+    jail,
+  );
+  if ("exitCode" in inJail) return refuse(inJail.exitCode, inJail.message);
+  if (stripTrailingSlash(inJail.entry.home) !== stripTrailingSlash(home)) {
+    return refuse(
+      EXIT.inJailHome,
+      `${who}: home in ${jail}/etc/passwd is ${inJail.entry.home}, but the host home ` +
+        `${user.home} gives ${home}`,
+    );
+  }
+  // Advisory only, as in jailkit.
+  for (const l of safePathProblems(PROCMAIL, sys.lstat(PROCMAIL), 0, 0).logs) {
+    sys.log(l.priority, l.message);
+  }
+  try {
+    sys.chdir(home);
+  } catch (e) {
+    return refuse(
+      EXIT.chdirHome,
+      `${who}: cannot enter home ${home} inside jail ${jail}: ${(e as Error).message}`,
+    );
+  }
+  return {
+    exec: {
+      path: PROCMAIL,
+      argv,
+      env: [`HOME=${home}`, `USER=${user.name}`],
+      umask: sys.callerUmask,
+      keepFd3: true,
+    },
+    context: `${who} in jail ${jail}`,
+    execFailure: EXIT.exec,
+  };
+}

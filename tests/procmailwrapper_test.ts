@@ -1,0 +1,493 @@
+/**
+ * jk_procmailwrapper: every exit code of spec §2.12 on the decision logic with a fake system,
+ * the privilege module's entry points it needs (dropPrivileges, keepFd3), then the installed
+ * setuid binary (launcher built with KEEP_FD3) end to end, for a jailed and a non-jailed
+ * recipient, with stub procmail programs that report what they were given.
+ */
+import assert from "node:assert/strict";
+import { parseGroup, parsePasswd } from "../lib/passwd.ts";
+import { PrivilegeError, type PrivilegeStep } from "../lib/privilege.ts";
+import type { StatInfo } from "../lib/chrootsh.ts";
+import {
+  EXIT,
+  PROCMAIL,
+  type ProcmailResult,
+  type ProcmailSystem,
+  runProcmailwrapper,
+} from "../lib/procmailwrapper.ts";
+import { DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
+import { syslogListener, TestNamespace } from "./namespace.ts";
+
+const DIR = 0o040000;
+const REG = 0o100000;
+const LNK = 0o120000;
+
+function st(mode: number, uid = 0, gid = 0): StatInfo {
+  return { mode, uid, gid, isSymlink: (mode & 0o170000) === LNK };
+}
+
+interface World {
+  argv0: string;
+  args: string[];
+  euid: number;
+  uid: number;
+  gid: number;
+  hostPasswd: string | undefined;
+  hostGroup: string;
+  lstat: Record<string, StatInfo | undefined>;
+  stat: Record<string, StatInfo | undefined>;
+  jailFiles: Record<string, string | undefined>;
+  failStep?: PrivilegeStep;
+  chdirFails?: boolean;
+}
+
+const HOST_PASSWD = "root:x:0:0:root:/root:/bin/bash\n" +
+  "jkm:x:1001:1001::/srv/jail/./home/jkm:/bin/sh\n" +
+  "plain:x:1002:1001::/home/plain:/bin/sh\n";
+const HOST_GROUP = "root:x:0:\njkg:x:1001:\nmail2:x:1005:jkm,plain\n";
+
+function world(change: (w: World) => void = () => {}): World {
+  const w: World = {
+    argv0: "/usr/bin/jk_procmailwrapper",
+    args: ["-d", "jkm"],
+    euid: 0,
+    uid: 1001,
+    gid: 1001,
+    hostPasswd: HOST_PASSWD,
+    hostGroup: HOST_GROUP,
+    lstat: {
+      ".": st(DIR | 0o755),
+      "home/jkm": st(DIR | 0o700, 1001, 1001),
+      [PROCMAIL]: st(REG | 0o755),
+    },
+    stat: { etc: st(DIR | 0o755), usr: st(DIR | 0o755), bin: st(DIR | 0o755) },
+    jailFiles: {
+      "/etc/passwd": "root:x:0:0::/root:/bin/sh\njkm:x:1001:1001::/home/jkm:/bin/sh\n",
+      "/etc/group": "root:x:0:\njkg:x:1001:\n",
+    },
+  };
+  change(w);
+  return w;
+}
+
+interface Run {
+  result: ProcmailResult;
+  events: string[];
+  logs: [string, string][];
+}
+
+function run(w: World): Run {
+  const events: string[] = [];
+  const logs: [string, string][] = [];
+  let inJail = false;
+  const fail = (step: PrivilegeStep) => {
+    if (w.failStep === step) throw new PrivilegeError(step, `${step} failed`);
+  };
+  const sys: ProcmailSystem = {
+    argv0: w.argv0,
+    args: w.args,
+    euid: w.euid,
+    uid: w.uid,
+    gid: w.gid,
+    callerEnv: new Map([["FOO", "bar"], ["PATH", "/usr/bin"]]),
+    callerUmask: 0o077,
+    hostPasswd: () => w.hostPasswd === undefined ? undefined : parsePasswd(w.hostPasswd, "p"),
+    hostGroup: () => parseGroup(w.hostGroup, "g"),
+    lstat: (path) => w.lstat[path],
+    stat: (path) => w.stat[path],
+    enterJail: (jail, creds, beforeChroot) => {
+      events.push(`chdir ${jail}`);
+      fail("chdir-jail");
+      fail("getcwd");
+      beforeChroot();
+      fail("chroot");
+      fail("setgroups");
+      fail("setresgid");
+      fail("setresuid");
+      fail("verify");
+      events.push(`jail-drop ${creds.uid} ${creds.gid} [${creds.groups}]`);
+      inJail = true;
+    },
+    dropPrivileges: (creds) => {
+      fail("setgroups");
+      fail("setresgid");
+      fail("setresuid");
+      fail("verify");
+      events.push(`drop ${creds.uid} ${creds.gid} [${creds.groups}]`);
+    },
+    readJailFile: (path) => {
+      assert.ok(inJail, `${path} read before the drop`);
+      return w.jailFiles[path];
+    },
+    chdir: (path) => {
+      events.push(`cd ${path}`);
+      if (w.chdirFails) throw new Error("ENOENT");
+    },
+    log: (priority, message) => logs.push([priority, message]),
+  };
+  return { result: runProcmailwrapper(sys), events, logs };
+}
+
+function code(w: World): number {
+  const r = run(w).result;
+  return r.exec ? 0 : r.exitCode;
+}
+
+Deno.test("jailed recipient: the jail's procmail, HOME and USER only, fd 3 kept", () => {
+  const r = run(world());
+  assert.ok(r.result.exec, JSON.stringify(r.logs));
+  assert.deepEqual(r.result.exec, {
+    path: "/usr/bin/procmail",
+    argv: ["/usr/bin/jk_procmailwrapper", "-d", "jkm"],
+    env: ["HOME=/home/jkm", "USER=jkm"],
+    umask: 0o077,
+    keepFd3: true,
+  });
+  assert.equal(r.result.execFailure, 111);
+  assert.deepEqual(r.events, [
+    "chdir /srv/jail",
+    "jail-drop 1001 1001 [1001,1005]",
+    "cd /home/jkm",
+  ]);
+  assert.ok(r.logs.some(([p, m]) => p === "info" && m.startsWith("now entering jail /srv/jail")));
+});
+
+Deno.test("non-jailed recipient: the host's procmail as the user, environment kept", () => {
+  const r = run(world((w) => {
+    w.uid = 1002;
+    w.argv0 = "procmail";
+  }));
+  assert.ok(r.result.exec);
+  assert.deepEqual(r.result.exec, {
+    path: "/usr/bin/procmail",
+    argv: ["procmail", "-d", "jkm"],
+    env: ["FOO=bar", "PATH=/usr/bin"],
+    umask: 0o077,
+    keepFd3: true,
+  });
+  assert.equal(r.result.execFailure, 1);
+  assert.deepEqual(r.events, ["drop 1002 1001 [1001,1005]"], "no jail, no argv[0] check");
+  for (const [step, want] of [["setgroups", 35], ["setresgid", 34], ["setresuid", 36]] as const) {
+    assert.equal(code(world((w) => (w.uid = 1002, w.failStep = step))), want, step);
+  }
+});
+
+Deno.test("exit 1: argv[0] of another name on the jailed path", () => {
+  assert.equal(code(world((w) => (w.argv0 = "procmail"))), 1);
+  assert.equal(code(world((w) => (w.argv0 = "-jk_procmailwrapper"))), 0);
+});
+
+Deno.test("exit 11: root, or not effective root on the jailed path", () => {
+  assert.equal(code(world((w) => (w.uid = 0))), 11);
+  assert.equal(code(world((w) => (w.euid = 1001))), 11);
+});
+
+Deno.test("exit 13: unknown uid or gid, unreadable passwd", () => {
+  assert.equal(code(world((w) => (w.uid = 4242))), 13);
+  assert.equal(code(world((w) => (w.hostPasswd = undefined))), 13);
+  assert.equal(
+    code(world((w) => {
+      w.gid = 4242;
+      w.hostPasswd = HOST_PASSWD.replace("1001:1001::/srv", "1001:4242::/srv");
+    })),
+    13,
+  );
+});
+
+Deno.test("exit 15/17: real gid not the passwd gid; no usable jail marker", () => {
+  assert.equal(code(world((w) => (w.gid = 1005))), 15);
+  assert.equal(
+    code(world((w) => (w.hostPasswd = "jkm:x:1001:1001::/a/./home/jkm:/bin/sh\n"))),
+    17,
+  );
+});
+
+Deno.test("exit 19/21/33/34/35/36: each failed privilege step in the jail", () => {
+  const cases: [PrivilegeStep, number][] = [
+    ["chdir-jail", 19],
+    ["getcwd", 21],
+    ["chroot", 33],
+    ["setgroups", 35],
+    ["setresgid", 34],
+    ["setresuid", 36],
+    ["verify", 36],
+  ];
+  for (const [step, want] of cases) {
+    assert.equal(code(world((w) => (w.failStep = step))), want, step);
+  }
+});
+
+Deno.test("exit 53: unsafe jail or system directory; home missing, a symlink, not the user's", () => {
+  assert.equal(code(world((w) => (w.lstat["."] = st(DIR | 0o775)))), 53);
+  assert.equal(code(world((w) => (w.stat.etc = st(DIR | 0o755, 1001)))), 53);
+  assert.equal(code(world((w) => (w.lstat["home/jkm"] = undefined))), 53);
+  assert.equal(code(world((w) => (w.lstat["home/jkm"] = st(LNK | 0o777, 1001, 1001)))), 53);
+  assert.equal(code(world((w) => (w.lstat["home/jkm"] = st(DIR | 0o755)))), 53);
+  assert.equal(
+    code(world((w) => (w.lstat["home/jkm"] = st(DIR | 0o777, 1001, 0)))),
+    0,
+    "group and permissions are not checked, as in jailkit",
+  );
+  const r = run(world((w) => (w.lstat["."] = st(DIR | 0o777))));
+  assert.ok(!r.events.some((e) => e.includes("drop")));
+});
+
+Deno.test("exit 35/37/39: the user in the jail's passwd and group, and the home there", () => {
+  assert.equal(code(world((w) => (w.jailFiles["/etc/passwd"] = "root:x:0:0::/:/bin/sh\n"))), 35);
+  assert.equal(code(world((w) => (w.jailFiles["/etc/group"] = "root:x:0:\n"))), 35);
+  assert.equal(
+    code(world((w) => (w.jailFiles["/etc/passwd"] = "other:x:1001:1001::/home/jkm:/bin/sh\n"))),
+    37,
+  );
+  assert.equal(code(world((w) => (w.jailFiles["/etc/group"] = "renamed:x:1001:\n"))), 37);
+  assert.equal(
+    code(world((w) => (w.jailFiles["/etc/passwd"] = "jkm:x:1001:1001::/home/x:/bin/sh\n"))),
+    39,
+  );
+  assert.equal(
+    code(world((w) => (w.jailFiles["/etc/passwd"] = "jkm:x:1001:1001::/home/jkm/:/bin/sh\n"))),
+    0,
+    "a trailing slash does not matter",
+  );
+});
+
+Deno.test("exit 41: the home cannot be entered inside the jail; procmail checked for the log", () => {
+  assert.equal(code(world((w) => (w.chdirFails = true))), 41);
+  const r = run(world((w) => (w.lstat[PROCMAIL] = st(REG | 0o777))));
+  assert.ok(r.result.exec, "an unsafe procmail is only logged");
+  assert.ok(r.logs.some(([, m]) => m === `path ${PROCMAIL} is writable for others`));
+  assert.equal(EXIT.exec, 111);
+});
+
+// ---------------------------------------------------------------------------------------------
+// lib/privilege.ts: the entry points jk_procmailwrapper adds, each in a fresh process
+
+async function privilegeProbe(code: string): Promise<string> {
+  const script = `import * as p from "${REPO_ROOT}/lib/privilege.ts";\n` +
+    `try { ${code}; console.log("no error"); } ` +
+    `catch (e) { console.log(e instanceof p.PrivilegeError ? e.step + ": " + e.message : e); }`;
+  const out = await new Deno.Command(DENO, {
+    args: ["eval", "--no-config", script],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+Deno.test("privilege: dropPrivileges refuses uid 0 and a second drop", async () => {
+  assert.match(
+    await privilegeProbe(`p.dropPrivileges({ uid: 0, gid: 0, groups: [] })`),
+    /^setresuid: refusing to run a program as uid 0/,
+  );
+  assert.match(
+    await privilegeProbe(
+      `try { p.dropPrivileges({ uid: 0, gid: 0, groups: [] }) } catch {} ` +
+        `p.dropPrivileges({ uid: 4242, gid: 4242, groups: [] })`,
+    ),
+    /^setgroups: dropPrivileges after stage failed/,
+  );
+});
+
+rootTest("privilege: dropPrivileges drops for good without chroot or no-new-privs", async () => {
+  const out = await privilegeProbe(
+    `p.dropPrivileges({ uid: 4242, gid: 4243, groups: [4243, 4244] }); ` +
+      `const s = Deno.readTextFileSync("/proc/self/status"); ` +
+      `console.log(s.match(/^(Uid|Gid|Groups|NoNewPrivs):.*$/gm).join("|"), Deno.cwd())`,
+  );
+  assert.match(out, /Uid:\s+4242\s+4242\s+4242\s+4242\|Gid:\s+4243\s+4243\s+4243\s+4243\|/);
+  assert.match(out, /Groups:\s+4243 4244\s*\|NoNewPrivs:\s+0 /);
+  assert.match(out, /no error$/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// End to end: the installed setuid launcher with KEEP_FD3
+
+const USER = "jkpm";
+const UID = 4341;
+const GROUP_NAME = "jkpmg";
+const GID = 4341;
+const SUPP = "jkpms";
+const SUPP_GID = 4342;
+const PLAIN = "jkpmh";
+const PLAIN_UID = 4343;
+
+function librariesOf(program: string): string[] {
+  const out = new Deno.Command("ldd", { args: [program], stdout: "piped" }).outputSync();
+  return [...new TextDecoder().decode(out.stdout).matchAll(/(\/\S+) \(0x[0-9a-f]+\)/g)]
+    .map((m) => m[1]);
+}
+
+function copyInto(jail: string, path: string): void {
+  const target = `${jail}${path}`;
+  Deno.mkdirSync(target.slice(0, target.lastIndexOf("/")), { recursive: true, mode: 0o755 });
+  Deno.copyFileSync(path, target);
+}
+
+/** A procmail stand-in: what it was started with, one line of the mail from stdin. */
+const STUB = `#!/bin/sh
+echo "args: $*"
+id
+export -p
+echo "cwd=$(pwd) umask=$(umask)"
+while read l; do case $l in NoNewPrivs*) echo "$l";; esac; done < /proc/self/status
+echo "fd3=$(readlink /proc/self/fd/3 || echo none) fd4=$(readlink /proc/self/fd/4 || echo none)"
+read line
+echo "mail: $line"
+`;
+
+function buildJail(jail: string): void {
+  Deno.mkdirSync(`${jail}/usr/bin`, { recursive: true, mode: 0o755 });
+  for (const p of ["/usr/bin/dash", "/usr/bin/id", "/usr/bin/readlink"]) {
+    copyInto(jail, p);
+    for (const lib of librariesOf(p)) copyInto(jail, lib);
+  }
+  Deno.symlinkSync("usr/bin", `${jail}/bin`);
+  Deno.symlinkSync("dash", `${jail}/usr/bin/sh`);
+  Deno.writeTextFileSync(`${jail}/usr/bin/procmail`, STUB);
+  Deno.chmodSync(`${jail}/usr/bin/procmail`, 0o755);
+  Deno.mkdirSync(`${jail}/etc`, { mode: 0o755 });
+  Deno.mkdirSync(`${jail}/proc`, { mode: 0o755 });
+  Deno.writeTextFileSync(`${jail}/etc/nsswitch.conf`, "passwd: files\ngroup: files\n");
+  Deno.writeTextFileSync(
+    `${jail}/etc/passwd`,
+    `root:x:0:0:root:/root:/bin/sh\n${USER}:x:${UID}:${GID}::/home/${USER}:/bin/sh\n`,
+  );
+  Deno.writeTextFileSync(
+    `${jail}/etc/group`,
+    `root:x:0:\n${GROUP_NAME}:x:${GID}:\n${SUPP}:x:${SUPP_GID}:${USER}\n`,
+  );
+  Deno.mkdirSync(`${jail}/home`, { mode: 0o755 });
+  Deno.mkdirSync(`${jail}/home/${USER}`, { mode: 0o700 });
+  Deno.chownSync(`${jail}/home/${USER}`, UID, GID);
+}
+
+rootTest("jk_procmailwrapper installed: jailed and host recipients, fd 3, refusals", async (t) => {
+  const { dir: root, cleanup } = safeTestRoot("procmail-e2e");
+  const log = syslogListener(`${root}/log.sock`);
+  let ns: TestNamespace | undefined;
+  try {
+    ns = await TestNamespace.create(root, { devLog: `${root}/log.sock` });
+    const inst = await ns.sh(
+      `cd ${REPO_ROOT} && ${DENO} run -A tools/install.ts --prefix ${root}/usr`,
+    );
+    assert.equal(inst.code, 0, inst.stderr + inst.stdout);
+    const wrapper = `${root}/usr/bin/jk_procmailwrapper`;
+    assert.equal(Deno.statSync(wrapper).mode! & 0o7777, 0o4755);
+    const jail = `${root}/jail`;
+    buildJail(jail);
+    // The host's procmail is replaced by the stub inside the namespace only.
+    for (const d of ["bin-up", "bin-work"]) Deno.mkdirSync(`${root}/${d}`, { mode: 0o755 });
+    Deno.writeTextFileSync(`${root}/bin-up/procmail`, STUB.replace("#!/bin/sh", "#!/bin/dash"));
+    Deno.chmodSync(`${root}/bin-up/procmail`, 0o755);
+    await ns.must(
+      `mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=${root}/bin-up,` +
+        `workdir=${root}/bin-work /usr/bin && mount -t proc proc ${jail}/proc && ` +
+        `groupadd -g ${GID} ${GROUP_NAME} && groupadd -g ${SUPP_GID} ${SUPP} && ` +
+        `useradd -M -u ${UID} -g ${GID} -G ${SUPP} -d ${jail}/./home/${USER} ${USER} && ` +
+        `useradd -M -u ${PLAIN_UID} -g ${GID} -G ${SUPP} -d /nonexistent ${PLAIN}`,
+    );
+    Deno.writeTextFileSync(`${root}/fd3-file`, "");
+
+    /** Runs the wrapper as `uid` with fd 3 on fd3-file and fd 4 open, the mail on stdin. */
+    const deliver = (uid: number, argv0 = "jk_procmailwrapper", fd3 = true) =>
+      ns!.sh(
+        `umask 027; exec python3 -c 'import os
+def place(path, n):
+  fd = os.open(path, os.O_RDONLY)
+  if fd == n: os.set_inheritable(n, True)
+  else: os.dup2(fd, n); os.close(fd)
+if ${fd3 ? "True" : "False"}: place("${root}/fd3-file", 3)
+place("/dev/zero", 4)
+os.execvp("setpriv", ["setpriv", "--reuid=${uid}", "--regid=${GID}", "--init-groups", "env",
+  "-i", "FOO=bar", "/usr/bin/python3", "-c",
+  "import os; os.execv(\\"${wrapper}\\", [\\"${argv0}\\", \\"-a\\", \\"x y\\"])"])'`,
+        { stdin: "From: someone@example.org\nSubject: hi\n\nbody\n" },
+      );
+
+    await t.step("jailed recipient: in the jail, as the user, clean environment", async () => {
+      const since = log.messages.length;
+      const r = await deliver(UID);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stdout,
+        [
+          "args: -a x y",
+          `uid=${UID}(${USER}) gid=${GID}(${GROUP_NAME}) ` +
+          `groups=${GID}(${GROUP_NAME}),${SUPP_GID}(${SUPP})`,
+          `export HOME='/home/${USER}'`,
+          `export PWD='/home/${USER}'`,
+          `export USER='${USER}'`,
+          `cwd=/home/${USER} umask=0027`,
+          "NoNewPrivs:\t1",
+          `fd3=${root}/fd3-file fd4=none`,
+          "mail: From: someone@example.org",
+          "",
+        ].join("\n"),
+      );
+      await new Promise((res) => setTimeout(res, 100));
+      const entering = log.messages.slice(since).find((m) => m.includes("now entering jail"));
+      assert.ok(entering, JSON.stringify(log.messages.slice(since)));
+      assert.match(entering, /^<38>.*jk_procmailwrapper\[\d+\]: now entering jail /);
+    });
+
+    await t.step("fd 3 closed by the caller: procmail gets /dev/null there", async () => {
+      const r = await deliver(UID, "jk_procmailwrapper", false);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /\nfd3=\/dev\/null fd4=none\n/);
+    });
+
+    await t.step(
+      "host recipient: the host's procmail, caller's environment, no no-new-privs",
+      async () => {
+        const r = await deliver(PLAIN_UID, "procmail");
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^args: -a x y\n/);
+        assert.match(
+          r.stdout,
+          new RegExp(
+            `\\nuid=${PLAIN_UID}\\(${PLAIN}\\) gid=${GID}\\(${GROUP_NAME}\\) ` +
+              `groups=${GID}\\(${GROUP_NAME}\\),${SUPP_GID}\\(${SUPP}\\)\\n`,
+          ),
+        );
+        assert.match(r.stdout, /\nexport FOO='bar'\n/);
+        assert.match(r.stdout, /\nNoNewPrivs:\t0\n/);
+        assert.match(r.stdout, new RegExp(`\\nfd3=${root}/fd3-file fd4=none\\n`));
+        assert.match(r.stdout, /\nmail: From: someone@example.org\n$/);
+      },
+    );
+
+    await t.step("jailed path under another name: exit 1; as root: exit 11", async () => {
+      const r = await deliver(UID, "procmail");
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, "");
+      const asRoot = await ns!.sh(`${wrapper} -a x`, { stdin: "" });
+      assert.equal(asRoot.code, 11);
+    });
+
+    await t.step("refusals: 35 user not in the jail, 39 other home, 53 unsafe", async () => {
+      const passwd = Deno.readTextFileSync(`${jail}/etc/passwd`);
+      Deno.writeTextFileSync(`${jail}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
+      assert.equal((await deliver(UID)).code, 35);
+      Deno.writeTextFileSync(
+        `${jail}/etc/passwd`,
+        passwd.replace(`/home/${USER}:`, "/home/elsewhere:"),
+      );
+      assert.equal((await deliver(UID)).code, 39);
+      Deno.writeTextFileSync(`${jail}/etc/passwd`, passwd);
+      Deno.chmodSync(jail, 0o775);
+      const unsafe = await deliver(UID);
+      Deno.chmodSync(jail, 0o755);
+      assert.equal(unsafe.code, 53);
+      Deno.chownSync(`${jail}/home/${USER}`, 0, 0);
+      const notMine = await deliver(UID);
+      Deno.chownSync(`${jail}/home/${USER}`, UID, GID);
+      assert.equal(notMine.code, 53);
+      assert.equal(unsafe.stdout + notMine.stdout, "");
+    });
+  } finally {
+    await log.close();
+    if (ns) await ns.close();
+    cleanup();
+  }
+});

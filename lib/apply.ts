@@ -1,23 +1,80 @@
 /**
  * The one executor: carries out a plan, prints it (--dry-run) or reports it as JSON (--json).
  *
- * Before each write it re-walks the destination's parent directories with lstat and refuses a
- * symlink or non-directory anywhere (the plan only contains canonical paths, so a symlink there
- * means the jail changed since planning). Files are written to a fresh temp name opened with
- * O_CREAT|O_EXCL|O_NOFOLLOW and renamed into place, so an existing destination symlink is
- * replaced, never written through.
+ * Writes into the jail never go through a path the kernel resolves from the top. A user who can
+ * write somewhere inside the jail could otherwise swap a directory we checked for a symlink to
+ * the host between our check and our write. So the executor opens the jail root without
+ * following a symlink, walks each destination's parent one component at a time with
+ * openat(O_DIRECTORY|O_NOFOLLOW), and acts relative to the last directory descriptor: a symlink
+ * or non-directory anywhere stops the operation (the plan only contains canonical paths, so one
+ * there means the jail changed since planning). Once a directory is open, later operations in it
+ * follow that directory even if its name is swapped afterwards.
+ *
+ * Files are written to a fresh temp name opened with O_CREAT|O_EXCL|O_NOFOLLOW in that directory,
+ * owned, moded and timed through the descriptor, and renamed into place, so an existing
+ * destination symlink is replaced, never written through.
  */
-import * as fs from "node:fs";
 import { posix } from "node:path";
 import { JailkitError } from "./errors.ts";
 import type { Attrs, Op, Plan } from "./plan.ts";
 import { components } from "./jailpath.ts";
-import { mknod } from "../ffi/libc.ts";
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  AT_REMOVEDIR,
+  AT_SYMLINK_NOFOLLOW,
+  close,
+  copyFileRange,
+  Dir,
+  ErrnoError,
+  fchmod,
+  fchmodat,
+  fchown,
+  fchownat,
+  type FileStat,
+  fsync,
+  futimens,
+  geteuid,
+  linkat,
+  mkdirat,
+  mknodat,
+  O_CLOEXEC,
+  O_CREAT,
+  O_EXCL,
+  O_NOFOLLOW,
+  O_NONBLOCK,
+  O_PATH,
+  O_RDONLY,
+  O_WRONLY,
+  open,
+  openat,
+  read,
+  readlinkat,
+  RENAME_NOREPLACE,
+  renameat,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  sendfile,
+  statx,
+  symlinkat,
+  unlinkat,
+  utimensat,
+  write,
+} from "../ffi/libc.ts";
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
-const COPY_CHUNK = 1 << 20;
-/** One copy buffer for the whole run: allocating (and zeroing) 1 MiB per file dominated. */
-let copyBuffer: Uint8Array | undefined;
+/**
+ * Directory descriptors kept open per run. jk_init works in a few hundred directories and keeps
+ * coming back to the same ones; past this many the least recently used is closed (and walked to
+ * again if needed), well below any descriptor limit.
+ */
+const DIR_CACHE_SIZE = 128;
+/** Bytes asked of one kernel copy call (the kernel caps a call near 2 GiB). */
+const KERNEL_COPY_CHUNK = 1 << 30;
+const READ_CHUNK = 1 << 20;
+/** One read buffer for the whole run (user-space copies are the rare fallback). */
+let readBuffer: Uint8Array<ArrayBuffer> | undefined;
 
 export type OpStatus = "planned" | "done" | "failed";
 
@@ -112,27 +169,31 @@ export function applyPlan(plan: Plan, opts: ApplyOptions): ApplyResult {
   }
   const ex = new Executor(plan);
   let failed = 0;
-  for (const op of plan.ops) {
-    if (op.op === "note") {
-      say(op.msg);
-      results.push({ op, status: "done" });
-      continue;
+  try {
+    for (const op of plan.ops) {
+      if (op.op === "note") {
+        say(op.msg);
+        results.push({ op, status: "done" });
+        continue;
+      }
+      try {
+        ex.run(op, say);
+        results.push({ op, status: "done" });
+      } catch (e) {
+        failed++;
+        const message = e instanceof Error ? e.message : String(e);
+        print?.("stderr", `ERROR: ${message}`);
+        results.push({ op, status: "failed", error: message });
+      }
     }
     try {
-      ex.run(op, say);
-      results.push({ op, status: "done" });
+      ex.finishDirectoryTimes();
     } catch (e) {
       failed++;
-      const message = e instanceof Error ? e.message : String(e);
-      print?.("stderr", `ERROR: ${message}`);
-      results.push({ op, status: "failed", error: message });
+      print?.("stderr", `ERROR: ${e instanceof Error ? e.message : String(e)}`);
     }
-  }
-  try {
-    ex.finishDirectoryTimes();
-  } catch (e) {
-    failed++;
-    print?.("stderr", `ERROR: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    ex.close();
   }
   return { results, failed };
 }
@@ -163,10 +224,148 @@ function ioError(action: string, path: string, e: unknown): JailkitError {
   return new JailkitError("io", `${action} ${path}: ${reason}`, { cause: e });
 }
 
+function errnoCode(e: unknown): string | undefined {
+  return e instanceof ErrnoError ? e.code : undefined;
+}
+
+function isType(st: FileStat | undefined, type: number): boolean {
+  return st !== undefined && (st.mode & S_IFMT) === type;
+}
+
+/** lstat of `name` in a directory, or undefined when it is missing (or vanished meanwhile). */
+function statQuiet(dirfd: number, name: string): FileStat | undefined {
+  try {
+    return statx(dirfd, name, AT_SYMLINK_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cleanup after a failure: the original error is what the caller reports. */
+function removeQuietly(dirfd: number, name: string, flags = 0): void {
+  try {
+    unlinkat(dirfd, name, flags);
+  } catch { /* already gone, or never created */ }
+}
+
+function closeQuietly(fd: number): void {
+  if (fd < 0) return;
+  try {
+    close(fd);
+  } catch { /* Linux released the descriptor anyway */ }
+}
+
+/** Marks the handle closed first, so a stale handle can never reach a reused descriptor. */
+function closeDir(dir: Dir): void {
+  try {
+    dir.close();
+  } catch { /* Linux released the descriptor anyway */ }
+}
+
+function tempName(): string {
+  const rand = crypto.getRandomValues(new Uint8Array(6));
+  return `.jk_tmp.${Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Where an operation acts: the entry `name` in the open directory `dir`; `host` for messages. */
+interface Place {
+  dir: Dir;
+  name: string;
+  host: string;
+}
+
+/** Errors after which a kernel copy method is skipped for the next one (nothing copied yet). */
+const KERNEL_COPY_REFUSALS = new Set(["EXDEV", "EINVAL", "ENOSYS", "EOPNOTSUPP"]);
+
+/**
+ * Copies the rest of `from` into `to` inside the kernel: copy_file_range, else sendfile (where
+ * the kernel refuses copy_file_range between these filesystems), else read/write.
+ */
+function copyData(from: number, to: number): void {
+  for (const step of [copyFileRange, (i: number, o: number, n: number) => sendfile(o, i, n)]) {
+    let copied = 0;
+    try {
+      for (let n; (n = step(from, to, KERNEL_COPY_CHUNK)) > 0;) copied += n;
+    } catch (e) {
+      if (copied === 0 && KERNEL_COPY_REFUSALS.has(errnoCode(e) ?? "")) continue;
+      throw e;
+    }
+    if (copied > 0) return;
+    // Nothing copied: an empty file, or one of /proc or /sys, whose data only read(2) sees.
+    break;
+  }
+  const buf = readBuffer ??= new Uint8Array(new ArrayBuffer(READ_CHUNK));
+  for (let n; (n = read(from, buf)) > 0;) writeAll(to, buf.subarray(0, n));
+}
+
+function writeAll(fd: number, data: Uint8Array<ArrayBuffer>): void {
+  for (let off = 0; off < data.length;) off += write(fd, data.subarray(off));
+}
+
+function readAll(fd: number): Uint8Array<ArrayBuffer> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const buf = readBuffer ??= new Uint8Array(new ArrayBuffer(READ_CHUNK));
+  for (let n; (n = read(fd, buf)) > 0;) {
+    chunks.push(buf.slice(0, n));
+    total += n;
+  }
+  const all = new Uint8Array(new ArrayBuffer(total));
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return all;
+}
+
+/**
+ * rename without replacing. RENAME_NOREPLACE where the filesystem has it, else link + unlink,
+ * which fails the same way (EEXIST) when the destination exists.
+ */
+function renameNoReplace(fromDir: number, from: string, toDir: number, to: string): void {
+  try {
+    renameat(fromDir, from, toDir, to, RENAME_NOREPLACE);
+  } catch (e) {
+    if (errnoCode(e) !== "EINVAL") throw e;
+    linkat(fromDir, from, toDir, to, 0);
+    unlinkat(fromDir, from);
+  }
+}
+
+/**
+ * Creates `name` in `dirfd` with exclusive open, writes `content`, sets owner then mode (chown
+ * clears set-id bits) and syncs; removes it again if anything fails.
+ */
+function writeExclusive(
+  dirfd: number,
+  name: string,
+  label: string,
+  content: Uint8Array<ArrayBuffer>,
+  attrs: Attrs,
+): void {
+  let fd = -1;
+  try {
+    fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600);
+    writeAll(fd, content);
+    fchown(fd, attrs.uid, attrs.gid);
+    fchmod(fd, attrs.mode & 0o7777);
+    fsync(fd);
+    const done = fd;
+    fd = -1;
+    close(done);
+  } catch (e) {
+    closeQuietly(fd);
+    if (errnoCode(e) !== "EEXIST") removeQuietly(dirfd, name);
+    throw ioError("cannot write", label, e);
+  }
+}
+
 class Executor {
-  /** Directories verified (or created) in this run: no need to lstat them again. */
-  readonly #verified = new Set<string>();
-  readonly #dirTimes: { host: string; atime: number; mtime: number }[] = [];
+  #root: Dir | undefined;
+  /** Open directories by canonical in-jail path, least recently used first. */
+  readonly #dirs = new Map<string, Dir>();
+  readonly #dirTimes: { inJail: string; atime: number; mtime: number }[] = [];
 
   constructor(readonly plan: Plan) {}
 
@@ -216,198 +415,392 @@ class Executor {
     say(op.msg);
   }
 
-  /** Host path of `inJail` after checking that every parent is a real directory. */
-  #target(inJail: string): string {
-    const parts = components(inJail);
-    let host = this.plan.jail;
-    if (parts.length === 0) return host; // the jail itself (jk_init creating it)
-    this.#verifyDir(host);
-    for (const part of parts.slice(0, -1)) {
-      if (part === "..") throw new JailkitError("unsafe-jail", `refusing '..' in ${inJail}`);
-      host += "/" + part;
-      this.#verifyDir(host);
-    }
-    return `${host}/${parts[parts.length - 1]}`;
+  /** Closes every directory descriptor of the run. */
+  close(): void {
+    for (const dir of this.#dirs.values()) closeDir(dir);
+    this.#dirs.clear();
+    if (this.#root) closeDir(this.#root);
+    this.#root = undefined;
   }
 
-  #verifyDir(host: string): void {
-    if (this.#verified.has(host)) return;
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.lstatSync(host);
-    } catch (e) {
-      throw ioError("cannot lstat", host, e);
-    }
-    if (info.isSymlink) {
-      throw new JailkitError(
+  /**
+   * The error for a directory that could not be opened. O_DIRECTORY|O_NOFOLLOW answers ENOTDIR
+   * for a symlink as for a file (ELOOP on some paths), so lstat tells them apart for the message;
+   * the refusal itself does not depend on it. An entry that is a directory again (or gone) by
+   * the time of the lstat was swapped under us: that is the symlink case.
+   */
+  #dirError(e: unknown, host: string, parentFd: number, name: string): JailkitError {
+    const code = errnoCode(e);
+    if (code !== "ENOTDIR" && code !== "ELOOP") return ioError("cannot open directory", host, e);
+    const now = statQuiet(parentFd, name);
+    if (
+      code === "ELOOP" || now === undefined || isType(now, S_IFLNK) || isType(now, S_IFDIR)
+    ) {
+      return new JailkitError(
         "unsafe-jail",
         `refusing to write through symlink ${host} (the jail changed since planning)`,
+        { cause: e },
       );
     }
-    if (!info.isDirectory) throw new JailkitError("unsafe-jail", `${host} is not a directory`);
-    this.#verified.add(host);
+    return new JailkitError("unsafe-jail", `${host} is not a directory`, { cause: e });
+  }
+
+  #rootDir(): Dir {
+    if (this.#root) return this.#root;
+    const jail = this.plan.jail;
+    try {
+      this.#root = Dir.open(jail, O_RDONLY);
+    } catch (e) {
+      throw this.#dirError(e, jail, AT_FDCWD, jail);
+    }
+    return this.#root;
+  }
+
+  #cached(key: string): Dir | undefined {
+    const dir = this.#dirs.get(key);
+    if (dir) {
+      this.#dirs.delete(key);
+      this.#dirs.set(key, dir);
+    }
+    return dir;
+  }
+
+  #remember(key: string, dir: Dir): void {
+    const old = this.#dirs.get(key);
+    if (old && old !== dir) closeDir(old);
+    this.#dirs.delete(key);
+    this.#dirs.set(key, dir);
+    if (this.#dirs.size > DIR_CACHE_SIZE) {
+      const [oldestKey, oldest] = this.#dirs.entries().next().value!;
+      this.#dirs.delete(oldestKey);
+      closeDir(oldest);
+    }
+  }
+
+  /** Closes the descriptor of a directory that is gone from the jail. */
+  #forget(key: string): void {
+    const dir = this.#dirs.get(key);
+    if (!dir) return;
+    this.#dirs.delete(key);
+    closeDir(dir);
+  }
+
+  /** The directory at `parts` (canonical in-jail components), from the nearest open ancestor. */
+  #dir(parts: readonly string[]): Dir {
+    if (parts.length === 0) return this.#rootDir();
+    const hit = this.#cached("/" + parts.join("/"));
+    if (hit) return hit;
+    let depth = parts.length - 1;
+    let dir: Dir | undefined;
+    for (; depth > 0 && !dir; depth--) dir = this.#cached("/" + parts.slice(0, depth).join("/"));
+    if (dir) depth++;
+    else dir = this.#rootDir();
+    for (; depth < parts.length; depth++) {
+      let next: Dir;
+      try {
+        next = dir.openDir(parts[depth]);
+      } catch (e) {
+        throw this.#dirError(e, `${dir.path}/${parts[depth]}`, dir.fd, parts[depth]);
+      }
+      this.#remember("/" + parts.slice(0, depth + 1).join("/"), next);
+      dir = next;
+    }
+    return dir;
+  }
+
+  /** The open parent directory of a canonical in-jail path, and the entry's name in it. */
+  #place(inJail: string): Place {
+    const parts = components(inJail);
+    if (parts.includes("..")) throw new JailkitError("unsafe-jail", `refusing '..' in ${inJail}`);
+    if (parts.length === 0) {
+      throw new JailkitError("unsafe-jail", `refusing to replace the jail ${this.plan.jail}`);
+    }
+    const name = parts[parts.length - 1];
+    return {
+      dir: this.#dir(parts.slice(0, -1)),
+      name,
+      host: `${this.plan.jail}/${parts.join("/")}`,
+    };
   }
 
   #mkdir(inJail: string, attrs: Attrs): void {
-    const host = this.#target(inJail);
-    const existing = lstatQuiet(host);
-    if (existing) {
-      if (existing.isDirectory && !existing.isSymlink) {
-        this.#verified.add(host);
-        return;
+    if (components(inJail).length === 0) return this.#mkdirJail(attrs);
+    const { dir, name, host } = this.#place(inJail);
+    const key = "/" + components(inJail).join("/");
+    try {
+      mkdirat(dir.fd, name, 0o700);
+    } catch (e) {
+      if (errnoCode(e) !== "EEXIST") throw ioError("cannot create directory", host, e);
+      try {
+        this.#remember(key, dir.openDir(name));
+      } catch (e) {
+        const code = errnoCode(e);
+        if (code === "ENOTDIR" || code === "ELOOP") {
+          throw new JailkitError("unsafe-jail", `${host} exists and is not a directory`);
+        }
+        throw ioError("cannot open directory", host, e);
       }
-      throw new JailkitError("unsafe-jail", `${host} exists and is not a directory`);
+      return;
+    }
+    let made: Dir;
+    try {
+      made = dir.openDir(name, O_RDONLY);
+    } catch (e) {
+      throw this.#dirError(e, host, dir.fd, name);
     }
     try {
-      Deno.mkdirSync(host, { mode: 0o700 });
-      fs.lchownSync(host, attrs.uid, attrs.gid);
-      Deno.chmodSync(host, attrs.mode & 0o7777);
+      fchown(made.fd, attrs.uid, attrs.gid);
+      fchmod(made.fd, attrs.mode & 0o7777);
     } catch (e) {
+      closeDir(made);
       throw ioError("cannot create directory", host, e);
     }
-    this.#verified.add(host);
+    this.#remember(key, made);
     if (attrs.atime !== undefined && attrs.mtime !== undefined) {
-      this.#dirTimes.push({ host, atime: attrs.atime, mtime: attrs.mtime });
+      this.#dirTimes.push({ inJail, atime: attrs.atime, mtime: attrs.mtime });
     }
   }
 
-  /** Directory times last, since creating entries inside a directory changes its mtime. */
+  /** The jail itself (jk_init creating it): its ancestors are the host's, checked by the tools. */
+  #mkdirJail(attrs: Attrs): void {
+    const jail = this.plan.jail;
+    try {
+      mkdirat(AT_FDCWD, jail, 0o700);
+    } catch (e) {
+      if (errnoCode(e) !== "EEXIST") throw ioError("cannot create directory", jail, e);
+      try {
+        this.#rootDir();
+      } catch (e) {
+        if (e instanceof JailkitError && e.kind === "unsafe-jail") {
+          throw new JailkitError("unsafe-jail", `${jail} exists and is not a directory`);
+        }
+        throw e;
+      }
+      return;
+    }
+    const root = this.#rootDir();
+    try {
+      fchown(root.fd, attrs.uid, attrs.gid);
+      fchmod(root.fd, attrs.mode & 0o7777);
+    } catch (e) {
+      throw ioError("cannot create directory", jail, e);
+    }
+    if (attrs.atime !== undefined && attrs.mtime !== undefined) {
+      this.#dirTimes.push({ inJail: "/", atime: attrs.atime, mtime: attrs.mtime });
+    }
+  }
+
+  /**
+   * Directory times last, since creating entries inside a directory changes its mtime. Each is
+   * set through its re-walked parent, on the entry itself (never a symlink's target).
+   */
   finishDirectoryTimes(): void {
-    for (const { host, atime, mtime } of this.#dirTimes.reverse()) {
-      Deno.utimeSync(host, atime / 1000, mtime / 1000);
+    for (const { inJail, atime, mtime } of this.#dirTimes.reverse()) {
+      if (components(inJail).length === 0) {
+        const root = this.#rootDir();
+        try {
+          futimens(root.fd, atime, mtime);
+        } catch (e) {
+          throw ioError("cannot set the times of", this.plan.jail, e);
+        }
+        continue;
+      }
+      const { dir, name, host } = this.#place(inJail);
+      try {
+        utimensat(dir.fd, name, atime, mtime, AT_SYMLINK_NOFOLLOW);
+      } catch (e) {
+        throw ioError("cannot set the times of", host, e);
+      }
     }
   }
 
-  #tempName(host: string): string {
-    const rand = crypto.getRandomValues(new Uint8Array(6));
-    const hex = Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("");
-    return `${posix.dirname(host)}/.jk_tmp.${hex}`;
-  }
-
-  /** Moves a finished temp file into place; without `replace` an existing entry is an error. */
-  #commit(tmp: string, host: string, replace: boolean): void {
-    const existing = lstatQuiet(host);
-    if (existing?.isDirectory) {
-      Deno.removeSync(tmp);
-      throw new JailkitError("io", `${host} is a directory, not replacing it with a file`);
+  /**
+   * Moves a finished temp entry (`from` in `fromDir`) into place; without `replace` an existing
+   * entry is an error. The temp entry is removed whenever the move fails.
+   */
+  #commit(place: Place, fromDir: Dir, from: string, replace: boolean): void {
+    const { dir, name, host } = place;
+    try {
+      if (replace) renameat(fromDir.fd, from, dir.fd, name);
+      else renameNoReplace(fromDir.fd, from, dir.fd, name);
+    } catch (e) {
+      removeQuietly(fromDir.fd, from);
+      const code = errnoCode(e);
+      if (code === "EISDIR" || (code === "EEXIST" && isType(statQuiet(dir.fd, name), S_IFDIR))) {
+        throw new JailkitError("io", `${host} is a directory, not replacing it with a file`);
+      }
+      if (code === "EEXIST") {
+        throw new JailkitError("io", `${host} appeared since planning, not replacing it`);
+      }
+      throw ioError("cannot move into place", host, e);
     }
-    if (existing && !replace) {
-      Deno.removeSync(tmp);
-      throw new JailkitError("io", `${host} appeared since planning, not replacing it`);
-    }
-    Deno.renameSync(tmp, host);
   }
 
   #copy(src: string, inJail: string, attrs: Attrs, replace: boolean): void {
-    const host = this.#target(inJail);
-    const tmp = this.#tempName(host);
-    let sfd = -1, dfd = -1;
+    const place = this.#place(inJail);
+    const tmp = tempName();
+    let sfd = -1, dfd = -1, created = false;
     try {
-      sfd = fs.openSync(src, O_RDONLY | O_NOFOLLOW);
-      dfd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-      const buf = copyBuffer ??= new Uint8Array(COPY_CHUNK);
-      for (;;) {
-        const n = fs.readSync(sfd, buf, 0, COPY_CHUNK, null);
-        if (n === 0) break;
-        let off = 0;
-        while (off < n) off += fs.writeSync(dfd, buf, off, n - off);
+      // O_NONBLOCK: a FIFO swapped in for the source must not hang the run.
+      sfd = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      if (!isType(statx(sfd, "", AT_EMPTY_PATH), S_IFREG)) {
+        throw new Error("the source is not a regular file");
       }
+      dfd = openat(
+        place.dir.fd,
+        tmp,
+        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+        0o600,
+      );
+      created = true;
+      copyData(sfd, dfd);
       // chown first: it clears set-id bits that the following chmod may legitimately set
-      fs.fchownSync(dfd, attrs.uid, attrs.gid);
-      fs.fchmodSync(dfd, attrs.mode & 0o7777);
+      fchown(dfd, attrs.uid, attrs.gid);
+      fchmod(dfd, attrs.mode & 0o7777);
       if (attrs.atime !== undefined && attrs.mtime !== undefined) {
-        fs.futimesSync(dfd, attrs.atime / 1000, attrs.mtime / 1000);
+        futimens(dfd, attrs.atime, attrs.mtime);
       }
-    } catch (e) {
-      if (dfd >= 0) fs.closeSync(dfd);
+      const done = dfd;
       dfd = -1;
-      try {
-        Deno.removeSync(tmp);
-      } catch { /* the temp file may not exist: nothing to clean */ }
-      throw ioError(`cannot copy ${src} to`, host, e);
+      close(done);
+    } catch (e) {
+      closeQuietly(dfd);
+      if (created) removeQuietly(place.dir.fd, tmp);
+      throw ioError(`cannot copy ${src} to`, place.host, e);
     } finally {
-      if (sfd >= 0) fs.closeSync(sfd);
-      if (dfd >= 0) fs.closeSync(dfd);
+      closeQuietly(sfd);
     }
-    this.#commit(tmp, host, replace);
+    this.#commit(place, place.dir, tmp, replace);
   }
 
-  /** Returns false when the caller should copy instead. */
+  /**
+   * Returns false when the caller should copy instead. The checks and the link are made on one
+   * descriptor of the source, so the inode linked is the inode checked.
+   */
   #link(src: string, inJail: string, replace: boolean, keepSetid: boolean): boolean {
-    const host = this.#target(inJail);
-    const info = lstatQuiet(src);
-    // A hard link is the same inode: it would keep a set-id bit or a non-root owner that
-    // copying strips, so those files are always copied.
-    if (!info?.isFile || info.uid !== 0 || info.gid !== 0) return false;
-    if (!keepSetid && ((info.mode ?? 0) & 0o6000) !== 0) return false;
-    const tmp = this.#tempName(host);
+    const place = this.#place(inJail);
+    const tmp = tempName();
+    let sfd: number;
     try {
-      Deno.linkSync(src, tmp);
+      sfd = open(src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     } catch {
       return false;
     }
-    this.#commit(tmp, host, replace);
+    try {
+      const info = statx(sfd, "", AT_EMPTY_PATH);
+      // A hard link is the same inode: it would keep a set-id bit or a non-root owner that
+      // copying strips, so those files are always copied.
+      if (!isType(info, S_IFREG) || info.uid !== 0 || info.gid !== 0) return false;
+      if (!keepSetid && (info.mode & 0o6000) !== 0) return false;
+      linkat(sfd, "", place.dir.fd, tmp, AT_EMPTY_PATH);
+    } catch {
+      return false;
+    } finally {
+      closeQuietly(sfd);
+    }
+    this.#commit(place, place.dir, tmp, replace);
     return true;
   }
 
   #symlink(inJail: string, target: string, replace: boolean): void {
-    const host = this.#target(inJail);
-    const existing = lstatQuiet(host);
-    if (existing?.isSymlink && Deno.readLinkSync(host) === target) return;
-    if (existing && !replace) throw new JailkitError("io", `${host} exists, not replacing it`);
-    const tmp = this.#tempName(host);
-    try {
-      Deno.symlinkSync(target, tmp);
-    } catch (e) {
-      throw ioError("cannot create symlink", host, e);
+    const place = this.#place(inJail);
+    const existing = statQuiet(place.dir.fd, place.name);
+    if (isType(existing, S_IFLNK) && this.#linkText(place) === target) return;
+    if (existing && !replace) {
+      throw new JailkitError("io", `${place.host} exists, not replacing it`);
     }
-    this.#commit(tmp, host, replace);
+    const tmp = tempName();
+    try {
+      symlinkat(target, place.dir.fd, tmp);
+    } catch (e) {
+      throw ioError("cannot create symlink", place.host, e);
+    }
+    this.#commit(place, place.dir, tmp, replace);
+  }
+
+  #linkText(place: Place): string | undefined {
+    try {
+      return readlinkat(place.dir.fd, place.name);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
    * Removes one entry whose parents are real directories inside the jail: never the jail
-   * itself, never a directory's contents. The error line ends with the path (panels parse
-   * it); the reason follows on the next line.
+   * itself, never a directory's contents (unlinkat refuses a non-empty directory, and a
+   * directory or non-directory swapped in after the type check). The error line ends with the
+   * path (panels parse it); the reason follows on the next line.
    */
   #remove(inJail: string, dir: boolean, what: string): void {
     if (components(inJail).length === 0) {
       throw new JailkitError("unsafe-jail", `refusing to remove the jail ${this.plan.jail}`);
     }
-    const host = this.#target(inJail);
-    const info = lstatQuiet(host);
+    const place = this.#place(inJail);
+    const info = statQuiet(place.dir.fd, place.name);
     if (!info) return; // already gone
     try {
-      if (info.isDirectory !== dir) {
+      if (isType(info, S_IFDIR) !== dir) {
         throw new Error(dir ? "it is not a directory" : "it is a directory");
       }
-      Deno.removeSync(host);
+      unlinkat(place.dir.fd, place.name, dir ? AT_REMOVEDIR : 0);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
-      throw new JailkitError("io", `failed to remove ${what} ${host}\n  (${reason})`, {
+      throw new JailkitError("io", `failed to remove ${what} ${place.host}\n  (${reason})`, {
         cause: e,
       });
     }
-    this.#verified.delete(host);
+    this.#forget("/" + components(inJail).join("/"));
   }
 
+  /**
+   * The node is made, owned and moded inside a fresh root-only directory beside its destination
+   * and only then moved into place: device nodes cannot be opened for fchown/fchmod without
+   * opening the device, and by name in a directory a jailed user can write, the entry could be
+   * swapped (for a hard link to one of their files) between the calls.
+   */
   #mknod(inJail: string, kind: "c" | "b", major: number, minor: number, attrs: Attrs): void {
-    const host = this.#target(inJail);
-    if (lstatQuiet(host)) throw new JailkitError("io", `${host} exists, not replacing it`);
-    const tmp = this.#tempName(host);
-    mknod(tmp, kind, 0o600, major, minor);
-    fs.lchownSync(tmp, attrs.uid, attrs.gid);
-    Deno.chmodSync(tmp, attrs.mode & 0o7777);
-    if (attrs.atime !== undefined && attrs.mtime !== undefined) {
-      Deno.utimeSync(tmp, attrs.atime / 1000, attrs.mtime / 1000);
+    const place = this.#place(inJail);
+    if (statQuiet(place.dir.fd, place.name)) {
+      throw new JailkitError("io", `${place.host} exists, not replacing it`);
     }
-    this.#commit(tmp, host, false);
+    const privateName = tempName();
+    const node = "node";
+    let priv: Dir | undefined;
+    try {
+      mkdirat(place.dir.fd, privateName, 0o700);
+      priv = place.dir.openDir(privateName);
+      const info = statx(priv.fd, "", AT_EMPTY_PATH);
+      if (info.uid !== geteuid() || (info.mode & 0o077) !== 0) {
+        throw new Error(`${priv.path} was replaced while in use`);
+      }
+      mknodat(priv.fd, node, kind, 0o600, major, minor);
+      fchownat(priv.fd, node, attrs.uid, attrs.gid, AT_SYMLINK_NOFOLLOW);
+      fchmodat(priv.fd, node, attrs.mode & 0o7777);
+      if (attrs.atime !== undefined && attrs.mtime !== undefined) {
+        utimensat(priv.fd, node, attrs.atime, attrs.mtime, AT_SYMLINK_NOFOLLOW);
+      }
+    } catch (e) {
+      if (priv) {
+        removeQuietly(priv.fd, node);
+        closeDir(priv);
+      }
+      removeQuietly(place.dir.fd, privateName, AT_REMOVEDIR);
+      throw ioError("cannot create device", place.host, e);
+    }
+    try {
+      this.#commit(place, priv, node, false);
+    } finally {
+      closeDir(priv);
+      removeQuietly(place.dir.fd, privateName, AT_REMOVEDIR);
+    }
   }
 
-  #write(inJail: string, content: Uint8Array, attrs: Attrs): void {
-    const host = this.#target(inJail);
-    const tmp = this.#tempName(host);
-    writeExclusive(tmp, content, attrs);
-    this.#commit(tmp, host, true);
+  #write(inJail: string, content: Uint8Array<ArrayBuffer>, attrs: Attrs): void {
+    const place = this.#place(inJail);
+    const tmp = tempName();
+    writeExclusive(place.dir.fd, tmp, place.host, content, attrs);
+    this.#commit(place, place.dir, tmp, true);
   }
 }
 
@@ -419,53 +812,56 @@ function lstatQuiet(path: string): Deno.FileInfo | undefined {
   }
 }
 
-function writeExclusive(tmp: string, content: Uint8Array, attrs: Attrs): void {
-  let fd = -1;
-  try {
-    fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    let off = 0;
-    while (off < content.length) off += fs.writeSync(fd, content, off, content.length - off);
-    fs.fchownSync(fd, attrs.uid, attrs.gid);
-    fs.fchmodSync(fd, attrs.mode & 0o7777);
-    fs.fsyncSync(fd);
-  } catch (e) {
-    if (fd >= 0) fs.closeSync(fd);
-    fd = -1;
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* nothing was created */ }
-    throw ioError("cannot write", tmp, e);
-  } finally {
-    if (fd >= 0) fs.closeSync(fd);
-  }
-}
-
 /**
  * Appends to a host file by writing a complete new copy beside it and renaming it over the
  * old one, so a crash leaves either the old or the new file, never half of the addition.
+ * The old content is read through a descriptor opened with O_NOFOLLOW, so a symlink put in its
+ * place is refused rather than read.
  */
 export function appendHostFile(hostPath: string, text: string): void {
-  const info = lstatQuiet(hostPath);
-  if (info?.isSymlink) {
-    throw new JailkitError("unsafe-jail", `${hostPath} is a symlink, not appending to it`);
+  let fd = -1;
+  try {
+    fd = open(hostPath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  } catch (e) {
+    if (errnoCode(e) === "ELOOP") {
+      throw new JailkitError("unsafe-jail", `${hostPath} is a symlink, not appending to it`);
+    }
+    if (errnoCode(e) !== "ENOENT") throw ioError("cannot read", hostPath, e);
   }
-  // jk_socketd.ini's directory may not exist yet on a host that never had jailkit
-  if (!info) Deno.mkdirSync(posix.dirname(hostPath), { recursive: true, mode: 0o755 });
-  const old = info ? Deno.readFileSync(hostPath) : new Uint8Array();
+  let old: Uint8Array<ArrayBuffer> = new Uint8Array(new ArrayBuffer(0));
+  let attrs: Attrs = { mode: 0o644, uid: 0, gid: 0 };
+  if (fd >= 0) {
+    try {
+      const info = statx(fd, "", AT_EMPTY_PATH);
+      if (!isType(info, S_IFREG)) {
+        throw new JailkitError("io", `${hostPath} is not a regular file, not appending to it`);
+      }
+      old = readAll(fd);
+      attrs = { mode: info.mode & 0o7777, uid: info.uid, gid: info.gid };
+    } catch (e) {
+      throw e instanceof JailkitError ? e : ioError("cannot read", hostPath, e);
+    } finally {
+      closeQuietly(fd);
+    }
+  } else {
+    // jk_socketd.ini's directory may not exist yet on a host that never had jailkit
+    Deno.mkdirSync(posix.dirname(hostPath), { recursive: true, mode: 0o755 });
+  }
   const add = new TextEncoder().encode(text);
-  const all = new Uint8Array(old.length + add.length);
+  const all = new Uint8Array(new ArrayBuffer(old.length + add.length));
   all.set(old);
   all.set(add, old.length);
   const rand = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16)).join(
     "",
   );
   const tmp = `${posix.dirname(hostPath)}/.${posix.basename(hostPath)}.jk_tmp.${rand}`;
-  writeExclusive(tmp, all, {
-    mode: info ? (info.mode ?? 0o644) & 0o7777 : 0o644,
-    uid: info?.uid ?? 0,
-    gid: info?.gid ?? 0,
-  });
-  Deno.renameSync(tmp, hostPath);
+  writeExclusive(AT_FDCWD, tmp, hostPath, all, attrs);
+  try {
+    renameat(AT_FDCWD, tmp, AT_FDCWD, hostPath);
+  } catch (e) {
+    removeQuietly(AT_FDCWD, tmp);
+    throw ioError("cannot replace", hostPath, e);
+  }
 }
 
 /** Runs a program without a shell; a non-zero exit becomes an error carrying its stderr. */

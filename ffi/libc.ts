@@ -348,11 +348,31 @@ const symbols = {
   // --- end of Unix sockets (jk_socketd) -----------------------------------------------------
 } as const satisfies Deno.ForeignLibraryInterface;
 
-let library: Deno.DynamicLibrary<typeof symbols> | undefined;
+type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
-function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
-  library ??= Deno.dlopen("libc.so.6", symbols);
-  return library.symbols;
+/**
+ * Each function is bound on its first use, on its own: Deno builds a call trampoline for every
+ * symbol handed to dlopen (about 0.15 ms each), and binding all of them at once cost every
+ * login 8 to 16 ms although jk_lsh needs a handful. dlopen of the same library is refcounted.
+ */
+const bound = new Map<string, unknown>();
+const handle = new Proxy({} as Libc, {
+  get(_target, name) {
+    if (typeof name !== "string" || !Object.hasOwn(symbols, name)) {
+      throw new Error(`ffi/libc.ts: no libc symbol ${String(name)} is declared`);
+    }
+    let fn = bound.get(name);
+    if (fn === undefined) {
+      const one = { [name]: symbols[name as keyof typeof symbols] } as Deno.ForeignLibraryInterface;
+      fn = Deno.dlopen("libc.so.6", one).symbols[name];
+      bound.set(name, fn);
+    }
+    return fn;
+  },
+});
+
+function libc(): Libc {
+  return handle;
 }
 
 /** sizeof(void *) and sizeof(size_t) on every target Deno ships for; all are little-endian. */

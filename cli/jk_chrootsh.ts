@@ -18,11 +18,12 @@ import {
   openlog,
   syslog,
 } from "../ffi/libc.ts";
-import { callerEnv } from "../lib/environ.ts";
 import { readIni } from "../lib/ini.ts";
 import { parseGroup, parsePasswd, readDbFile } from "../lib/passwd.ts";
-import { enterJail, execInJail } from "../lib/privilege.ts";
-import { callerUmask, launcherArgv0 } from "../lib/environ.ts";
+import { enterJail, execInJail, type ExecSpec } from "../lib/privilege.ts";
+import { callerEnv, callerUmask, launcherArgv0 } from "../lib/environ.ts";
+import { toolPath } from "../lib/paths.ts";
+import { runLshSession } from "../lib/lshsession.ts";
 import {
   CONFIG_FILE,
   EXIT,
@@ -52,9 +53,41 @@ function statInfo(get: () => Deno.FileInfo): StatInfo | undefined {
   }
 }
 
+/** Size, mtime, mode and owner of a file, to recognise a copy of it. */
+function fingerprint(path: string): string | undefined {
+  try {
+    const st = Deno.statSync(path);
+    return `${st.size}:${st.mtime?.getTime()}:${st.mode}:${st.uid}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * When the in-jail shell is a copy of this installation's jk_lsh (what `jk_init … jk_lsh`
+ * puts there), its session runs in this process, already inside the jail and with the
+ * user's credentials, instead of starting a second runtime: one runtime start per login.
+ * The jail's own jk_lsh.ini, passwd and group are read as the exec'd jk_lsh would read them.
+ * lib/lshsession.ts is imported statically: after the chroot only the jail's files are there.
+ */
+function runLshHere(exec: ExecSpec, ownLsh: string | undefined): void {
+  if (ownLsh === undefined || exec.path !== toolPath("jk_lsh")) return;
+  if (fingerprint(exec.path) !== ownLsh) return;
+  // Same connection to the host's /dev/log, jk_lsh's name on the lines.
+  openlog("jk_lsh", LOG_PID | LOG_NDELAY, LOG_AUTH);
+  const env: Record<string, string> = {};
+  for (const entry of exec.env) {
+    const eq = entry.indexOf("=");
+    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  runLshSession({ args: exec.argv.slice(1), env, callerUmask: exec.umask });
+}
+
 function main(): number {
   // NDELAY: connect to the host's /dev/log now, so lines logged inside the jail arrive too.
   openlog("jk_chrootsh", LOG_PID | LOG_NDELAY, LOG_AUTH);
+  // Taken before the chroot: afterwards only the jail's copy is visible.
+  const ownLsh = fingerprint(toolPath("jk_lsh"));
   const result = runChrootsh({
     argv0: launcherArgv0() ?? "",
     args: Deno.args,
@@ -82,6 +115,7 @@ function main(): number {
   });
   if (result.exec === undefined) return result.exitCode;
   try {
+    runLshHere(result.exec, ownLsh);
     execInJail(result.exec);
   } catch (e) {
     log("err", `${result.context}: cannot execute ${result.exec.path}: ${(e as Error).message}`);

@@ -24,6 +24,7 @@ const SOURCES = [
   "lib/passwd.ts",
   "lib/errors.ts",
   "lib/environ.ts",
+  "lib/lshsession.ts",
   "ffi/libc.ts",
 ];
 const PROGRAMS = [

@@ -5,53 +5,22 @@
  * LOG_PID, LOG_AUTH). lib/chrootsh.ts decides; this file only wires the system in and execs.
  * On the login path, so it imports nothing else.
  */
-import {
-  geteuid,
-  getgroups,
-  LOG_AUTH,
-  LOG_ERR,
-  LOG_INFO,
-  LOG_NDELAY,
-  LOG_NOTICE,
-  LOG_PID,
-  LOG_WARNING,
-  openlog,
-  syslog,
-} from "../ffi/libc.ts";
+import { geteuid, getgroups, LOG_AUTH } from "../ffi/libc.ts";
 import { readIni } from "../lib/ini.ts";
-import { parseGroup, parsePasswd, readDbFile } from "../lib/passwd.ts";
+import { readDbFile } from "../lib/passwd.ts";
 import { enterJail, execInJail, type ExecSpec } from "../lib/privilege.ts";
 import { callerEnv, callerUmask, launcherArgv0 } from "../lib/environ.ts";
 import { toolPath } from "../lib/paths.ts";
 import { runLshSession } from "../lib/lshsession.ts";
 import {
-  CONFIG_FILE,
-  EXIT,
-  type LogPriority,
-  runChrootsh,
-  type StatInfo,
-} from "../lib/chrootsh.ts";
-
-const PRIORITY: Record<LogPriority, number> = {
-  err: LOG_ERR,
-  warning: LOG_WARNING,
-  notice: LOG_NOTICE,
-  info: LOG_INFO,
-};
-
-function log(priority: LogPriority, message: string): void {
-  syslog(PRIORITY[priority], message);
-}
-
-function statInfo(get: () => Deno.FileInfo): StatInfo | undefined {
-  try {
-    const st = get();
-    if (st.mode === null || st.uid === null || st.gid === null) return undefined;
-    return { isSymlink: st.isSymlink, mode: st.mode, uid: st.uid, gid: st.gid };
-  } catch {
-    return undefined;
-  }
-}
+  hostGroup,
+  hostPasswd,
+  log,
+  openToolLog,
+  runPrivileged,
+  statInfo,
+} from "../lib/privcli.ts";
+import { CONFIG_FILE, EXIT, runChrootsh } from "../lib/chrootsh.ts";
 
 /** Size, mtime, mode and owner of a file, to recognise a copy of it. */
 function fingerprint(path: string): string | undefined {
@@ -74,7 +43,7 @@ function runLshHere(exec: ExecSpec, ownLsh: string | undefined): void {
   if (ownLsh === undefined || exec.path !== toolPath("jk_lsh")) return;
   if (fingerprint(exec.path) !== ownLsh) return;
   // Same connection to the host's /dev/log, jk_lsh's name on the lines.
-  openlog("jk_lsh", LOG_PID | LOG_NDELAY, LOG_AUTH);
+  openToolLog("jk_lsh", LOG_AUTH);
   const env: Record<string, string> = {};
   for (const entry of exec.env) {
     const eq = entry.indexOf("=");
@@ -84,8 +53,7 @@ function runLshHere(exec: ExecSpec, ownLsh: string | undefined): void {
 }
 
 function main(): number {
-  // NDELAY: connect to the host's /dev/log now, so lines logged inside the jail arrive too.
-  openlog("jk_chrootsh", LOG_PID | LOG_NDELAY, LOG_AUTH);
+  openToolLog("jk_chrootsh", LOG_AUTH);
   // Taken before the chroot: afterwards only the jail's copy is visible.
   const ownLsh = fingerprint(toolPath("jk_lsh"));
   const result = runChrootsh({
@@ -97,14 +65,8 @@ function main(): number {
     groups: getgroups,
     callerEnv: callerEnv(),
     callerUmask: callerUmask(),
-    hostPasswd: () => {
-      const text = readDbFile("/etc/passwd");
-      return text === undefined ? undefined : parsePasswd(text, "/etc/passwd");
-    },
-    hostGroup: () => {
-      const text = readDbFile("/etc/group");
-      return text === undefined ? undefined : parseGroup(text, "/etc/group");
-    },
+    hostPasswd,
+    hostGroup,
     lstat: (path) => statInfo(() => Deno.lstatSync(path)),
     stat: (path) => statInfo(() => Deno.statSync(path)),
     readConfig: () => readIni(CONFIG_FILE, "c"),
@@ -123,15 +85,4 @@ function main(): number {
   }
 }
 
-let status: number;
-try {
-  status = main();
-} catch (e) {
-  try {
-    log("err", `internal error: ${(e as Error)?.stack ?? e}`);
-  } catch {
-    // syslog itself failed; there is nowhere left to report.
-  }
-  status = EXIT.internal;
-}
-Deno.exit(status);
+runPrivileged(main, EXIT.internal);

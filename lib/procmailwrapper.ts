@@ -23,10 +23,11 @@
  * - the jailed procmail gets the caller's umask; fd 3 stays open as in jailkit (the launcher
  *   makes it the caller's descriptor or /dev/null), every other descriptor above 2 is closed.
  */
-import { type ExecSpec, PrivilegeError, type PrivilegeStep } from "./privilege.ts";
+import { type ExecSpec, PrivilegeError } from "./privilege.ts";
 import type { GroupFile, PasswdFile } from "./passwd.ts";
 import { parseJailHome } from "./passwd.ts";
-import { type LogPriority, safePathProblems, type StatInfo } from "./chrootsh.ts";
+// A failed privilege step exits as in jk_chrootsh, whose exit codes these are.
+import { type LogPriority, safePathProblems, type StatInfo, STEP_EXIT } from "./chrootsh.ts";
 import { argv0Is, type Caller, checkInJailUser, jailIsSafe } from "./uchroot.ts";
 import { initgroups } from "./chrootlaunch.ts";
 
@@ -57,20 +58,6 @@ export const EXIT = {
   exec: 111,
   internal: 154,
 } as const;
-
-/** Exit code of each failed privilege step, jailed and not. */
-export const STEP_EXIT: Readonly<Record<PrivilegeStep, number>> = {
-  "chdir-jail": EXIT.chdirJail,
-  "getcwd": EXIT.notCanonical,
-  "chroot": EXIT.chroot,
-  "chdir-root": EXIT.chroot,
-  "setgroups": EXIT.setgroupsOrInJailUser,
-  "setresgid": EXIT.setgid,
-  "setresuid": EXIT.setuid,
-  "verify": EXIT.setuid,
-  "no-new-privs": EXIT.setuid,
-  "exec": EXIT.exec,
-};
 
 export interface ProcmailSystem {
   readonly argv0: string;

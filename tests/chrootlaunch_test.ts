@@ -22,7 +22,7 @@ import {
   runChrootlaunch,
   writePidFile,
 } from "../lib/chrootlaunch.ts";
-import { DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
+import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { syslogListener, TestNamespace } from "./namespace.ts";
 
 const DIR = 0o040000;
@@ -481,18 +481,6 @@ const GROUP_NAME = "jkclg";
 const GID = 4331;
 const SUPP = "jkcls";
 const SUPP_GID = 4332;
-
-function librariesOf(program: string): string[] {
-  const out = new Deno.Command("ldd", { args: [program], stdout: "piped" }).outputSync();
-  return [...new TextDecoder().decode(out.stdout).matchAll(/(\/\S+) \(0x[0-9a-f]+\)/g)]
-    .map((m) => m[1]);
-}
-
-function copyInto(jail: string, path: string, as = path): void {
-  const target = `${jail}${as}`;
-  Deno.mkdirSync(target.slice(0, target.lastIndexOf("/")), { recursive: true, mode: 0o755 });
-  Deno.copyFileSync(path, target);
-}
 
 function buildJail(jail: string): void {
   Deno.mkdirSync(`${jail}/usr/bin`, { recursive: true, mode: 0o755 });

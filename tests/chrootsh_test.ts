@@ -26,7 +26,7 @@ import {
   SETUID,
   type StatInfo,
 } from "../lib/chrootsh.ts";
-import { DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
+import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { must, syslogListener, TestNamespace } from "./namespace.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -493,19 +493,6 @@ const UID = 4311;
 const GROUP_NAME = "jkcshg";
 const GID = 4311;
 const SUPP_GID = 4312;
-
-/** The shared libraries of a trusted system binary, as ldd lists them. */
-function librariesOf(program: string): string[] {
-  const out = new Deno.Command("ldd", { args: [program], stdout: "piped" }).outputSync();
-  return [...new TextDecoder().decode(out.stdout).matchAll(/(\/\S+) \(0x[0-9a-f]+\)/g)]
-    .map((m) => m[1]);
-}
-
-function copyInto(jail: string, path: string): void {
-  const target = `${jail}${path}`;
-  Deno.mkdirSync(target.slice(0, target.lastIndexOf("/")), { recursive: true, mode: 0o755 });
-  Deno.copyFileSync(path, target);
-}
 
 /** A minimal jail: dash as /bin/sh, readlink, the user's home, passwd/group, /proc. */
 function buildJail(jail: string): void {

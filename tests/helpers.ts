@@ -97,3 +97,17 @@ function referenceArgv(tool: string): string[] | undefined {
   Deno.writeTextFileSync(copy, text);
   return ["python3", copy];
 }
+
+/** The shared libraries of a trusted system binary, as ldd lists them (test fixtures only). */
+export function librariesOf(program: string): string[] {
+  const out = new Deno.Command("ldd", { args: [program], stdout: "piped" }).outputSync();
+  return [...new TextDecoder().decode(out.stdout).matchAll(/(\/\S+) \(0x[0-9a-f]+\)/g)]
+    .map((m) => m[1]);
+}
+
+/** Copies a host file to JAIL/`as` for a hand-built test jail, creating parents 0755. */
+export function copyInto(jail: string, path: string, as = path): void {
+  const target = `${jail}${as}`;
+  Deno.mkdirSync(target.slice(0, target.lastIndexOf("/")), { recursive: true, mode: 0o755 });
+  Deno.copyFileSync(path, target);
+}

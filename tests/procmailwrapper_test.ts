@@ -15,7 +15,7 @@ import {
   type ProcmailSystem,
   runProcmailwrapper,
 } from "../lib/procmailwrapper.ts";
-import { DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
+import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { syslogListener, TestNamespace } from "./namespace.ts";
 
 const DIR = 0o040000;
@@ -311,18 +311,6 @@ const SUPP = "jkpms";
 const SUPP_GID = 4342;
 const PLAIN = "jkpmh";
 const PLAIN_UID = 4343;
-
-function librariesOf(program: string): string[] {
-  const out = new Deno.Command("ldd", { args: [program], stdout: "piped" }).outputSync();
-  return [...new TextDecoder().decode(out.stdout).matchAll(/(\/\S+) \(0x[0-9a-f]+\)/g)]
-    .map((m) => m[1]);
-}
-
-function copyInto(jail: string, path: string): void {
-  const target = `${jail}${path}`;
-  Deno.mkdirSync(target.slice(0, target.lastIndexOf("/")), { recursive: true, mode: 0o755 });
-  Deno.copyFileSync(path, target);
-}
 
 /** A procmail stand-in: what it was started with, one line of the mail from stdin. */
 const STUB = `#!/bin/sh

@@ -19,7 +19,7 @@ import {
   type UchrootResult,
   type UchrootSystem,
 } from "../lib/uchroot.ts";
-import { DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
+import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { syslogListener, TestNamespace } from "./namespace.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -468,18 +468,6 @@ const GID = 4321;
 const SUPP_GID = 4322;
 const OTHER = "jkuco";
 const OTHER_UID = 4323;
-
-function librariesOf(program: string): string[] {
-  const out = new Deno.Command("ldd", { args: [program], stdout: "piped" }).outputSync();
-  return [...new TextDecoder().decode(out.stdout).matchAll(/(\/\S+) \(0x[0-9a-f]+\)/g)]
-    .map((m) => m[1]);
-}
-
-function copyInto(jail: string, path: string): void {
-  const target = `${jail}${path}`;
-  Deno.mkdirSync(target.slice(0, target.lastIndexOf("/")), { recursive: true, mode: 0o755 });
-  Deno.copyFileSync(path, target);
-}
 
 function buildJail(jail: string): void {
   Deno.mkdirSync(`${jail}/usr/bin`, { recursive: true, mode: 0o755 });

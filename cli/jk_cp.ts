@@ -33,8 +33,9 @@ together with the libraries the programs need. Bare program names are looked up 
       --json       print the operations and their outcome as JSON
   -h, --help       this text
 
-Exit codes: 0 ok, 1 bad option, 2 missing jail or file, 3 jail is not a directory,
-4 a file was not found, 5 not root, 6 the jail is not safe, 7 some operations failed.`;
+Exit codes: 0 ok (programs not found in PATH are reported and skipped), 1 bad option,
+2 missing jail or file (or none found), 3 jail is not a directory, 4 a path does not exist
+(nothing is copied), 5 not root, 6 the jail is not safe, 7 some operations failed.`;
 
 const OPTIONS = {
   ...JAIL_WRITER_OPTIONS,
@@ -74,18 +75,24 @@ function run(): number {
     throw e;
   }
   const files: string[] = [];
-  const notFound: string[] = [];
+  // jailkit 2.23: a missing path stops everything (exit 4), a bare name not in PATH was
+  // silently dropped. Panels pass lists of optional programs (ISPConfig: "which zip unzip
+  // patch pico lesspipe"), so such names are now reported and the others still copied.
+  const missingPaths: string[] = [];
   for (const name of names) {
     const found = locateProgram(name);
-    if (found === undefined) notFound.push(name);
-    else files.push(found);
+    if (found !== undefined) files.push(found);
+    else if (name.includes("/")) missingPaths.push(name);
+    else stderr(`WARNING: ${name} was not found in PATH, not copied`);
   }
-  if (notFound.length > 0) {
-    for (const n of notFound) {
-      stderr(`ERROR: ${n} ${n.includes("/") ? "does not exist" : "was not found in PATH"}`);
-    }
+  if (missingPaths.length > 0) {
+    for (const p of missingPaths) stderr(`ERROR: ${p} does not exist`);
     stderr("ERROR: nothing was copied");
     return 4;
+  }
+  if (files.length === 0) {
+    stderr("ERROR: none of the programs was found, nothing to copy");
+    return 2;
   }
   const planner = new CopyPlanner(jail);
   planner.copyPaths(files, {

@@ -251,10 +251,20 @@ rootTest("jk_cp exit codes: missing name, unsafe jail, not a directory, usage", 
   const { dir, cleanup } = safeTestRoot("jkcp-exit");
   try {
     const jail = newJail(dir);
-    const missing = await runTool("jk_cp", ["-j", jail, "no-such-program-xyz", "bash"]);
-    assert.equal(missing.code, 4);
-    assert.match(missing.stderr, /no-such-program-xyz was not found in PATH/);
+    const missingPath = await runTool("jk_cp", ["-j", jail, "/no/such/file", "bash"]);
+    assert.equal(missingPath.code, 4);
+    assert.match(missingPath.stderr, /\/no\/such\/file does not exist/);
     assert.throws(() => Deno.lstatSync(`${jail}/usr`), Deno.errors.NotFound, "nothing copied");
+    // ISPConfig passes optional programs by name: the missing one is reported, the rest copied
+    const missingName = await runTool("jk_cp", ["-j", jail, "no-such-program-xyz", "true"]);
+    assert.equal(missingName.code, 0, missingName.stderr);
+    assert.match(
+      missingName.stderr,
+      /WARNING: no-such-program-xyz was not found in PATH, not copied/,
+    );
+    assert.ok(Deno.statSync(`${jail}/usr/bin/true`).isFile);
+    const noneFound = await runTool("jk_cp", ["-j", jail, "no-such-program-xyz"]);
+    assert.equal(noneFound.code, 2);
     const tmp = Deno.makeTempDirSync();
     const unsafe = await runTool("jk_cp", ["-j", tmp, "bash"]);
     Deno.removeSync(tmp);

@@ -161,7 +161,10 @@ export class JailView {
     return inJail === "/" ? this.jail : this.jail + inJail;
   }
 
-  /** Records a node the plan will create (or replace). */
+  /**
+   * Records a node the plan will create (or replace). A directory is only ever recorded when
+   * the plan creates it, so nothing below it exists on disk yet.
+   */
   record(inJail: string, node: JailNode): void {
     this.#planned.set(inJail, { ...node, planned: true });
   }
@@ -175,6 +178,10 @@ export class JailView {
     const planned = this.#planned.get(inJail);
     if (planned) return planned;
     if (inJail === "/") return { kind: "dir" };
+    // Inside a directory the plan creates nothing exists on disk yet; asking the kernel would
+    // only build a NotFound exception (a third of the planning time of a fresh jail).
+    const parent = inJail.slice(0, inJail.lastIndexOf("/")) || "/";
+    if (this.#planned.get(parent)?.kind === "dir") return undefined;
     const info = this.#lstat(this.hostPath(inJail));
     if (info === undefined) return undefined;
     const kind = kindOf(info);

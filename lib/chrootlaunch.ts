@@ -42,7 +42,7 @@ import {
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "./passwd.ts";
 import { type JailNode, JailView } from "./jailpath.ts";
 import { JailkitError } from "./errors.ts";
-import { type LogPriority, safePathProblems, type StatInfo } from "./chrootsh.ts";
+import { type LogPriority, Refusal, safePathProblems, type StatInfo } from "./chrootsh.ts";
 import { jailIsSafe } from "./uchroot.ts";
 
 export const VERSION = "2.23-deno";
@@ -390,12 +390,6 @@ export interface ChrootlaunchSystem {
 export type ChrootlaunchResult =
   | { readonly exitCode: number; readonly exec?: undefined }
   | { readonly exec: ExecSpec; readonly context: string; readonly exitCode?: undefined };
-
-class Refusal extends Error {
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`);
-  }
-}
 
 export function runChrootlaunch(sys: ChrootlaunchSystem): ChrootlaunchResult {
   const complain = (priority: LogPriority, message: string) => {

@@ -22,7 +22,12 @@
  *   but 0–2;
  * - crashes and SIGTERM are not caught and logged (jailkit exited 154); internal errors exit 154.
  */
-import { type ExecSpec, PrivilegeError, type PrivilegeStep } from "./privilege.ts";
+import {
+  type Credentials,
+  type ExecSpec,
+  PrivilegeError,
+  type PrivilegeStep,
+} from "./privilege.ts";
 import type { IniFile } from "./ini.ts";
 import { iniInt, iniList, iniString, selectUserSection } from "./ini.ts";
 import type { GroupFile, PasswdEntry, PasswdFile } from "./passwd.ts";
@@ -211,49 +216,52 @@ export function argv0Accepted(argv0: string): boolean {
   return ACCEPTED_NAMES.includes(argv0.slice(argv0.lastIndexOf("/") + 1));
 }
 
-function stripTrailingSlash(p: string): string {
+export function stripTrailingSlash(p: string): string {
   return p.length > 1 && p.endsWith("/") ? p.replace(/\/+$/, "") || "/" : p;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The run
 
-/** Everything jk_chrootsh needs from the system; production wiring is cli/jk_chrootsh.ts. */
-export interface ChrootshSystem {
-  /** The caller's argv[0] and arguments. */
-  readonly argv0: string;
+/**
+ * What every privileged entry point (jk_chrootsh, jk_uchroot, jk_procmailwrapper) learns from
+ * the system about its caller and the host; each tool's own interface adds the rest.
+ */
+export interface CallerSystem {
   readonly args: readonly string[];
   readonly euid: number;
   /** Real uid and gid of the caller. */
   readonly uid: number;
   readonly gid: number;
-  /** The caller's supplementary groups; throws when they cannot be read. */
-  groups(): number[];
   /** The caller's environment. */
   readonly callerEnv: ReadonlyMap<string, string>;
-  /** The caller's umask, restored for the jailed program. */
+  /** The caller's umask, restored for the program started. */
   readonly callerUmask?: number;
   /** Host /etc/passwd and /etc/group; undefined when unreadable. */
   hostPasswd(): PasswdFile | undefined;
   hostGroup(): GroupFile | undefined;
-  /** lstat/stat; undefined when the path does not exist or cannot be examined. */
+  /** lstat/stat; relative paths are inside the jail directory once it is entered. */
   lstat(path: string): StatInfo | undefined;
   stat(path: string): StatInfo | undefined;
-  /** The parsed CONFIG_FILE; throws a JailkitError when it is unreadable or malformed. */
-  readConfig(): IniFile;
   /**
    * lib/privilege.ts enterJail: chdir + getcwd check, `beforeChroot`, chroot and the drop to
    * `creds`. Throws PrivilegeError naming the failed step.
    */
-  enterJail(
-    jail: string,
-    creds: { uid: number; gid: number; groups: readonly number[] },
-    beforeChroot: () => void,
-  ): void;
+  enterJail(jail: string, creds: Credentials, beforeChroot: () => void): void;
+  log(priority: LogPriority, message: string): void;
+}
+
+/** Everything jk_chrootsh needs from the system; production wiring is cli/jk_chrootsh.ts. */
+export interface ChrootshSystem extends CallerSystem {
+  /** The caller's argv[0]. */
+  readonly argv0: string;
+  /** The caller's supplementary groups; throws when they cannot be read. */
+  groups(): number[];
+  /** The parsed CONFIG_FILE; throws a JailkitError when it is unreadable or malformed. */
+  readConfig(): IniFile;
   /** Inside the jail, as the user: the file's text, or undefined when unreadable. */
   readJailFile(path: string): string | undefined;
   chdir(path: string): void;
-  log(priority: LogPriority, message: string): void;
 }
 
 export type ChrootshResult =
@@ -266,7 +274,7 @@ export type ChrootshResult =
   };
 
 /** A refusal thrown inside the privilege sequence's hook, carried out as an exit code. */
-class Refusal extends Error {
+export class Refusal extends Error {
   constructor(readonly exitCode: number) {
     super(`exit ${exitCode}`);
   }

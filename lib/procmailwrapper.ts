@@ -23,11 +23,16 @@
  * - the jailed procmail gets the caller's umask; fd 3 stays open as in jailkit (the launcher
  *   makes it the caller's descriptor or /dev/null), every other descriptor above 2 is closed.
  */
-import { type ExecSpec, PrivilegeError } from "./privilege.ts";
-import type { GroupFile, PasswdFile } from "./passwd.ts";
+import { type Credentials, type ExecSpec, PrivilegeError } from "./privilege.ts";
 import { parseJailHome } from "./passwd.ts";
 // A failed privilege step exits as in jk_chrootsh, whose exit codes these are.
-import { type LogPriority, safePathProblems, type StatInfo, STEP_EXIT } from "./chrootsh.ts";
+import {
+  type CallerSystem,
+  Refusal,
+  safePathProblems,
+  STEP_EXIT,
+  stripTrailingSlash,
+} from "./chrootsh.ts";
 import { argv0Is, type Caller, checkInJailUser, jailIsSafe } from "./uchroot.ts";
 import { initgroups } from "./chrootlaunch.ts";
 
@@ -59,31 +64,13 @@ export const EXIT = {
   internal: 154,
 } as const;
 
-export interface ProcmailSystem {
+export interface ProcmailSystem extends CallerSystem {
   readonly argv0: string;
-  readonly args: readonly string[];
-  readonly euid: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly callerEnv: ReadonlyMap<string, string>;
-  readonly callerUmask?: number;
-  hostPasswd(): PasswdFile | undefined;
-  hostGroup(): GroupFile | undefined;
-  /** lstat/stat; relative paths are inside the jail directory once it is entered. */
-  lstat(path: string): StatInfo | undefined;
-  stat(path: string): StatInfo | undefined;
-  /** lib/privilege.ts enterJail; throws PrivilegeError naming the failed step. */
-  enterJail(
-    jail: string,
-    creds: { uid: number; gid: number; groups: readonly number[] },
-    beforeChroot: () => void,
-  ): void;
   /** lib/privilege.ts dropPrivileges (no jail); throws PrivilegeError naming the step. */
-  dropPrivileges(creds: { uid: number; gid: number; groups: readonly number[] }): void;
+  dropPrivileges(creds: Credentials): void;
   /** Inside the jail, as the user: a file's text, or undefined when unreadable. */
   readJailFile(path: string): string | undefined;
   chdir(path: string): void;
-  log(priority: LogPriority, message: string): void;
 }
 
 export type ProcmailResult =
@@ -95,16 +82,6 @@ export type ProcmailResult =
     readonly execFailure: number;
     readonly exitCode?: undefined;
   };
-
-class Refusal extends Error {
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`);
-  }
-}
-
-function stripTrailingSlash(p: string): string {
-  return p.length > 1 ? p.replace(/\/+$/, "") || "/" : p;
-}
 
 export function runProcmailwrapper(sys: ProcmailSystem): ProcmailResult {
   const refuse = (exitCode: number, message: string) => {

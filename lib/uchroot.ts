@@ -35,11 +35,13 @@ import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "./passwd.ts
 import { parseGroup, parsePasswd } from "./passwd.ts";
 import { JailkitError } from "./errors.ts";
 import {
+  type CallerSystem,
   CHECKED_JAIL_DIRS,
   CONFIG_DIR,
   GROUPW,
   type LogPriority,
   NOREGPATH,
+  Refusal,
   safePathProblems,
   type StatInfo,
 } from "./chrootsh.ts";
@@ -349,36 +351,18 @@ export function authorisedJail(
 // ---------------------------------------------------------------------------------------------
 // The run
 
-export interface UchrootSystem {
+export interface UchrootSystem extends CallerSystem {
   readonly argv0: string;
-  readonly args: readonly string[];
-  readonly euid: number;
-  readonly uid: number;
-  readonly gid: number;
   /** The caller's supplementary groups; throws when they cannot be read. */
   groups(): number[];
-  readonly callerEnv: ReadonlyMap<string, string>;
-  readonly callerUmask?: number;
-  hostPasswd(): PasswdFile | undefined;
-  hostGroup(): GroupFile | undefined;
-  /** lstat/stat of host paths (or relative to the jail once entered); undefined if missing. */
-  lstat(path: string): StatInfo | undefined;
-  stat(path: string): StatInfo | undefined;
   /** The parsed CONFIG_FILE; throws a JailkitError when it is missing, unreadable or bad. */
   readConfig(): IniFile;
   /** The canonical absolute path, or undefined when it does not resolve. */
   realpath(path: string): string | undefined;
-  /** lib/privilege.ts enterJail; throws PrivilegeError naming the failed step. */
-  enterJail(
-    jail: string,
-    creds: { uid: number; gid: number; groups: readonly number[] },
-    beforeChroot: () => void,
-  ): void;
   /** Inside the jail, as the caller: a file's text, or undefined when unreadable. */
   readJailFile(path: string): string | undefined;
   /** Inside the jail, as the caller: stat (symlinks followed), undefined when missing. */
   statInJail(path: string): StatInfo | undefined;
-  log(priority: LogPriority, message: string): void;
   stdout(text: string): void;
   stderr(text: string): void;
 }
@@ -386,12 +370,6 @@ export interface UchrootSystem {
 export type UchrootResult =
   | { readonly exitCode: number; readonly exec?: undefined }
   | { readonly exec: ExecSpec; readonly context: string; readonly exitCode?: undefined };
-
-class Refusal extends Error {
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`);
-  }
-}
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;

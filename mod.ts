@@ -18,10 +18,10 @@
  * @module
  */
 
-export { type ErrorKind, JailkitError } from "./lib/errors.ts";
+export { type ErrorKind, JailkitError } from "./lib/core/errors.ts";
 
 // Plans and the executor
-export { type Attrs, type Message, type Op, type Plan, PlanBuilder } from "./lib/plan.ts";
+export { type Attrs, type Message, type Op, type Plan, PlanBuilder } from "./lib/core/plan.ts";
 export {
   type ApplyOptions,
   applyPlan,
@@ -29,31 +29,31 @@ export {
   describeOp,
   type OpResult,
   resultToJson,
-} from "./lib/apply.ts";
+} from "./lib/engine/apply.ts";
 
 // Jails: safety rules, in-jail path resolution, copying
-export { checkJailSafety, JailView, normalizeJail } from "./lib/jailpath.ts";
-export { type CopyOptions, CopyPlanner, type MissingSource } from "./lib/copy.ts";
-export { expandGlob } from "./lib/glob.ts";
+export { checkJailSafety, JailView, normalizeJail } from "./lib/engine/jailpath.ts";
+export { type CopyOptions, CopyPlanner, type MissingSource } from "./lib/engine/copy.ts";
+export { expandGlob } from "./lib/engine/glob.ts";
 
 // jk_init profiles
-export { type InitOptions, planInit, socketdBlock } from "./lib/init.ts";
+export { type InitOptions, planInit, socketdBlock } from "./lib/admin/init.ts";
 export {
   type ExpandedProfile,
   expandSections,
   listSections,
   type ResolvedSection,
-} from "./lib/profile.ts";
+} from "./lib/config/profile.ts";
 
 // jk_update
-export { planUpdate, type UpdateOptions, type UpdatePlan } from "./lib/update.ts";
+export { planUpdate, type UpdateOptions, type UpdatePlan } from "./lib/admin/update.ts";
 
 // jk_check and jk_list
-export { checkJail, systemCheckFs } from "./lib/check.ts";
-export { filterByJail, formatTable, scanProcesses, systemProcFs } from "./lib/jaillist.ts";
+export { checkJail, systemCheckFs } from "./lib/admin/check.ts";
+export { filterByJail, formatTable, scanProcesses, systemProcFs } from "./lib/admin/list.ts";
 
 // jk_socketd configuration
-export { parseSocketdConfig, validateRates } from "./lib/socketd.ts";
+export { parseSocketdConfig, validateRates } from "./lib/socketd/rules.ts";
 
 // Configuration files
 export {
@@ -70,7 +70,7 @@ export {
   parseIni,
   readIni,
   selectUserSection,
-} from "./lib/ini.ts";
+} from "./lib/config/ini.ts";
 export {
   addGroupMember,
   appendGroupEntry,
@@ -84,8 +84,12 @@ export {
   type PasswdEntry,
   type PasswdFile,
   setUserHomeShell,
-} from "./lib/passwd.ts";
+} from "./lib/config/passwd.ts";
 
 // Dependency discovery without ldd
-export { type ElfInfo, parseElf, readElf } from "./lib/elf.ts";
-export { DependencyResolver, type DependencyResult, resolveDependencies } from "./lib/deps.ts";
+export { type ElfInfo, parseElf, readElf } from "./lib/engine/elf.ts";
+export {
+  DependencyResolver,
+  type DependencyResult,
+  resolveDependencies,
+} from "./lib/engine/deps.ts";

@@ -3,12 +3,12 @@
  * jailkit 2.23 (spec §2.3) plus jails as arguments and --json; exit 2 when an ERROR was found.
  */
 import { posix } from "node:path";
-import { main, parseOptions, stderr, stdout } from "../lib/cli.ts";
-import { JailkitError } from "../lib/errors.ts";
-import { type IniFile, readIni } from "../lib/ini.ts";
-import { checkJailSafety, lstatOrUndefined } from "../lib/jailpath.ts";
-import { parsePasswd } from "../lib/passwd.ts";
-import { configDir } from "../lib/paths.ts";
+import { main, parseOptions, stderr, stdout } from "../lib/entry/admin.ts";
+import { JailkitError } from "../lib/core/errors.ts";
+import { type IniFile, readIni } from "../lib/config/ini.ts";
+import { checkJailSafety, lstatOrUndefined } from "../lib/engine/jailpath.ts";
+import { parsePasswd } from "../lib/config/passwd.ts";
+import { configDir } from "../lib/core/paths.ts";
 import {
   checkJail,
   chrootshPaths,
@@ -19,7 +19,7 @@ import {
   selectJails,
   systemCheckFs,
   unknownKeyFindings,
-} from "../lib/check.ts";
+} from "../lib/admin/check.ts";
 
 const HOST_PASSWD = "/etc/passwd";
 

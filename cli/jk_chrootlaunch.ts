@@ -2,11 +2,11 @@
  * jk_chrootlaunch — root starts a daemon chrooted in a jail, optionally as another user and
  * group (spec §2.11). Installed as a plain (not set-uid) launcher; refuses anyone but root.
  * Logs to syslog (ident jk_chrootlaunch, LOG_PID, LOG_DAEMON) and prints errors on stderr,
- * usage on stdout. lib/chrootlaunch.ts decides; this file only wires the system in and execs.
+ * usage on stdout. lib/login/chrootlaunch.ts decides; this file only wires the system in and execs.
  */
 import { geteuid, LOG_DAEMON } from "../ffi/libc.ts";
-import { callerEnv, callerUmask } from "../lib/environ.ts";
-import { enterJail, execInJail } from "../lib/privilege.ts";
+import { callerEnv, callerUmask } from "../lib/core/environ.ts";
+import { enterJail, execInJail } from "../lib/login/privilege.ts";
 import {
   hostGroup,
   hostPasswd,
@@ -15,8 +15,8 @@ import {
   runPrivileged,
   statInfo,
   writeQuietly,
-} from "../lib/privcli.ts";
-import { EXIT, runChrootlaunch, writePidFile } from "../lib/chrootlaunch.ts";
+} from "../lib/entry/setuid.ts";
+import { EXIT, runChrootlaunch, writePidFile } from "../lib/login/chrootlaunch.ts";
 
 function main(): number {
   openToolLog("jk_chrootlaunch", LOG_DAEMON);

@@ -2,16 +2,16 @@
  * jk_chrootsh — login shell of jailed users (spec §2.7). Started only through the setuid-root
  * native launcher (ffi/jk_launcher.c), which hands over the caller's environment, argv[0] and
  * umask as data. Never writes to stdout or stderr: everything goes to syslog (ident jk_chrootsh,
- * LOG_PID, LOG_AUTH). lib/chrootsh.ts decides; this file only wires the system in and execs.
+ * LOG_PID, LOG_AUTH). lib/login/chrootsh.ts decides; this file only wires the system in and execs.
  * On the login path, so it imports nothing else.
  */
 import { geteuid, getgroups, LOG_AUTH } from "../ffi/libc.ts";
-import { readIni } from "../lib/ini.ts";
-import { readDbFile } from "../lib/passwd.ts";
-import { enterJail, execInJail, type ExecSpec } from "../lib/privilege.ts";
-import { callerEnv, callerUmask, launcherArgv0 } from "../lib/environ.ts";
-import { toolPath } from "../lib/paths.ts";
-import { runLshSession } from "../lib/lshsession.ts";
+import { readIni } from "../lib/config/ini.ts";
+import { readDbFile } from "../lib/config/passwd.ts";
+import { enterJail, execInJail, type ExecSpec } from "../lib/login/privilege.ts";
+import { callerEnv, callerUmask, launcherArgv0 } from "../lib/core/environ.ts";
+import { toolPath } from "../lib/core/paths.ts";
+import { runLshSession } from "../lib/login/lsh_session.ts";
 import {
   hostGroup,
   hostPasswd,
@@ -19,8 +19,8 @@ import {
   openToolLog,
   runPrivileged,
   statInfo,
-} from "../lib/privcli.ts";
-import { CONFIG_FILE, EXIT, runChrootsh } from "../lib/chrootsh.ts";
+} from "../lib/entry/setuid.ts";
+import { CONFIG_FILE, EXIT, runChrootsh } from "../lib/login/chrootsh.ts";
 
 /** Size, mtime, mode and owner of a file, to recognise a copy of it. */
 function fingerprint(path: string): string | undefined {
@@ -37,7 +37,7 @@ function fingerprint(path: string): string | undefined {
  * puts there), its session runs in this process, already inside the jail and with the
  * user's credentials, instead of starting a second runtime: one runtime start per login.
  * The jail's own jk_lsh.ini, passwd and group are read as the exec'd jk_lsh would read them.
- * lib/lshsession.ts is imported statically: after the chroot only the jail's files are there.
+ * lib/login/lsh_session.ts is imported statically: after the chroot only the jail's files are there.
  */
 function runLshHere(exec: ExecSpec, ownLsh: string | undefined): void {
   if (ownLsh === undefined || exec.path !== toolPath("jk_lsh")) return;

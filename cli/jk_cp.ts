@@ -5,17 +5,17 @@
 import {
   isRoot,
   JAIL_WRITER_OPTIONS,
-  locateProgram,
   main,
   parseOptions,
   runPlan,
   stderr,
   stdout,
   takeJail,
-} from "../lib/cli.ts";
-import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../lib/jailpath.ts";
-import { CopyPlanner } from "../lib/copy.ts";
-import { JailkitError } from "../lib/errors.ts";
+} from "../lib/entry/admin.ts";
+import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../lib/engine/jailpath.ts";
+import { CopyPlanner } from "../lib/engine/copy.ts";
+import { JailkitError } from "../lib/core/errors.ts";
+import { locateProgram } from "../lib/core/paths.ts";
 
 const USAGE = `Usage: jk_cp -j JAIL [OPTIONS] FILE...
        jk_cp JAIL [OPTIONS] FILE...

@@ -11,13 +11,13 @@ import {
   stderr,
   stdout,
   takeJail,
-} from "../lib/cli.ts";
-import { checkJailSafety, normalizeJail } from "../lib/jailpath.ts";
-import { JailkitError } from "../lib/errors.ts";
-import { readIni } from "../lib/ini.ts";
-import { listSections } from "../lib/profile.ts";
-import { planInit } from "../lib/init.ts";
-import { configDir, fileExists, locateConfig } from "../lib/paths.ts";
+} from "../lib/entry/admin.ts";
+import { checkJailSafety, normalizeJail } from "../lib/engine/jailpath.ts";
+import { JailkitError } from "../lib/core/errors.ts";
+import { readIni } from "../lib/config/ini.ts";
+import { listSections } from "../lib/config/profile.ts";
+import { planInit } from "../lib/admin/init.ts";
+import { configDir, fileExists, locateConfig } from "../lib/core/paths.ts";
 
 const USAGE = `Usage: jk_init [OPTIONS] -j JAIL SECTION...
        jk_init [OPTIONS] JAIL SECTION...

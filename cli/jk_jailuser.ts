@@ -4,11 +4,11 @@
  * with -m move their home into the jail. Command line, messages and exit codes of jailkit 2.23
  * (spec §2.5), plus --noninteractive, --dry-run and --json.
  */
-import { consolePrinter, resultToJson } from "../lib/apply.ts";
-import { Exit, isRoot, main, parseOptions, stderr, stdout } from "../lib/cli.ts";
-import { JailkitError } from "../lib/errors.ts";
-import { lstatOrUndefined, normalizeJail } from "../lib/jailpath.ts";
-import { parseGroup, parsePasswd } from "../lib/passwd.ts";
+import { consolePrinter, resultToJson } from "../lib/engine/apply.ts";
+import { Exit, isRoot, main, parseOptions, stderr, stdout } from "../lib/entry/admin.ts";
+import { JailkitError } from "../lib/core/errors.ts";
+import { lstatOrUndefined, normalizeJail } from "../lib/engine/jailpath.ts";
+import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import {
   carryOut,
   DEFAULT_INJAIL_SHELL,
@@ -18,7 +18,7 @@ import {
   planJailUsers,
   readRewritable,
   shellProblem,
-} from "../lib/jailuser.ts";
+} from "../lib/admin/jailuser.ts";
 
 const USAGE = `Usage: jk_jailuser [OPTIONS] USER...
 

@@ -2,17 +2,17 @@
  * jk_list — lists the processes running in a chroot jail: pid, user, jail and command, in
  * jailkit 2.23's table (spec §2.6), optionally only those of some jails, or as JSON.
  */
-import { main, parseOptions, stderr, stdout } from "../lib/cli.ts";
-import { JailkitError } from "../lib/errors.ts";
-import { normalizeJail } from "../lib/jailpath.ts";
-import { parsePasswd } from "../lib/passwd.ts";
+import { main, parseOptions, stderr, stdout } from "../lib/entry/admin.ts";
+import { JailkitError } from "../lib/core/errors.ts";
+import { normalizeJail } from "../lib/engine/jailpath.ts";
+import { parsePasswd } from "../lib/config/passwd.ts";
 import {
   filterByJail,
   formatTable,
   listToJson,
   scanProcesses,
   systemProcFs,
-} from "../lib/jaillist.ts";
+} from "../lib/admin/list.ts";
 
 const USAGE = `Usage: jk_list [OPTIONS] [JAIL...]
 

@@ -5,12 +5,12 @@
  * message goes to syslog (ident jk_lsh, LOG_PID, LOG_AUTH) through the jail's /dev/log.
  * Refusals also print one short line on stderr that names no configuration detail.
  *
- * The session itself is lib/lshsession.ts; lib/lsh.ts decides. On the login path, so it imports
+ * The session itself is lib/login/lsh_session.ts; lib/login/lsh.ts decides. On the login path, so it imports
  * nothing beyond what that needs.
  */
-import { callerEnv, callerUmask } from "../lib/environ.ts";
+import { callerEnv, callerUmask } from "../lib/core/environ.ts";
 import { LOG_AUTH, LOG_PID, openlog } from "../ffi/libc.ts";
-import { runLshSession } from "../lib/lshsession.ts";
+import { runLshSession } from "../lib/login/lsh_session.ts";
 
 openlog("jk_lsh", LOG_PID, LOG_AUTH);
 // Through the launcher the runtime's own variables are not the caller's: the caller's

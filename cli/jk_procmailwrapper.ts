@@ -3,12 +3,12 @@
  * host home carries the `/./` marker, else the host's procmail (spec §2.12). Started only
  * through the setuid-root native launcher, built to hand fd 3 through (KEEP_FD3). Never writes
  * to stdout or stderr; logs to syslog (ident jk_procmailwrapper, LOG_PID, LOG_AUTH).
- * lib/procmailwrapper.ts decides; this file only wires the system in and execs.
+ * lib/login/procmailwrapper.ts decides; this file only wires the system in and execs.
  */
 import { geteuid, LOG_AUTH } from "../ffi/libc.ts";
-import { callerEnv, callerUmask, launcherArgv0 } from "../lib/environ.ts";
-import { readDbFile } from "../lib/passwd.ts";
-import { dropPrivileges, enterJail, execInJail } from "../lib/privilege.ts";
+import { callerEnv, callerUmask, launcherArgv0 } from "../lib/core/environ.ts";
+import { readDbFile } from "../lib/config/passwd.ts";
+import { dropPrivileges, enterJail, execInJail } from "../lib/login/privilege.ts";
 import {
   hostGroup,
   hostPasswd,
@@ -16,8 +16,8 @@ import {
   openToolLog,
   runPrivileged,
   statInfo,
-} from "../lib/privcli.ts";
-import { EXIT, runProcmailwrapper } from "../lib/procmailwrapper.ts";
+} from "../lib/entry/setuid.ts";
+import { EXIT, runProcmailwrapper } from "../lib/login/procmailwrapper.ts";
 
 function main(): number {
   openToolLog("jk_procmailwrapper", LOG_AUTH);

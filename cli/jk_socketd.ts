@@ -1,6 +1,6 @@
 /**
  * jk_socketd — creates rate-limited syslog sockets (normally JAIL/dev/log) and forwards what
- * jailed programs log there to the host's /dev/log (spec §2.10). lib/socketd.ts decides; this
+ * jailed programs log there to the host's /dev/log (spec §2.10). lib/socketd/rules.ts decides; this
  * file binds, forwards, sleeps and manages the processes.
  *
  * Three roles, one program. The role is the first argument, set only by jk_socketd itself:
@@ -17,7 +17,7 @@
  * and removes the pid file, restarts the forwarder on SIGHUP (re-reading the configuration)
  * and whenever it ends. The forwarder connects to the host's /dev/log, binds the jail sockets,
  * then chroots into an empty directory and becomes nobody with no groups and
- * PR_SET_NO_NEW_PRIVS (lib/privilege.ts). When the host's syslog daemon goes away (restarted,
+ * PR_SET_NO_NEW_PRIVS (lib/login/privilege.ts). When the host's syslog daemon goes away (restarted,
  * socket recreated), the forwarder cannot reach the new /dev/log from its chroot: it exits and
  * the supervisor starts a fresh one, which connects to the new socket. jailkit 2.23 needed a
  * manual restart there, could not remove its pid file and never re-read its configuration.
@@ -28,13 +28,13 @@
 import * as fs from "node:fs";
 import { posix } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isRoot, main, parseOptions, stdout } from "../lib/cli.ts";
-import { JailkitError } from "../lib/errors.ts";
-import { MAX_INI_BYTES } from "../lib/ini.ts";
-import { lstatOrUndefined } from "../lib/jailpath.ts";
-import { parsePasswd, readDbFile } from "../lib/passwd.ts";
-import { configDir } from "../lib/paths.ts";
-import { type Credentials, enterJail } from "../lib/privilege.ts";
+import { isRoot, main, parseOptions, stdout } from "../lib/entry/admin.ts";
+import { JailkitError } from "../lib/core/errors.ts";
+import { MAX_INI_BYTES } from "../lib/config/ini.ts";
+import { lstatOrUndefined } from "../lib/engine/jailpath.ts";
+import { parsePasswd, readDbFile } from "../lib/config/passwd.ts";
+import { configDir } from "../lib/core/paths.ts";
+import { type Credentials, enterJail } from "../lib/login/privilege.ts";
 import {
   commandLineSocket,
   type DaemonEvent,
@@ -51,7 +51,7 @@ import {
   restartDelay,
   type SocketdConfig,
   type SocketSpec,
-} from "../lib/socketd.ts";
+} from "../lib/socketd/rules.ts";
 import {
   connectUnix,
   ErrnoError,

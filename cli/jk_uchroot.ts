@@ -2,14 +2,14 @@
  * jk_uchroot — runs one program inside a jail the caller is allowed to use (spec §2.9).
  * Started only through the setuid-root native launcher (ffi/jk_launcher.c), which hands over
  * the caller's environment, argv[0] and umask as data. Logs to syslog (ident jk_uchroot,
- * LOG_PID, LOG_AUTH) and tells the caller why it refuses on stderr. lib/uchroot.ts decides;
+ * LOG_PID, LOG_AUTH) and tells the caller why it refuses on stderr. lib/login/uchroot.ts decides;
  * this file only wires the system in and execs.
  */
 import { geteuid, getgroups, LOG_AUTH } from "../ffi/libc.ts";
-import { callerEnv, callerUmask, launcherArgv0 } from "../lib/environ.ts";
-import { readIni } from "../lib/ini.ts";
-import { readDbFile } from "../lib/passwd.ts";
-import { enterJail, execInJail } from "../lib/privilege.ts";
+import { callerEnv, callerUmask, launcherArgv0 } from "../lib/core/environ.ts";
+import { readIni } from "../lib/config/ini.ts";
+import { readDbFile } from "../lib/config/passwd.ts";
+import { enterJail, execInJail } from "../lib/login/privilege.ts";
 import {
   hostGroup,
   hostPasswd,
@@ -18,8 +18,8 @@ import {
   runPrivileged,
   statInfo,
   writeQuietly,
-} from "../lib/privcli.ts";
-import { CONFIG_FILE, EXIT, runUchroot } from "../lib/uchroot.ts";
+} from "../lib/entry/setuid.ts";
+import { CONFIG_FILE, EXIT, runUchroot } from "../lib/login/uchroot.ts";
 
 function main(): number {
   openToolLog("jk_uchroot", LOG_AUTH);

@@ -11,12 +11,12 @@ import {
   runPlan,
   stderr,
   stdout,
-} from "../lib/cli.ts";
-import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../lib/jailpath.ts";
-import { configError, JailkitError } from "../lib/errors.ts";
-import { iniBool, iniList, iniLookup, type IniSection, readIni } from "../lib/ini.ts";
-import { configDir, fileExists } from "../lib/paths.ts";
-import { DEFAULT_DIRS, planUpdate } from "../lib/update.ts";
+} from "../lib/entry/admin.ts";
+import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../lib/engine/jailpath.ts";
+import { configError, JailkitError } from "../lib/core/errors.ts";
+import { iniBool, iniList, iniLookup, type IniSection, readIni } from "../lib/config/ini.ts";
+import { configDir, fileExists } from "../lib/core/paths.ts";
+import { DEFAULT_DIRS, planUpdate } from "../lib/admin/update.ts";
 
 const USAGE = `Usage: jk_update [OPTIONS] -j JAIL [DIR...]
        jk_update [OPTIONS] -c JAIL [DIR...]

@@ -18,7 +18,7 @@
  *      only used by pthread_cancel;
  *   4. starts the runtime with an environment built from scratch: the caller's variables reach
  *      the tool only as data (JAILKIT_CALLER_ENV: base64 of the NAME=value entries joined by
- *      NUL bytes, see lib/environ.ts), its argv[0] likewise (JAILKIT_ARGV0, base64), and its
+ *      NUL bytes, see lib/core/environ.ts), its argv[0] likewise (JAILKIT_ARGV0, base64), and its
  *      umask as JAILKIT_CALLER_UMASK (octal). The runtime itself runs with that umask plus 022,
  *      so it never creates a group- or world-writable file (its cache under DENO_DIR included);
  *   5. setuid builds (SETUID_ENTRY=1) also chdir("/"), so no path resolves against a directory
@@ -29,7 +29,7 @@
  *      argv[0] (invoked as "dx" it runs `deno x`), so the caller's argv[0] never gets there.
  *
  * A setuid build keeps the effective uid 0 and the real ids; the tool then checks and drops
- * them (lib/privilege.ts). The kernel marks that process non-dumpable because its effective
+ * them (lib/login/privilege.ts). The kernel marks that process non-dumpable because its effective
  * and real uids differ, so the caller cannot ptrace it; there is nothing to add here.
  *
  * The same binary works inside a jail (jk_lsh as the in-jail shell) as long as the jail holds

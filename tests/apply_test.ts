@@ -5,8 +5,8 @@
  * descriptor bounds and host-file appends.
  */
 import assert from "node:assert/strict";
-import { appendHostFile, applyPlan, type ApplyResult } from "../lib/apply.ts";
-import type { Attrs, Op, Plan } from "../lib/plan.ts";
+import { appendHostFile, applyPlan, type ApplyResult } from "../lib/engine/apply.ts";
+import type { Attrs, Op, Plan } from "../lib/core/plan.ts";
 import * as libc from "../ffi/libc.ts";
 import { DENO, rootTest, safeTestRoot, tempDir } from "./helpers.ts";
 

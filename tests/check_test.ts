@@ -1,13 +1,13 @@
 /**
- * lib/check.ts decisions on plain data: settings from jk_check.ini, host accounts with a jail
+ * lib/admin/check.ts decisions on plain data: settings from jk_check.ini, host accounts with a jail
  * marker, the choice of jails, one-entry verdicts, the file walk over fake trees, the user
  * checks; and the content comparison and passwd reader on real files.
  */
 import assert from "node:assert/strict";
 import { posix } from "node:path";
-import { parseIni } from "../lib/ini.ts";
-import { parsePasswd } from "../lib/passwd.ts";
-import { JailkitError } from "../lib/errors.ts";
+import { parseIni } from "../lib/config/ini.ts";
+import { parsePasswd } from "../lib/config/passwd.ts";
+import { JailkitError } from "../lib/core/errors.ts";
 import {
   type CheckFs,
   checkJail,
@@ -29,8 +29,8 @@ import {
   unknownKeyFindings,
   walkJail,
   writableDirFinding,
-} from "../lib/check.ts";
-import type { NodeKind } from "../lib/jailpath.ts";
+} from "../lib/admin/check.ts";
+import type { NodeKind } from "../lib/engine/jailpath.ts";
 import { tempDir } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------------------------

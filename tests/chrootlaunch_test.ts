@@ -5,10 +5,10 @@
  * starting programs as a throwaway user.
  */
 import assert from "node:assert/strict";
-import { parseGroup, parsePasswd } from "../lib/passwd.ts";
-import { PrivilegeError, type PrivilegeStep } from "../lib/privilege.ts";
-import type { StatInfo } from "../lib/chrootsh.ts";
-import { JailkitError } from "../lib/errors.ts";
+import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
+import { PrivilegeError, type PrivilegeStep } from "../lib/login/privilege.ts";
+import type { StatInfo } from "../lib/login/chrootsh.ts";
+import { JailkitError } from "../lib/core/errors.ts";
 import {
   checkExecutable,
   type ChrootlaunchResult,
@@ -21,7 +21,7 @@ import {
   pidDirProblem,
   runChrootlaunch,
   writePidFile,
-} from "../lib/chrootlaunch.ts";
+} from "../lib/login/chrootlaunch.ts";
 import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { syslogListener, TestNamespace } from "./namespace.ts";
 

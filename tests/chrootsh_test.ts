@@ -4,9 +4,9 @@
  * hostile callers the native launcher and the privilege sequence exist for.
  */
 import assert from "node:assert/strict";
-import { parseIni } from "../lib/ini.ts";
-import { parseGroup, parsePasswd } from "../lib/passwd.ts";
-import { PrivilegeError, type PrivilegeStep, sameDirectory } from "../lib/privilege.ts";
+import { parseIni } from "../lib/config/ini.ts";
+import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
+import { PrivilegeError, type PrivilegeStep, sameDirectory } from "../lib/login/privilege.ts";
 import {
   argv0Accepted,
   type ChrootshResult,
@@ -25,7 +25,7 @@ import {
   safePathProblems,
   SETUID,
   type StatInfo,
-} from "../lib/chrootsh.ts";
+} from "../lib/login/chrootsh.ts";
 import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { must, syslogListener, TestNamespace } from "./namespace.ts";
 
@@ -449,7 +449,7 @@ Deno.test("exit 41: home missing inside the jail; exit 111: no shell", () => {
 // The privilege sequence's guards, each in a fresh process (the module keeps its stage)
 
 async function privilegeProbe(code: string): Promise<string> {
-  const script = `import * as p from "${REPO_ROOT}/lib/privilege.ts";\n` +
+  const script = `import * as p from "${REPO_ROOT}/lib/login/privilege.ts";\n` +
     `try { ${code}; console.log("no error"); } ` +
     `catch (e) { console.log(e instanceof p.PrivilegeError ? e.step + ": " + e.message : e); }`;
   const out = await new Deno.Command(DENO, {

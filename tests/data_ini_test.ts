@@ -10,9 +10,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { expandGlob, hasGlobChars } from "../lib/glob.ts";
-import { type IniDialect, type IniFile, iniList, iniPlainSections, parseIni } from "../lib/ini.ts";
-import { expandSections, JK_INIT_KEYS } from "../lib/profile.ts";
+import { expandGlob, hasGlobChars } from "../lib/engine/glob.ts";
+import {
+  type IniDialect,
+  type IniFile,
+  iniList,
+  iniPlainSections,
+  parseIni,
+} from "../lib/config/ini.ts";
+import { expandSections, JK_INIT_KEYS } from "../lib/config/profile.ts";
 import { REPO_ROOT } from "./helpers.ts";
 
 const DATA = join(REPO_ROOT, "data");

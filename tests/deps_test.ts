@@ -9,9 +9,9 @@ import {
   parseShebang,
   resolveDependencies,
   type ResolveOptions,
-} from "../lib/deps.ts";
-import { type ElfAbi, isDynamicallyLinked, readElf } from "../lib/elf.ts";
-import { expectedCacheFlags, parseLdCache, readLdCache } from "../lib/ldcache.ts";
+} from "../lib/engine/deps.ts";
+import { type ElfAbi, isDynamicallyLinked, readElf } from "../lib/engine/elf.ts";
+import { expectedCacheFlags, parseLdCache, readLdCache } from "../lib/engine/ldcache.ts";
 import { rootTest, tempDir } from "./helpers.ts";
 import {
   buildElf,
@@ -294,7 +294,7 @@ rootTest(
       writeFileIn(dir, "/denodir/.keep", "", 0o644);
       Deno.chownSync(join(dir, "denodir"), 65534, 65534);
       const script = `import { resolveDependencies } from ${
-        JSON.stringify(new URL("../lib/deps.ts", import.meta.url).href)
+        JSON.stringify(new URL("../lib/engine/deps.ts", import.meta.url).href)
       };
       console.log(JSON.stringify(resolveDependencies(${
         JSON.stringify([`${dir}/secret`, `${dir}/bin/prog`])

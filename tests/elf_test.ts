@@ -9,8 +9,8 @@ import {
   multiarchTriplet,
   parseElf,
   readElf,
-} from "../lib/elf.ts";
-import { JailkitError } from "../lib/errors.ts";
+} from "../lib/engine/elf.ts";
+import { JailkitError } from "../lib/core/errors.ts";
 import { tempDir } from "./helpers.ts";
 import {
   buildElf,

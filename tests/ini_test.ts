@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type ErrorKind, JailkitError } from "../lib/errors.ts";
+import { type ErrorKind, JailkitError } from "../lib/core/errors.ts";
 import {
   iniBool,
   iniEntries,
@@ -17,7 +17,7 @@ import {
   parseIni,
   readIni,
   selectUserSection,
-} from "../lib/ini.ts";
+} from "../lib/config/ini.ts";
 import { tempDir } from "./helpers.ts";
 
 const REF = "/opt/jailkit-ref/etc/jailkit";

@@ -6,7 +6,7 @@
  * jk_chrootsh starts the in-jail jk_lsh (launcher + runtime + sources inside the jail).
  */
 import assert from "node:assert/strict";
-import { parseIni } from "../lib/ini.ts";
+import { parseIni } from "../lib/config/ini.ts";
 import {
   checkInstallPath,
   jkInitIniMisses,

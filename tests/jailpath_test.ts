@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { checkJailSafety, JailView, normalizeJail } from "../lib/jailpath.ts";
-import { JailkitError } from "../lib/errors.ts";
+import { checkJailSafety, JailView, normalizeJail } from "../lib/engine/jailpath.ts";
+import { JailkitError } from "../lib/core/errors.ts";
 import { tempDir } from "./helpers.ts";
 
 /** A fake lstat over a table of paths, so the safety rules are tested without root. */

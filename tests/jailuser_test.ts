@@ -1,10 +1,10 @@
 /**
- * jk_jailuser's deciding code (lib/jailuser.ts): jail passwd/group lines, host home and usermod
+ * jk_jailuser's deciding code (lib/admin/jailuser.ts): jail passwd/group lines, host home and usermod
  * arguments, move decisions, jail validation against a fake file system; and the home mover's
  * copy/compare/change-detection on scratch directories.
  */
 import assert from "node:assert/strict";
-import { parseGroup, parsePasswd, type PasswdEntry } from "../lib/passwd.ts";
+import { parseGroup, parsePasswd, type PasswdEntry } from "../lib/config/passwd.ts";
 import {
   checkMoveSource,
   CHROOTSH,
@@ -19,8 +19,8 @@ import {
   shellProblem,
   unchangedSince,
   userNameProblem,
-} from "../lib/jailuser.ts";
-import type { Op } from "../lib/plan.ts";
+} from "../lib/admin/jailuser.ts";
+import type { Op } from "../lib/core/plan.ts";
 import { tempDir } from "./helpers.ts";
 
 const JAIL = "/srv/jail";

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { REPO_ROOT, rootTest, runTool, safeTestRoot, SYSTEM_PATH } from "./helpers.ts";
 import { treeDigest } from "./jk_cp_test.ts";
-import { readIni } from "../lib/ini.ts";
-import { expandSections } from "../lib/profile.ts";
-import { locateProgram } from "../lib/cli.ts";
+import { readIni } from "../lib/config/ini.ts";
+import { expandSections } from "../lib/config/profile.ts";
+import { locateProgram } from "../lib/core/paths.ts";
 
 const INI = `${REPO_ROOT}/data/jk_init.ini`;
 

@@ -14,7 +14,7 @@ import {
   printable,
   type ProcFs,
   scanProcesses,
-} from "../lib/jaillist.ts";
+} from "../lib/admin/list.ts";
 import { rootTest, runTool, safeTestRoot } from "./helpers.ts";
 
 function proc(

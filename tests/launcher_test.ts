@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { CFLAGS } from "../tools/install.ts";
-import { CALLER_ENV_VAR, decodeCallerEnv } from "../lib/environ.ts";
+import { CALLER_ENV_VAR, decodeCallerEnv } from "../lib/core/environ.ts";
 import { REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 
 const RUNTIME = `${REPO_ROOT}/tools/deno/node_modules/deno/deno`;

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { resolveDependencies } from "../lib/deps.ts";
-import { JailkitError } from "../lib/errors.ts";
+import { resolveDependencies } from "../lib/engine/deps.ts";
+import { JailkitError } from "../lib/core/errors.ts";
 import {
   expectedCacheFlags,
   type LdCache,
   LdCacheIndex,
   parseLdCache,
   readLdCache,
-} from "../lib/ldcache.ts";
+} from "../lib/engine/ldcache.ts";
 import { rootTest, tempDir } from "./helpers.ts";
 import { buildElf, buildLdCache, type CacheEntrySpec, EM_386, writeFileIn } from "./elf_fixture.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { readLdSoConf } from "../lib/ldconf.ts";
-import { componentPattern as globToRegExp, expandGlob } from "../lib/glob.ts";
+import { readLdSoConf } from "../lib/engine/ldconf.ts";
+import { componentPattern as globToRegExp, expandGlob } from "../lib/engine/glob.ts";
 import { tempDir } from "./helpers.ts";
 import { writeFileIn } from "./elf_fixture.ts";
 

@@ -19,12 +19,12 @@ const JAIL_SRC = "/opt/jk";
 const JAIL_DENO_DIR = "/opt/deno-dir";
 const SOURCES = [
   "cli/jk_lsh.ts",
-  "lib/lsh.ts",
-  "lib/ini.ts",
-  "lib/passwd.ts",
-  "lib/errors.ts",
-  "lib/environ.ts",
-  "lib/lshsession.ts",
+  "lib/login/lsh.ts",
+  "lib/config/ini.ts",
+  "lib/config/passwd.ts",
+  "lib/core/errors.ts",
+  "lib/core/environ.ts",
+  "lib/login/lsh_session.ts",
   "ffi/libc.ts",
 ];
 const PROGRAMS = [

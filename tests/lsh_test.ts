@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { JailkitError } from "../lib/errors.ts";
-import { type IniFile, parseIni } from "../lib/ini.ts";
+import { JailkitError } from "../lib/core/errors.ts";
+import { type IniFile, parseIni } from "../lib/config/ini.ts";
 import {
   decideLsh,
   type Expander,
@@ -21,8 +21,8 @@ import {
   MAX_COMMAND_CHARS,
   MAX_WORDS,
   readLshSettings,
-} from "../lib/lsh.ts";
-import { parseGroup, parsePasswd } from "../lib/passwd.ts";
+} from "../lib/login/lsh.ts";
+import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import { wordexp, WRDE_NOCMD } from "../ffi/libc.ts";
 import { tempDir } from "./helpers.ts";
 

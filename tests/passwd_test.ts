@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ErrorKind, JailkitError } from "../lib/errors.ts";
+import { type ErrorKind, JailkitError } from "../lib/core/errors.ts";
 import {
   addGroupMember,
   appendGroupEntry,
@@ -15,7 +15,7 @@ import {
   type PasswdFile,
   setUserHomeShell,
   splitDbLines,
-} from "../lib/passwd.ts";
+} from "../lib/config/passwd.ts";
 
 function expectError(fn: () => unknown, kind: ErrorKind, message: RegExp): void {
   let caught: unknown;

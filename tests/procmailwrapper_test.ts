@@ -5,16 +5,16 @@
  * recipient, with stub procmail programs that report what they were given.
  */
 import assert from "node:assert/strict";
-import { parseGroup, parsePasswd } from "../lib/passwd.ts";
-import { PrivilegeError, type PrivilegeStep } from "../lib/privilege.ts";
-import type { StatInfo } from "../lib/chrootsh.ts";
+import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
+import { PrivilegeError, type PrivilegeStep } from "../lib/login/privilege.ts";
+import type { StatInfo } from "../lib/login/chrootsh.ts";
 import {
   EXIT,
   PROCMAIL,
   type ProcmailResult,
   type ProcmailSystem,
   runProcmailwrapper,
-} from "../lib/procmailwrapper.ts";
+} from "../lib/login/procmailwrapper.ts";
 import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { syslogListener, TestNamespace } from "./namespace.ts";
 
@@ -260,10 +260,10 @@ Deno.test("exit 41: the home cannot be entered inside the jail; procmail checked
 });
 
 // ---------------------------------------------------------------------------------------------
-// lib/privilege.ts: the entry points jk_procmailwrapper adds, each in a fresh process
+// lib/login/privilege.ts: the entry points jk_procmailwrapper adds, each in a fresh process
 
 async function privilegeProbe(code: string): Promise<string> {
-  const script = `import * as p from "${REPO_ROOT}/lib/privilege.ts";\n` +
+  const script = `import * as p from "${REPO_ROOT}/lib/login/privilege.ts";\n` +
     `try { ${code}; console.log("no error"); } ` +
     `catch (e) { console.log(e instanceof p.PrivilegeError ? e.step + ": " + e.message : e); }`;
   const out = await new Deno.Command(DENO, {

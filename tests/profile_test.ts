@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { JailkitError } from "../lib/errors.ts";
-import { parseIni } from "../lib/ini.ts";
-import { expandSections, listSections } from "../lib/profile.ts";
+import { JailkitError } from "../lib/core/errors.ts";
+import { parseIni } from "../lib/config/ini.ts";
+import { expandSections, listSections } from "../lib/config/profile.ts";
 
 const FILE = "/etc/jailkit/jk_init.ini";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { JailkitError } from "../lib/errors.ts";
+import { JailkitError } from "../lib/core/errors.ts";
 import {
   commandLineSocket,
   decodeEvent,
@@ -19,7 +19,7 @@ import {
   restartDelay,
   type SocketPlan,
   validateRates,
-} from "../lib/socketd.ts";
+} from "../lib/socketd/rules.ts";
 
 function assertThrowsJailkit(fn: () => unknown): JailkitError {
   try {

@@ -4,11 +4,11 @@
  * then the installed setuid binary end to end, as an unprivileged user.
  */
 import assert from "node:assert/strict";
-import { parseIni } from "../lib/ini.ts";
-import { parseGroup, parsePasswd } from "../lib/passwd.ts";
-import { PrivilegeError, type PrivilegeStep } from "../lib/privilege.ts";
-import { CONFIG_DIR, type StatInfo } from "../lib/chrootsh.ts";
-import { JailkitError } from "../lib/errors.ts";
+import { parseIni } from "../lib/config/ini.ts";
+import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
+import { PrivilegeError, type PrivilegeStep } from "../lib/login/privilege.ts";
+import { CONFIG_DIR, type StatInfo } from "../lib/login/chrootsh.ts";
+import { JailkitError } from "../lib/core/errors.ts";
 import {
   authorisedJail,
   CONFIG_FILE,
@@ -18,7 +18,7 @@ import {
   runUchroot,
   type UchrootResult,
   type UchrootSystem,
-} from "../lib/uchroot.ts";
+} from "../lib/login/uchroot.ts";
 import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { syslogListener, TestNamespace } from "./namespace.ts";
 

@@ -4,10 +4,16 @@
  * the real system. The plan is inspected, and the `remove` operation is applied for real.
  */
 import assert from "node:assert/strict";
-import { type Finding, planUpdate, requestedDir, sameContent, scanJail } from "../lib/update.ts";
-import { applyPlan } from "../lib/apply.ts";
-import { JailkitError } from "../lib/errors.ts";
-import type { Op, Plan } from "../lib/plan.ts";
+import {
+  type Finding,
+  planUpdate,
+  requestedDir,
+  sameContent,
+  scanJail,
+} from "../lib/admin/update.ts";
+import { applyPlan } from "../lib/engine/apply.ts";
+import { JailkitError } from "../lib/core/errors.ts";
+import type { Op, Plan } from "../lib/core/plan.ts";
 import { rootTest, tempDir } from "./helpers.ts";
 
 type Entry = string | { link: string } | { dir: true };

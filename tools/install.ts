@@ -23,7 +23,7 @@
 import { lchownSync } from "node:fs";
 import { join, posix } from "node:path";
 import { parseArgs } from "node:util";
-import { parseIni } from "../lib/ini.ts";
+import { parseIni } from "../lib/config/ini.ts";
 
 export interface ToolSpec {
   readonly name: string;
@@ -239,13 +239,26 @@ function regularFiles(dir: string, filter: (name: string) => boolean): string[] 
   return names.sort();
 }
 
-/** Copies the named files of REPO/dir into `target` and removes whatever else is there. */
-function syncDir(dir: string, target: string, names: string[], mode: number): void {
+/**
+ * Copies the named files of REPO/dir into `target` and removes whatever else is there, except
+ * the subdirectories named in `keep`.
+ */
+function syncDir(dir: string, target: string, names: string[], mode: number, keep: string[] = []) {
   ensureDir(target);
   for (const name of names) installFile(join(target, name), mode, { src: join(REPO, dir, name) });
   for (const e of Deno.readDirSync(target)) {
-    if (!names.includes(e.name)) Deno.removeSync(join(target, e.name), { recursive: true });
+    if (!names.includes(e.name) && !keep.includes(e.name)) {
+      Deno.removeSync(join(target, e.name), { recursive: true });
+    }
   }
+}
+
+/** syncDir for the TypeScript sources of REPO/dir and of every folder below it. */
+function syncSources(dir: string, target: string): void {
+  const subdirs = [...Deno.readDirSync(join(REPO, dir))].filter((e) => e.isDirectory)
+    .map((e) => e.name).sort();
+  syncDir(dir, target, regularFiles(join(REPO, dir), (n) => n.endsWith(".ts")), 0o644, subdirs);
+  for (const sub of subdirs) syncSources(join(dir, sub), join(target, sub));
 }
 
 async function compileLauncher(out: string, tool: ToolSpec, libdir: string): Promise<void> {
@@ -383,9 +396,8 @@ export async function install(prefix: string, destdir: string): Promise<InstallR
     if (lstatOrUndefined(join(REPO, "mod.ts"))) {
       installFile(`${lib}/mod.ts`, 0o644, { src: join(REPO, "mod.ts") });
     }
-    const ts = (n: string) => n.endsWith(".ts");
     for (const dir of ["cli", "lib", "ffi"]) {
-      syncDir(dir, `${lib}/${dir}`, regularFiles(join(REPO, dir), ts), 0o644);
+      syncSources(dir, `${lib}/${dir}`);
       installed.push(`${l.libdir}/${dir}/`);
     }
     syncDir("data", `${lib}/data`, regularFiles(join(REPO, "data"), () => true), 0o644);

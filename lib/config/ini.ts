@@ -24,7 +24,7 @@
  * `]`, no brackets inside the name), keys outside any section, stray carriage returns, NUL bytes,
  * files over 1 MiB and lines that are neither comment, header nor key/value are errors.
  */
-import { configError, JailkitError } from "./errors.ts";
+import { configError, JailkitError } from "../core/errors.ts";
 
 export type IniDialect = "python" | "c";
 

@@ -28,11 +28,11 @@ import {
   PrivilegeError,
   type PrivilegeStep,
 } from "./privilege.ts";
-import type { IniFile } from "./ini.ts";
-import { iniInt, iniList, iniString, selectUserSection } from "./ini.ts";
-import type { GroupFile, PasswdEntry, PasswdFile } from "./passwd.ts";
-import { parseGroup, parseJailHome, parsePasswd } from "./passwd.ts";
-import { JailkitError } from "./errors.ts";
+import type { IniFile } from "../config/ini.ts";
+import { iniInt, iniList, iniString, selectUserSection } from "../config/ini.ts";
+import type { GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
+import { parseGroup, parseJailHome, parsePasswd } from "../config/passwd.ts";
+import { JailkitError } from "../core/errors.ts";
 
 export const CONFIG_DIR = "/etc/jailkit";
 export const CONFIG_FILE = "/etc/jailkit/jk_chrootsh.ini";
@@ -244,7 +244,7 @@ export interface CallerSystem {
   lstat(path: string): StatInfo | undefined;
   stat(path: string): StatInfo | undefined;
   /**
-   * lib/privilege.ts enterJail: chdir + getcwd check, `beforeChroot`, chroot and the drop to
+   * lib/login/privilege.ts enterJail: chdir + getcwd check, `beforeChroot`, chroot and the drop to
    * `creds`. Throws PrivilegeError naming the failed step.
    */
   enterJail(jail: string, creds: Credentials, beforeChroot: () => void): void;

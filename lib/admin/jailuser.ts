@@ -19,10 +19,10 @@
  *
  * Differences from jailkit 2.23 are listed in man/jk_jailuser.8 ("DIFFERENCES").
  */
-import { toolPath } from "./paths.ts";
+import { toolPath } from "../core/paths.ts";
 import * as fs from "node:fs";
 import { posix } from "node:path";
-import { JailkitError } from "./errors.ts";
+import { JailkitError } from "../core/errors.ts";
 import {
   addGroupMember,
   appendGroupEntry,
@@ -34,11 +34,17 @@ import {
   parsePasswd,
   type PasswdEntry,
   type PasswdFile,
-} from "./passwd.ts";
-import { checkJailSafety, JailView, kindOf, lstatOrUndefined, type NodeKind } from "./jailpath.ts";
-import type { Attrs, Op } from "./plan.ts";
-import { applyPlan, type OpResult, runProgram } from "./apply.ts";
-import { deviceNumbers, mknod } from "../ffi/libc.ts";
+} from "../config/passwd.ts";
+import {
+  checkJailSafety,
+  JailView,
+  kindOf,
+  lstatOrUndefined,
+  type NodeKind,
+} from "../engine/jailpath.ts";
+import type { Attrs, Op } from "../core/plan.ts";
+import { applyPlan, type OpResult, runProgram } from "../engine/apply.ts";
+import { deviceNumbers, mknod } from "../../ffi/libc.ts";
 
 /** The host login shell of jailed users: this installation's jk_chrootsh (jailkit: /usr/sbin). */
 export const CHROOTSH = toolPath("jk_chrootsh");

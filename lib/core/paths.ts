@@ -1,5 +1,6 @@
 /**
- * Where the administrative tools find their configuration. jailkit compiled in /etc/jailkit;
+ * Where things are: the admin tools' configuration, the installation prefix, programs in PATH.
+ * Configuration: jailkit compiled in /etc/jailkit;
  * root may point the admin tools (jk_init, jk_check, jk_update, jk_jailuser) elsewhere with
  * JAILKIT_ETC for staging and tests. The privileged login tools never read this variable.
  */
@@ -13,7 +14,7 @@ export function configDir(): string {
 
 /** The default ini files shipped with this checkout or installation. */
 export function bundledDataFile(name: string): string {
-  return new URL(`../data/${name}`, import.meta.url).pathname;
+  return new URL(`../../data/${name}`, import.meta.url).pathname;
 }
 
 export function fileExists(path: string): boolean {
@@ -37,10 +38,10 @@ export function locateConfig(name: string, given?: string): string {
 
 /**
  * The installation prefix when these sources run from an installed tree
- * (PREFIX/lib/jailkit/lib/paths.ts, see tools/install.ts); undefined in a checkout.
+ * (PREFIX/lib/jailkit/lib/core/paths.ts, see tools/install.ts); undefined in a checkout.
  */
 export function installPrefix(url = import.meta.url): string | undefined {
-  const m = new URL(url).pathname.match(/^(.*)\/lib\/jailkit\/lib\/paths\.ts$/);
+  const m = new URL(url).pathname.match(/^(.*)\/lib\/jailkit\/lib\/core\/paths\.ts$/);
   return m ? m[1] : undefined;
 }
 
@@ -50,4 +51,39 @@ export function installPrefix(url = import.meta.url): string | undefined {
  */
 export function toolPath(name: "jk_chrootsh" | "jk_lsh", url = import.meta.url): string {
   return `${installPrefix(url) ?? "/usr"}/sbin/${name}`;
+}
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * Finds a program name the way jailkit's users expect: absolute paths as given, names with a
+ * slash relative to the working directory, bare names in PATH. Undefined when not found.
+ */
+export function locateProgram(
+  name: string,
+  path = callerVar("PATH") || DEFAULT_PATH,
+): string | undefined {
+  if (name === "") return undefined;
+  if (name.startsWith("/")) return exists(name) ? name : undefined;
+  if (name.includes("/")) {
+    const abs = posix.resolve(Deno.cwd(), name);
+    return exists(abs) ? abs : undefined;
+  }
+  for (const dir of path.split(":")) {
+    if (!dir.startsWith("/")) continue; // relative PATH entries would depend on the cwd
+    const candidate = posix.join(dir, name);
+    try {
+      if (Deno.statSync(candidate).isFile) return candidate;
+    } catch { /* not in this directory */ }
+  }
+  return undefined;
+}
+
+function exists(p: string): boolean {
+  try {
+    Deno.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -7,7 +7,7 @@
  * Order and exit codes as jailkit 2.23: -u/-g (1), no jail (21), no executable (23), relative
  * jail (27), unsafe jail (25), unsafe executable (29), pid file, chdir (33), chroot (35),
  * groups and gid (37), uid (39), exec (31). The jail and executable checks run on the
- * directory the process has already entered (lib/privilege.ts `beforeChroot`), so nobody can
+ * directory the process has already entered (lib/login/privilege.ts `beforeChroot`), so nobody can
  * swap a path between the check and the chroot.
  *
  * Deliberately different from jailkit 2.23 (listed for admins in man/jk_chrootlaunch.8):
@@ -39,9 +39,9 @@ import {
   PrivilegeError,
   type PrivilegeStep,
 } from "./privilege.ts";
-import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "./passwd.ts";
-import { type JailNode, JailView } from "./jailpath.ts";
-import { JailkitError } from "./errors.ts";
+import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
+import { type JailNode, JailView } from "../engine/jailpath.ts";
+import { JailkitError } from "../core/errors.ts";
 import { type LogPriority, Refusal, safePathProblems, type StatInfo } from "./chrootsh.ts";
 import { jailIsSafe } from "./uchroot.ts";
 
@@ -380,7 +380,7 @@ export interface ChrootlaunchSystem {
   realpath(path: string): string | undefined;
   /** writePidFile above; throws a JailkitError. */
   writePidFile(path: string, pid: number): void;
-  /** lib/privilege.ts enterJail with allowRoot; throws PrivilegeError naming the step. */
+  /** lib/login/privilege.ts enterJail with allowRoot; throws PrivilegeError naming the step. */
   enterJail(jail: string, creds: Credentials, beforeChroot: () => void): void;
   log(priority: LogPriority, message: string): void;
   stdout(text: string): void;

@@ -28,11 +28,11 @@
 import { posix } from "node:path";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { Buffer } from "node:buffer";
-import { JailkitError } from "./errors.ts";
-import { type IniFile, iniPlainSections, type IniSection } from "./ini.ts";
-import { parseJailHome, parsePasswd, type PasswdFile } from "./passwd.ts";
-import { JailView, kindOf, type NodeKind } from "./jailpath.ts";
-import { toolPath } from "./paths.ts";
+import { JailkitError } from "../core/errors.ts";
+import { type IniFile, iniPlainSections, type IniSection } from "../config/ini.ts";
+import { parseJailHome, parsePasswd, type PasswdFile } from "../config/passwd.ts";
+import { JailView, kindOf, type NodeKind } from "../engine/jailpath.ts";
+import { toolPath } from "../core/paths.ts";
 
 export type Severity = "error" | "warning";
 

@@ -4,7 +4,7 @@
  * happens component by component with readdir, never through a shell, and the number of
  * results is bounded.
  */
-import { JailkitError } from "./errors.ts";
+import { JailkitError } from "../core/errors.ts";
 
 export const MAX_GLOB_MATCHES = 20000;
 

@@ -23,7 +23,7 @@
  * - rsync, scp, sftp-server, git, cvs and svnserve only get the arguments their clients send
  *   in server mode (RULES below); `allow_unsafe_options` / `allow_extra_options` lift that.
  */
-import { JailkitError } from "./errors.ts";
+import { JailkitError } from "../core/errors.ts";
 import {
   iniBool,
   type IniFile,
@@ -31,8 +31,8 @@ import {
   iniOctal,
   type IniSection,
   selectUserSection,
-} from "./ini.ts";
-import type { GroupFile, PasswdFile } from "./passwd.ts";
+} from "../config/ini.ts";
+import type { GroupFile, PasswdFile } from "../config/passwd.ts";
 
 /** The config as seen from inside the jail; never chosen by the caller. */
 export const LSH_CONFIG = "/etc/jailkit/jk_lsh.ini";

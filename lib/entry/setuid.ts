@@ -13,9 +13,15 @@ import {
   LOG_WARNING,
   openlog,
   syslog,
-} from "../ffi/libc.ts";
-import type { LogPriority, StatInfo } from "./chrootsh.ts";
-import { type GroupFile, parseGroup, parsePasswd, type PasswdFile, readDbFile } from "./passwd.ts";
+} from "../../ffi/libc.ts";
+import type { LogPriority, StatInfo } from "../login/chrootsh.ts";
+import {
+  type GroupFile,
+  parseGroup,
+  parsePasswd,
+  type PasswdFile,
+  readDbFile,
+} from "../config/passwd.ts";
 
 const PRIORITY: Record<LogPriority, number> = {
   err: LOG_ERR,

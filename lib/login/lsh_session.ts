@@ -1,11 +1,11 @@
 /**
  * One jk_lsh session (spec §2.8): the user from the jail's own /etc/passwd and /etc/group, the
  * config from /etc/jailkit/jk_lsh.ini (the jail's: "/" is the jail), every message to syslog,
- * then exec of the allowed program. lib/lsh.ts decides; this module gathers the facts and acts.
+ * then exec of the allowed program. lib/login/lsh.ts decides; this module gathers the facts and acts.
  * Used by cli/jk_lsh.ts, and by jk_chrootsh when the in-jail shell is this installation's
  * jk_lsh (one runtime start per login instead of two).
  */
-import { readIni } from "./ini.ts";
+import { readIni } from "../config/ini.ts";
 import {
   decideLsh,
   identifyUser,
@@ -15,7 +15,13 @@ import {
   type LshFs,
   type LshRefusal,
 } from "./lsh.ts";
-import { type GroupFile, parseGroup, parsePasswd, type PasswdFile, readDbFile } from "./passwd.ts";
+import {
+  type GroupFile,
+  parseGroup,
+  parsePasswd,
+  type PasswdFile,
+  readDbFile,
+} from "../config/passwd.ts";
 import {
   closeFdsAbove,
   execve,
@@ -27,7 +33,7 @@ import {
   umask,
   wordexp,
   WRDE_NOCMD,
-} from "../ffi/libc.ts";
+} from "../../ffi/libc.ts";
 
 const PRIORITY = { err: LOG_ERR, warning: LOG_WARNING, notice: LOG_NOTICE, info: LOG_INFO };
 

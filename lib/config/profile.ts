@@ -1,6 +1,6 @@
 /**
  * jk_init's sections ("profiles"): which sections a run processes, in which order, and the typed
- * keys of each. Pure: takes a parsed jk_init.ini, returns data; copying is lib/copy.ts's job.
+ * keys of each. Pure: takes a parsed jk_init.ini, returns data; copying is lib/engine/copy.ts's job.
  *
  * Differences from jailkit 2.23 (spec §2.1), each deliberate:
  * - a section runs at most once per run, also when it is named on the command line twice or is
@@ -11,7 +11,7 @@
  * - a key jk_init does not know is reported with its file and line, so a typo such as
  *   `path = /usr/bin/git` is not silently ignored.
  */
-import { configError } from "./errors.ts";
+import { configError } from "../core/errors.ts";
 import {
   iniBool,
   iniEntries,

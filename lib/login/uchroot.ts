@@ -29,11 +29,11 @@
  */
 import { parseArgs } from "node:util";
 import { type ExecSpec, PrivilegeError, type PrivilegeStep } from "./privilege.ts";
-import type { IniFile } from "./ini.ts";
-import { iniInt, iniList, selectUserSection } from "./ini.ts";
-import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "./passwd.ts";
-import { parseGroup, parsePasswd } from "./passwd.ts";
-import { JailkitError } from "./errors.ts";
+import type { IniFile } from "../config/ini.ts";
+import { iniInt, iniList, selectUserSection } from "../config/ini.ts";
+import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
+import { parseGroup, parsePasswd } from "../config/passwd.ts";
+import { JailkitError } from "../core/errors.ts";
 import {
   type CallerSystem,
   CHECKED_JAIL_DIRS,

@@ -4,13 +4,9 @@
  * plan in the three modes, and turning typed errors into each tool's documented exit codes.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { posix } from "node:path";
-import { type ErrorKind, JailkitError } from "./errors.ts";
-import type { Plan } from "./plan.ts";
-import { callerVar } from "./environ.ts";
-import { applyPlan, consolePrinter, resultToJson } from "./apply.ts";
-
-export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+import { type ErrorKind, JailkitError } from "../core/errors.ts";
+import type { Plan } from "../core/plan.ts";
+import { applyPlan, consolePrinter, resultToJson } from "../engine/apply.ts";
 
 /** Thrown by tools to end with a given status after printing their message. */
 export class Exit extends Error {
@@ -71,39 +67,6 @@ export function parseOptions<T extends ParseArgsConfig["options"]>(
     stderr(`ERROR: ${(e as Error).message}`);
     stdout(usage);
     throw new Exit(1);
-  }
-}
-
-/**
- * Finds a program name the way jailkit's users expect: absolute paths as given, names with a
- * slash relative to the working directory, bare names in PATH. Undefined when not found.
- */
-export function locateProgram(
-  name: string,
-  path = callerVar("PATH") || DEFAULT_PATH,
-): string | undefined {
-  if (name === "") return undefined;
-  if (name.startsWith("/")) return exists(name) ? name : undefined;
-  if (name.includes("/")) {
-    const abs = posix.resolve(Deno.cwd(), name);
-    return exists(abs) ? abs : undefined;
-  }
-  for (const dir of path.split(":")) {
-    if (!dir.startsWith("/")) continue; // relative PATH entries would depend on the cwd
-    const candidate = posix.join(dir, name);
-    try {
-      if (Deno.statSync(candidate).isFile) return candidate;
-    } catch { /* not in this directory */ }
-  }
-  return undefined;
-}
-
-function exists(p: string): boolean {
-  try {
-    Deno.lstatSync(p);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -16,8 +16,8 @@
  *   is never negative (jailkit computed the rest of a window that had already ended).
  */
 import { posix } from "node:path";
-import { JailkitError } from "./errors.ts";
-import { parseIni } from "./ini.ts";
+import { JailkitError } from "../core/errors.ts";
+import { parseIni } from "../config/ini.ts";
 
 export const VERSION = "2.23-deno";
 
@@ -135,7 +135,7 @@ const RATE_KEYS: readonly (keyof RawRates)[] = ["base", "peak", "interval"];
  * Reads jk_socketd.ini (`text` is the contents of `path`): every section is a socket path, in
  * file order, with keys base/peak/interval. A repeated section is skipped with a notice, as are
  * sections past the 128th and unknown keys. Syntax errors throw a "config" JailkitError naming
- * FILE:LINE (the C-flavour rules of lib/ini.ts).
+ * FILE:LINE (the C-flavour rules of lib/config/ini.ts).
  */
 export function parseSocketdConfig(text: string, path: string): SocketdConfig {
   const notices: string[] = [];

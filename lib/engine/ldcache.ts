@@ -5,7 +5,7 @@
  * (string offsets relative to the start of its own header), or the new table alone (what glibc
  * 2.32+ ldconfig writes). The loader prefers the new table whenever it is present, so do we.
  */
-import { JailkitError } from "./errors.ts";
+import { JailkitError } from "../core/errors.ts";
 import { type ElfAbi, EM } from "./elf.ts";
 
 /** One library known to the cache. */

@@ -1,8 +1,8 @@
 /**
  * A plan is the complete, ordered list of changes a tool has decided to make. Deciding code
- * builds it without touching the disk; `lib/apply.ts` is the only code that carries it out,
+ * builds it without touching the disk; `lib/engine/apply.ts` is the only code that carries it out,
  * prints it (--dry-run) or emits it (--json). Paths of jail operations are canonical in-jail
- * paths (see lib/jailpath.ts): their parents are real directories, created earlier in the plan
+ * paths (see lib/engine/jailpath.ts): their parents are real directories, created earlier in the plan
  * or already on disk, and the executor refuses to act if that is no longer true.
  */
 

@@ -1,16 +1,16 @@
 /**
  * jk_init's planning: turns the requested sections of a jk_init.ini into one plan (spec §2.1,
  * minus its defects). Pure with respect to the jail: it reads the host and the jail, and
- * returns the operations; lib/apply.ts carries them out.
+ * returns the operations; lib/engine/apply.ts carries them out.
  */
 import { posix } from "node:path";
-import { type CopyOptions, CopyPlanner } from "./copy.ts";
-import { type IniFile } from "./ini.ts";
-import { expandSections, type ResolvedSection } from "./profile.ts";
-import { appendGroupEntry, appendPasswdEntry, parseGroup, parsePasswd } from "./passwd.ts";
-import { locateProgram } from "./cli.ts";
-import { lstatOrUndefined } from "./jailpath.ts";
-import type { Plan } from "./plan.ts";
+import { type CopyOptions, CopyPlanner } from "../engine/copy.ts";
+import { type IniFile } from "../config/ini.ts";
+import { expandSections, type ResolvedSection } from "../config/profile.ts";
+import { appendGroupEntry, appendPasswdEntry, parseGroup, parsePasswd } from "../config/passwd.ts";
+import { locateProgram } from "../core/paths.ts";
+import { lstatOrUndefined } from "../engine/jailpath.ts";
+import type { Plan } from "../core/plan.ts";
 
 export interface InitOptions {
   force: boolean;

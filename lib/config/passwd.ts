@@ -11,7 +11,7 @@
  * replacing its password field and assuming the line ended with a newline; we change only the
  * member field. Malformed lines are reported instead of crashing (jk_check on 6-field lines).
  */
-import { configError, JailkitError } from "./errors.ts";
+import { configError, JailkitError } from "../core/errors.ts";
 
 /** One physical line: its text without the terminator, and the terminator it had. */
 export interface DbLine {

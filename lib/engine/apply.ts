@@ -15,8 +15,8 @@
  * destination symlink is replaced, never written through.
  */
 import { posix } from "node:path";
-import { JailkitError } from "./errors.ts";
-import type { Attrs, Op, Plan } from "./plan.ts";
+import { JailkitError } from "../core/errors.ts";
+import type { Attrs, Op, Plan } from "../core/plan.ts";
 import { components } from "./jailpath.ts";
 import {
   AT_EMPTY_PATH,
@@ -62,7 +62,7 @@ import {
   unlinkat,
   utimensat,
   write,
-} from "../ffi/libc.ts";
+} from "../../ffi/libc.ts";
 
 /**
  * Directory descriptors kept open per run. jk_init works in a few hundred directories and keeps

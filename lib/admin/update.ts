@@ -20,10 +20,16 @@
 import { Buffer } from "node:buffer";
 import * as fs from "node:fs";
 import { posix } from "node:path";
-import { CopyPlanner } from "./copy.ts";
-import { JailkitError } from "./errors.ts";
-import { components, JailView, kindOf, lstatOrUndefined, type NodeKind } from "./jailpath.ts";
-import type { Op, Plan } from "./plan.ts";
+import { CopyPlanner } from "../engine/copy.ts";
+import { JailkitError } from "../core/errors.ts";
+import {
+  components,
+  JailView,
+  kindOf,
+  lstatOrUndefined,
+  type NodeKind,
+} from "../engine/jailpath.ts";
+import type { Op, Plan } from "../core/plan.ts";
 
 /** What jailkit 2.23 scans when no directory is named. */
 export const DEFAULT_DIRS: readonly string[] = ["/bin/", "/lib/", "/usr/", "/opt/"];

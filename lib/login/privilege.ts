@@ -40,7 +40,7 @@ import {
   setresgid,
   setresuid,
   umask,
-} from "../ffi/libc.ts";
+} from "../../ffi/libc.ts";
 
 export type PrivilegeStep =
   | "chdir-jail"

@@ -6,7 +6,7 @@
  * count and size is checked against the file size before it is used: the input is hostile.
  */
 import * as fs from "node:fs";
-import { JailkitError } from "./errors.ts";
+import { JailkitError } from "../core/errors.ts";
 
 /** Random access to a file or buffer of known size. */
 export interface ByteReader {

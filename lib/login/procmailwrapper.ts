@@ -24,7 +24,7 @@
  *   makes it the caller's descriptor or /dev/null), every other descriptor above 2 is closed.
  */
 import { type Credentials, type ExecSpec, PrivilegeError } from "./privilege.ts";
-import { parseJailHome } from "./passwd.ts";
+import { parseJailHome } from "../config/passwd.ts";
 // A failed privilege step exits as in jk_chrootsh, whose exit codes these are.
 import {
   type CallerSystem,
@@ -66,7 +66,7 @@ export const EXIT = {
 
 export interface ProcmailSystem extends CallerSystem {
   readonly argv0: string;
-  /** lib/privilege.ts dropPrivileges (no jail); throws PrivilegeError naming the step. */
+  /** lib/login/privilege.ts dropPrivileges (no jail); throws PrivilegeError naming the step. */
   dropPrivileges(creds: Credentials): void;
   /** Inside the jail, as the user: a file's text, or undefined when unreadable. */
   readJailFile(path: string): string | undefined;

@@ -4,17 +4,17 @@
  *
  * Files land at the same absolute path as on the host. Host symlinks are reproduced with the
  * same link text and their targets copied too, so a usr-merged host yields `lib -> usr/lib` in
- * the jail. Libraries come from our own ELF resolver (lib/deps.ts): nothing we copy is ever
+ * the jail. Libraries come from our own ELF resolver (lib/engine/deps.ts): nothing we copy is ever
  * executed, and a library that cannot be found is reported.
  */
 import { posix } from "node:path";
-import { JailkitError } from "./errors.ts";
+import { JailkitError } from "../core/errors.ts";
 import { JailView, kindOf, lstatOrUndefined } from "./jailpath.ts";
-import type { Attrs } from "./plan.ts";
-import { PlanBuilder } from "./plan.ts";
+import type { Attrs } from "../core/plan.ts";
+import { PlanBuilder } from "../core/plan.ts";
 import { expandGlob, hasGlobChars } from "./glob.ts";
 import { DependencyResolver } from "./deps.ts";
-import { deviceNumbers } from "../ffi/libc.ts";
+import { deviceNumbers } from "../../ffi/libc.ts";
 
 export interface CopyOptions {
   /** Replace existing files and symlinks that differ from the host (-f). */

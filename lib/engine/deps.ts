@@ -22,7 +22,7 @@
  * the copy engine reproduces symlinks such as /lib -> usr/lib itself.
  */
 import { dirname, isAbsolute, resolve } from "node:path";
-import { JailkitError } from "./errors.ts";
+import { JailkitError } from "../core/errors.ts";
 import {
   abiCompatible,
   DF_1_NODEFLIB,

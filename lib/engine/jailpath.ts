@@ -10,7 +10,7 @@
  * re-verifies before it writes.
  */
 import { posix } from "node:path";
-import { JailkitError } from "./errors.ts";
+import { JailkitError } from "../core/errors.ts";
 
 /** What the planner needs to know about one directory entry. */
 export type NodeKind = "dir" | "file" | "symlink" | "char" | "block" | "fifo" | "socket";

@@ -39,9 +39,10 @@ export interface Violation {
   why: string;
 }
 
+/** The layered folder a path belongs to; a subfolder (ffi/libc/) belongs to its parent's. */
 function folderOf(path: string): string | undefined {
   const dir = posix.dirname(path);
-  return dir in LAYERS ? dir : undefined;
+  return Object.keys(LAYERS).find((k) => dir === k || dir.startsWith(`${k}/`));
 }
 
 function toolStem(name: string): string {
@@ -90,25 +91,28 @@ export function judge(file: string, target: string): string | undefined {
 
 export function checkTree(root: string): Violation[] {
   const out: Violation[] = [];
-  for (const dir of Object.keys(LAYERS)) {
+  const visit = (dir: string, depth: number) => {
+    if (depth > 8) throw new Error(`check_imports: ${dir} is nested too deep`);
     let entries: Deno.DirEntry[];
     try {
       entries = [...Deno.readDirSync(posix.join(root, dir))];
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) continue;
+      if (e instanceof Deno.errors.NotFound) return;
       throw e;
     }
     for (const e of entries) {
+      const path = posix.join(dir, e.name);
+      if (e.isDirectory && !(path in LAYERS)) visit(path, depth + 1);
       if (!e.isFile || !e.name.endsWith(".ts")) continue;
-      const file = posix.join(dir, e.name);
-      const text = Deno.readTextFileSync(posix.join(root, file));
+      const text = Deno.readTextFileSync(posix.join(root, path));
       for (const { line, spec } of importsOf(text)) {
         const target = posix.normalize(posix.join(dir, spec));
-        const why = judge(file, target);
-        if (why) out.push({ file, line, target, why });
+        const why = judge(path, target);
+        if (why) out.push({ file: path, line, target, why });
       }
     }
-  }
+  };
+  for (const dir of Object.keys(LAYERS)) visit(dir, 0);
   return out;
 }
 

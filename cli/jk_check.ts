@@ -42,6 +42,15 @@ Exit codes: 0 no ERROR found (there may be warnings), 1 bad option or unusable
 configuration file, 2 at least one ERROR found.`;
 }
 
+/** Exit codes: jailkit 2.23 always ended with 0 (1 on a bad option); 2 is ours. */
+const EXIT = {
+  /** no ERROR found; there may be warnings */
+  ok: 0,
+  /** bad option or unusable configuration file */
+  usage: 1,
+  errorFound: 2,
+} as const;
+
 const OPTIONS = {
   configfile: { type: "string", short: "c" },
   verbose: { type: "boolean", short: "v" },
@@ -82,7 +91,7 @@ function run(): number {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, usage());
   if (values.help) {
     stdout(usage());
-    return 0;
+    return EXIT.ok;
   }
   const verbose = values.verbose === true;
   const json = values.json === true;
@@ -100,7 +109,7 @@ function run(): number {
     if (verbose) (json ? stderr : stdout)(text);
   };
 
-  const ini = loadConfig(values.configfile as string | undefined, note);
+  const ini = loadConfig(values.configfile, note);
   let hostText: string;
   try {
     hostText = Deno.readTextFileSync(HOST_PASSWD);
@@ -145,17 +154,17 @@ function run(): number {
       2,
     ));
   }
-  return errors > 0 ? 2 : 0;
+  return errors > 0 ? EXIT.errorFound : EXIT.ok;
 }
 
 if (import.meta.main) {
   main(run, {
-    usage: 1,
-    config: 1,
-    "not-found": 1,
-    permission: 1,
-    io: 1,
-    parse: 1,
-    "unsafe-jail": 1,
+    usage: EXIT.usage,
+    config: EXIT.usage,
+    "not-found": EXIT.usage,
+    permission: EXIT.usage,
+    io: EXIT.usage,
+    parse: EXIT.usage,
+    "unsafe-jail": EXIT.usage,
   });
 }

@@ -3,18 +3,17 @@
  * jail. Command line and output lines of jailkit 2.23 (spec §2.2), plus --dry-run and --json.
  */
 import {
-  isRoot,
   JAIL_WRITER_OPTIONS,
   main,
+  openJail,
   parseOptions,
+  requireRootUnlessDryRun,
   runPlan,
   stderr,
   stdout,
   takeJail,
 } from "../lib/entry/admin.ts";
-import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../lib/engine/jailpath.ts";
 import { CopyPlanner } from "../lib/engine/copy.ts";
-import { JailkitError } from "../lib/core/errors.ts";
 import { locateProgram } from "../lib/core/paths.ts";
 
 const USAGE = `Usage: jk_cp -j JAIL [OPTIONS] FILE...
@@ -37,6 +36,20 @@ Exit codes: 0 ok (programs not found in PATH are reported and skipped), 1 bad op
 2 missing jail or file (or none found), 3 jail is not a directory, 4 a path does not exist
 (nothing is copied), 5 not root, 6 the jail is not safe, 7 some operations failed.`;
 
+/** Exit codes: jailkit 2.23's, plus 7 (jailkit left copy errors at 0). */
+const EXIT = {
+  ok: 0,
+  usage: 1,
+  /** no jail or no file given, or none of the bare names found in PATH */
+  nothingToCopy: 2,
+  notDirectory: 3,
+  /** a path given with a slash does not exist */
+  missingPath: 4,
+  notRoot: 5,
+  unsafeJail: 6,
+  failed: 7,
+} as const;
+
 const OPTIONS = {
   ...JAIL_WRITER_OPTIONS,
   owner: { type: "boolean", short: "o" },
@@ -47,33 +60,25 @@ function run(): number {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
   if (values.help) {
     stdout(USAGE);
-    return 0;
+    return EXIT.ok;
   }
   const dryRun = values["dry-run"] === true;
-  if (!isRoot() && !dryRun) {
-    stdout("jk_cp: you need to be root to copy files into a jail (or use --dry-run)");
-    return 5;
-  }
+  requireRootUnlessDryRun(dryRun, {
+    tool: "jk_cp",
+    what: "copy files into a jail",
+    code: EXIT.notRoot,
+  });
   const { jail: jailArg, rest: names } = takeJail(values.jail, positionals);
   if (jailArg === undefined || names.length === 0) {
     stderr("ERROR: need at least a jail directory and one file to copy");
     stdout(USAGE);
-    return 2;
+    return EXIT.nothingToCopy;
   }
-  const jail = normalizeJail(jailArg);
-  if (!lstatOrUndefined(jail)?.isDirectory) {
-    stderr(`ERROR: ${jail} is not a directory`);
-    return 3;
-  }
-  try {
-    checkJailSafety(jail);
-  } catch (e) {
-    if (e instanceof JailkitError) {
-      stderr(`ERROR: ${e.message}`);
-      return 6;
-    }
-    throw e;
-  }
+  const jail = openJail(jailArg, {
+    notDirectory: EXIT.notDirectory,
+    unsafe: EXIT.unsafeJail,
+    bareSafetyMessage: true,
+  });
   const files: string[] = [];
   // jailkit 2.23: a missing path stops everything (exit 4), a bare name not in PATH was
   // silently dropped. Panels pass lists of optional programs (ISPConfig: "which zip unzip
@@ -88,11 +93,11 @@ function run(): number {
   if (missingPaths.length > 0) {
     for (const p of missingPaths) stderr(`ERROR: ${p} does not exist`);
     stderr("ERROR: nothing was copied");
-    return 4;
+    return EXIT.missingPath;
   }
   if (files.length === 0) {
     stderr("ERROR: none of the programs was found, nothing to copy");
-    return 2;
+    return EXIT.nothingToCopy;
   }
   const planner = new CopyPlanner(jail);
   planner.copyPaths(files, {
@@ -109,17 +114,17 @@ function run(): number {
     json: values.json === true,
     verbose: values.verbose === true,
   });
-  return failed > 0 ? 7 : 0;
+  return failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
 if (import.meta.main) {
   main(run, {
-    usage: 1,
-    "not-found": 4,
-    "unsafe-jail": 6,
-    permission: 5,
-    io: 7,
-    config: 1,
-    parse: 7,
+    usage: EXIT.usage,
+    "not-found": EXIT.missingPath,
+    "unsafe-jail": EXIT.unsafeJail,
+    permission: EXIT.notRoot,
+    io: EXIT.failed,
+    config: EXIT.usage,
+    parse: EXIT.failed,
   });
 }

@@ -3,17 +3,16 @@
  * lines and exit codes of jailkit 2.23 (spec §2.1), plus --dry-run and --json.
  */
 import {
-  isRoot,
   JAIL_WRITER_OPTIONS,
   main,
+  openJail,
   parseOptions,
+  requireRootUnlessDryRun,
   runPlan,
   stderr,
   stdout,
   takeJail,
 } from "../lib/entry/admin.ts";
-import { checkJailSafety, normalizeJail } from "../lib/engine/jailpath.ts";
-import { JailkitError } from "../lib/core/errors.ts";
 import { readIni } from "../lib/config/ini.ts";
 import { listSections } from "../lib/config/profile.ts";
 import { planInit } from "../lib/admin/init.ts";
@@ -41,6 +40,18 @@ Exit codes: 0 ok (also when a section does not exist: a warning is printed), 1 b
 2 missing jail or section, 3 unsafe jail or unusable config file, 5 not root,
 7 some operations failed.`;
 
+/** Exit codes: jailkit 2.23's, plus 7 (jailkit ended with a traceback and 1). */
+const EXIT = {
+  ok: 0,
+  usage: 1,
+  /** no jail or no section given */
+  missingArgument: 2,
+  /** the path to the jail is not safe, or the config file is missing or unusable */
+  unsafeJailOrConfig: 3,
+  notRoot: 5,
+  failed: 7,
+} as const;
+
 const OPTIONS = {
   ...JAIL_WRITER_OPTIONS,
   configfile: { type: "string", short: "c" },
@@ -51,12 +62,12 @@ function run(): number {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
   if (values.help) {
     stdout(USAGE);
-    return 0;
+    return EXIT.ok;
   }
-  const configFile = locateConfig("jk_init.ini", values.configfile as string | undefined);
+  const configFile = locateConfig("jk_init.ini", values.configfile);
   if (!fileExists(configFile)) {
     stderr(`ERROR: configfile ${configFile} does not exist`);
-    return 3;
+    return EXIT.unsafeJailOrConfig;
   }
   const ini = readIni(configFile, "python");
   if (values.list) {
@@ -65,30 +76,23 @@ function run(): number {
     stdout("");
     for (const s of listSections(ini)) stdout(s.comment ? `${s.name} - ${s.comment}` : s.name);
     stdout("");
-    return 0;
+    return EXIT.ok;
   }
   const dryRun = values["dry-run"] === true;
-  if (!isRoot() && !dryRun) {
-    stdout("jk_init: you need to be root to create a jail (or use --dry-run)");
-    return 5;
-  }
+  requireRootUnlessDryRun(dryRun, {
+    tool: "jk_init",
+    what: "create a jail",
+    code: EXIT.notRoot,
+  });
   const { jail: jailArg, rest: args } = takeJail(values.jail, positionals);
   if (jailArg === undefined || args.length === 0) {
     stdout("");
     stdout("ERROR: need a jail directory and at least one section");
     stdout(USAGE);
-    return 2;
+    return EXIT.missingArgument;
   }
-  const jail = normalizeJail(jailArg);
-  try {
-    checkJailSafety(jail);
-  } catch (e) {
-    if (e instanceof JailkitError) {
-      stderr(`ERROR: jail directory ${jail} is not safe: ${e.message}`);
-      return 3;
-    }
-    throw e;
-  }
+  // No directory check: jk_init creates the jail.
+  const jail = openJail(jailArg, { unsafe: EXIT.unsafeJailOrConfig });
   const { plan } = planInit(jail, ini, args, {
     force: values.force === true,
     hardlink: values.hardlink === true,
@@ -100,17 +104,17 @@ function run(): number {
   if (!changes && !json) {
     stdout(`Nothing to do: ${jail} already has everything in ${args.join(" ")}`);
   }
-  return failed > 0 ? 7 : 0;
+  return failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
 if (import.meta.main) {
   main(run, {
-    usage: 1,
-    config: 3,
-    "not-found": 3,
-    "unsafe-jail": 3,
-    permission: 5,
-    io: 7,
-    parse: 7,
+    usage: EXIT.usage,
+    config: EXIT.unsafeJailOrConfig,
+    "not-found": EXIT.unsafeJailOrConfig,
+    "unsafe-jail": EXIT.unsafeJailOrConfig,
+    permission: EXIT.notRoot,
+    io: EXIT.failed,
+    parse: EXIT.failed,
   });
 }

@@ -5,7 +5,14 @@
  * (spec §2.5), plus --noninteractive, --dry-run and --json.
  */
 import { consolePrinter, resultToJson } from "../lib/engine/apply.ts";
-import { Exit, isRoot, main, parseOptions, stderr, stdout } from "../lib/entry/admin.ts";
+import {
+  Exit,
+  main,
+  parseOptions,
+  requireRootUnlessDryRun,
+  stderr,
+  stdout,
+} from "../lib/entry/admin.ts";
 import { JailkitError } from "../lib/core/errors.ts";
 import { lstatOrUndefined, normalizeJail } from "../lib/engine/jailpath.ts";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
@@ -37,6 +44,17 @@ JAIL/etc/group, and changes their home to JAIL/./HOME and their shell to /usr/sb
 
 Exit codes: 0 ok (unknown users are skipped), 1 bad option, 2 no user given, not root, or a
 failure writing the jail files or switching a user, 33 invalid jail with -n.`;
+
+/** Exit codes, as jailkit 2.23. */
+const EXIT = {
+  /** also when unknown users were skipped */
+  ok: 0,
+  usage: 1,
+  /** no user given, not root, or writing the jail files or switching a user failed */
+  failed: 2,
+  /** the jail is not usable and -n forbids asking for another */
+  invalidJail: 33,
+} as const;
 
 const OPTIONS = {
   jail: { type: "string", short: "j" },
@@ -85,7 +103,7 @@ function run(): number {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
   if (values.help || values["?"]) {
     stdout(USAGE);
-    return 0;
+    return EXIT.ok;
   }
   const json = values.json === true;
   const dryRun = values["dry-run"] === true;
@@ -99,28 +117,30 @@ function run(): number {
   if (values.move && values.nomove) {
     stderr("ERROR: --move and --nomove contradict each other");
     stdout(USAGE);
-    return 1;
+    return EXIT.usage;
   }
-  const shell = (values.shell as string | undefined) ?? DEFAULT_INJAIL_SHELL;
+  const shell = values.shell ?? DEFAULT_INJAIL_SHELL;
   const badShell = shellProblem(shell);
   if (badShell !== undefined) {
     stderr(`ERROR: ${badShell}`);
-    return 1;
+    return EXIT.usage;
   }
   if (positionals.length === 0) {
     stdout("aborted, no username specified");
-    return 2;
+    return EXIT.failed;
   }
-  if (!isRoot() && !dryRun) {
-    stderr("jk_jailuser: you need to be root to change users and jails (or use --dry-run)");
-    return 2;
-  }
+  requireRootUnlessDryRun(dryRun, {
+    tool: "jk_jailuser",
+    what: "change users and jails",
+    code: EXIT.failed,
+    print: stderr,
+  });
 
   const noAnswer = (what: string) => {
     stderr(`no answer on standard input: ${what}, continuing as with -n`);
     interactive = false;
   };
-  let jailArg = values.jail as string | undefined;
+  let jailArg = values.jail;
   let jail: string;
   for (;;) {
     let problem: string | undefined;
@@ -131,12 +151,12 @@ function run(): number {
     }
     if (problem === undefined) break;
     stderr(problem);
-    if (!interactive) throw new Exit(33);
+    if (!interactive) throw new Exit(EXIT.invalidJail);
     ask("enter jail directory: ", false);
     jailArg = readLine();
     if (jailArg === undefined) {
       noAnswer("no jail directory");
-      throw new Exit(33);
+      throw new Exit(EXIT.invalidJail);
     }
   }
   jail = jail!;
@@ -181,18 +201,18 @@ function run(): number {
       resultToJson({ jail, ops }, { results: outcome.results, failed: outcome.failed }, dryRun),
     );
   }
-  if (outcome.jailWriteFailed) return 2;
-  return outcome.failedUsers.length > 0 ? 2 : 0;
+  if (outcome.jailWriteFailed) return EXIT.failed;
+  return outcome.failedUsers.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
 if (import.meta.main) {
   main(run, {
-    usage: 1,
-    config: 2,
-    "unsafe-jail": 2,
-    "not-found": 2,
-    permission: 2,
-    parse: 2,
-    io: 2,
+    usage: EXIT.usage,
+    config: EXIT.failed,
+    "unsafe-jail": EXIT.failed,
+    "not-found": EXIT.failed,
+    permission: EXIT.failed,
+    parse: EXIT.failed,
+    io: EXIT.failed,
   });
 }

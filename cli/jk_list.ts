@@ -28,6 +28,14 @@ Lists the processes running in a chroot jail: pid, user, jail and command.
 Exit codes: 0 success (also when no jailed process is found), 1 bad option,
 2 /proc cannot be read.`;
 
+/** Exit codes: jailkit 2.23's 0 and 1; 2 is ours (jailkit printed the error and ended with 0). */
+const EXIT = {
+  /** also when no jailed process is found */
+  ok: 0,
+  usage: 1,
+  procUnreadable: 2,
+} as const;
+
 const OPTIONS = {
   jail: { type: "string", short: "j", multiple: true },
   wide: { type: "boolean", short: "w" },
@@ -64,9 +72,9 @@ function run(): number {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
   if (values.help) {
     stdout(USAGE);
-    return 0;
+    return EXIT.ok;
   }
-  const jails = [...((values.jail as string[] | undefined) ?? []), ...positionals]
+  const jails = [...(values.jail ?? []), ...positionals]
     .map(jailFilter);
   const verbose = values.verbose === true;
 
@@ -99,9 +107,14 @@ function run(): number {
         `(-v lists them); the list may be incomplete`,
     );
   }
-  return 0;
+  return EXIT.ok;
 }
 
 if (import.meta.main) {
-  main(run, { usage: 1, io: 2, permission: 2, "not-found": 2 });
+  main(run, {
+    usage: EXIT.usage,
+    io: EXIT.procUnreadable,
+    permission: EXIT.procUnreadable,
+    "not-found": EXIT.procUnreadable,
+  });
 }

@@ -4,16 +4,16 @@
  * (spec §2.4), without its defects, plus --delete-deprecated and --json.
  */
 import {
-  isRoot,
   JAIL_WRITER_OPTIONS,
   main,
+  openJail,
   parseOptions,
+  requireRootUnlessDryRun,
   runPlan,
   stderr,
   stdout,
 } from "../lib/entry/admin.ts";
-import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../lib/engine/jailpath.ts";
-import { configError, JailkitError } from "../lib/core/errors.ts";
+import { configError } from "../lib/core/errors.ts";
 import { iniBool, iniList, iniLookup, type IniSection, readIni } from "../lib/config/ini.ts";
 import { configDir, fileExists } from "../lib/core/paths.ts";
 import { DEFAULT_DIRS, planUpdate } from "../lib/admin/update.ts";
@@ -40,6 +40,20 @@ on the host are reported and kept.
 
 Exit codes: 0 ok, 1 bad option, no jail, missing or bad config section, 5 not root,
 6 the jail is not safe, 7 some operations failed, 21 both -j and -c.`;
+
+/**
+ * Exit codes: jailkit 2.23's (1, 21), plus those of the checks jailkit lacked (5, 6) and 7
+ * (jailkit left failed copies at 0).
+ */
+const EXIT = {
+  ok: 0,
+  /** bad option, no jail, missing or bad config section, jail not a directory */
+  usage: 1,
+  notRoot: 5,
+  unsafeJail: 6,
+  failed: 7,
+  jailAndSection: 21,
+} as const;
 
 const OPTIONS = {
   jail: JAIL_WRITER_OPTIONS.jail,
@@ -88,22 +102,22 @@ function run(): number {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
   if (values.help) {
     stdout(USAGE);
-    return 0;
+    return EXIT.ok;
   }
-  const jailOpt = values.jail as string | undefined;
-  const sectionName = values.configsection as string | undefined;
+  const jailOpt = values.jail;
+  const sectionName = values.configsection;
   if (jailOpt !== undefined && sectionName !== undefined) {
     stderr("ERROR: cannot specify both a jail and a configsection");
-    return 21;
+    return EXIT.jailAndSection;
   }
   if (jailOpt === undefined && sectionName === undefined) {
     stderr(
       "ERROR: must at least specify a jail or a configsection using -j or --jail or -c or --configsection",
     );
     stdout(USAGE);
-    return 1;
+    return EXIT.usage;
   }
-  const skips = ((values.skip ?? []) as string[]).slice();
+  const skips = [...(values.skip ?? [])];
   const dirs = positionals.slice();
   let hardlink = values.hardlink === true;
   let deleteDeprecated = values["delete-deprecated"] === true;
@@ -111,12 +125,12 @@ function run(): number {
     const file = `${configDir()}/jk_update.ini`;
     if (!fileExists(file)) {
       stderr(`ERROR: configfile ${file} does not exist`);
-      return 1;
+      return EXIT.usage;
     }
     const section = readIni(file, "python").section(sectionName);
     if (section === undefined || sectionName === "DEFAULT") {
       stderr(`ERROR: configfile ${file} does not have a section called ${sectionName}`);
-      return 1;
+      return EXIT.usage;
     }
     const settings = readSection(section);
     skips.push(...settings.skips);
@@ -125,41 +139,32 @@ function run(): number {
     if (!values["delete-deprecated"]) deleteDeprecated = settings.deleteDeprecated;
   }
   const dryRun = values["dry-run"] === true;
-  if (!isRoot() && !dryRun) {
-    stdout("jk_update: you need to be root to update a jail (or use --dry-run)");
-    return 5;
-  }
-  const jail = normalizeJail((jailOpt ?? sectionName)!);
-  if (!lstatOrUndefined(jail)?.isDirectory) {
-    stderr(`ERROR: ${jail} is not a directory`);
-    return 1;
-  }
-  try {
-    checkJailSafety(jail);
-  } catch (e) {
-    if (e instanceof JailkitError) {
-      stderr(`ERROR: jail directory ${jail} is not safe: ${e.message}`);
-      return 6;
-    }
-    throw e;
-  }
+  requireRootUnlessDryRun(dryRun, {
+    tool: "jk_update",
+    what: "update a jail",
+    code: EXIT.notRoot,
+  });
+  const jail = openJail((jailOpt ?? sectionName)!, {
+    notDirectory: EXIT.usage,
+    unsafe: EXIT.unsafeJail,
+  });
   const { plan, problems } = planUpdate(jail, { dirs, skips, hardlink, deleteDeprecated, dryRun });
   const failed = runPlan(plan, {
     dryRun,
     json: values.json === true,
     verbose: values.verbose === true,
   });
-  return failed > 0 || problems > 0 ? 7 : 0;
+  return failed > 0 || problems > 0 ? EXIT.failed : EXIT.ok;
 }
 
 if (import.meta.main) {
   main(run, {
-    usage: 1,
-    config: 1,
-    "not-found": 1,
-    "unsafe-jail": 6,
-    permission: 5,
-    io: 7,
-    parse: 7,
+    usage: EXIT.usage,
+    config: EXIT.usage,
+    "not-found": EXIT.usage,
+    "unsafe-jail": EXIT.unsafeJail,
+    permission: EXIT.notRoot,
+    io: EXIT.failed,
+    parse: EXIT.failed,
   });
 }

@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { type ErrorKind, JailkitError } from "../core/errors.ts";
 import type { Plan } from "../core/plan.ts";
 import { applyPlan, consolePrinter, resultToJson } from "../engine/apply.ts";
+import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../engine/jailpath.ts";
 
 /** Thrown by tools to end with a given status after printing their message. */
 export class Exit extends Error {
@@ -36,10 +37,10 @@ export const JAIL_WRITER_OPTIONS = {
 
 /** The jail from -j/--jail, else (jailkit's legacy form) the first positional argument. */
 export function takeJail(
-  option: string | boolean | string[] | undefined,
+  option: string | undefined,
   positionals: string[],
 ): { jail: string | undefined; rest: string[] } {
-  if (typeof option === "string") return { jail: option, rest: positionals };
+  if (option !== undefined) return { jail: option, rest: positionals };
   return { jail: positionals[0], rest: positionals.slice(1) };
 }
 
@@ -47,22 +48,13 @@ export function takeJail(
  * node:util parseArgs with jailkit's error behaviour: an unknown option or a missing value
  * prints the message and the usage text and exits 1, as getopt did.
  */
-export function parseOptions<T extends ParseArgsConfig["options"]>(
+export function parseOptions<const T extends NonNullable<ParseArgsConfig["options"]>>(
   args: string[],
   options: T,
   usage: string,
-): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+) {
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      options,
-      allowPositionals: true,
-      strict: true,
-    });
-    return {
-      values: values as Record<string, string | boolean | string[] | undefined>,
-      positionals,
-    };
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
     stderr(`ERROR: ${(e as Error).message}`);
     stdout(usage);
@@ -114,4 +106,53 @@ export async function main(
 
 export function isRoot(): boolean {
   return Deno.uid() === 0;
+}
+
+/**
+ * The jail writers need root to write as root; --dry-run only reads, so anyone may try it.
+ * Otherwise prints `TOOL: you need to be root to WHAT (or use --dry-run)` and ends with `code`.
+ */
+export function requireRootUnlessDryRun(
+  dryRun: boolean,
+  refusal: { tool: string; what: string; code: number; print?: (line: string) => void },
+): void {
+  if (dryRun || isRoot()) return;
+  (refusal.print ?? stdout)(
+    `${refusal.tool}: you need to be root to ${refusal.what} (or use --dry-run)`,
+  );
+  throw new Exit(refusal.code);
+}
+
+/** How a tool reports a jail it cannot use, with its own exit codes. */
+export interface JailRules {
+  /** Exit code when the jail is not an existing directory; absent: it may not exist yet. */
+  notDirectory?: number;
+  /** Exit code when the path to the jail fails the safety rules (checkJailSafety). */
+  unsafe: number;
+  /** jailkit's jk_cp printed the safety message alone; the other tools name the jail first. */
+  bareSafetyMessage?: boolean;
+}
+
+/**
+ * The jail argument, normalised, once it is known to be a directory (when required) on a safe
+ * path; otherwise prints `ERROR: …` and ends with the tool's exit code.
+ */
+export function openJail(arg: string, rules: JailRules): string {
+  const jail = normalizeJail(arg);
+  if (rules.notDirectory !== undefined && !lstatOrUndefined(jail)?.isDirectory) {
+    stderr(`ERROR: ${jail} is not a directory`);
+    throw new Exit(rules.notDirectory);
+  }
+  try {
+    checkJailSafety(jail);
+  } catch (e) {
+    if (!(e instanceof JailkitError)) throw e;
+    stderr(
+      rules.bareSafetyMessage
+        ? `ERROR: ${e.message}`
+        : `ERROR: jail directory ${jail} is not safe: ${e.message}`,
+    );
+    throw new Exit(rules.unsafe);
+  }
+  return jail;
 }

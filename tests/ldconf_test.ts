@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readLdSoConf } from "../lib/engine/ldconf.ts";
-import { componentPattern as globToRegExp, expandGlob } from "../lib/engine/glob.ts";
+import { componentMatcher, expandGlob } from "../lib/engine/glob.ts";
 import { tempDir } from "./helpers.ts";
 import { writeFileIn } from "./elf_fixture.ts";
 
@@ -111,14 +111,14 @@ Deno.test("ld.so.conf: problems are warnings, a missing top file is simply empty
 });
 
 Deno.test("glob translation and expansion", () => {
-  assert.ok(globToRegExp("*.conf").test("a.conf"));
-  assert.ok(!globToRegExp("*.conf").test(".a.conf"));
-  assert.ok(globToRegExp(".*.conf").test(".a.conf"));
-  assert.ok(globToRegExp("x[0-9].c[!x]nf").test("x7.conf"));
-  assert.ok(!globToRegExp("x[0-9].c[!o]nf").test("x7.conf"));
-  assert.ok(globToRegExp("a[^b]c").test("axc"));
-  assert.ok(globToRegExp("a+b(c).conf").test("a+b(c).conf"));
-  assert.ok(globToRegExp("[abc").test("[abc"));
+  assert.ok(componentMatcher("*.conf").test("a.conf"));
+  assert.ok(!componentMatcher("*.conf").test(".a.conf"));
+  assert.ok(componentMatcher(".*.conf").test(".a.conf"));
+  assert.ok(componentMatcher("x[0-9].c[!x]nf").test("x7.conf"));
+  assert.ok(!componentMatcher("x[0-9].c[!o]nf").test("x7.conf"));
+  assert.ok(componentMatcher("a[^b]c").test("axc"));
+  assert.ok(componentMatcher("a+b(c).conf").test("a+b(c).conf"));
+  assert.ok(componentMatcher("[abc").test("[abc"));
   const { dir, cleanup } = conf({});
   try {
     for (let i = 0; i < 20; i++) {
@@ -142,6 +142,44 @@ Deno.test("glob translation and expansion", () => {
     assert.deepEqual(expandGlob("/d/f01.conf", { root: dir, maxMatches: 5 }), ["/d/f01.conf"]);
     assert.deepEqual(expandGlob("/d/nope.conf", { root: dir, maxMatches: 5 }), []);
     assert.deepEqual(expandGlob("/*/f1?.conf", { root: dir, maxMatches: 100 }).length, 10);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("glob classes: ranges, negation, a leading ], reversed ranges match nothing", () => {
+  const m = (p: string, n: string) => componentMatcher(p).test(n);
+  assert.ok(m("[]x]", "]") && m("[]x]", "x") && !m("[]x]", "y"));
+  assert.ok(m("[!]x]", "y") && !m("[!]x]", "]"));
+  assert.ok(m("[a-]", "-") && m("[-a]", "-") && !m("[a-c]", "-"));
+  assert.ok(m("f?o", "f\u{1F600}o"), "? is one code point");
+  assert.ok(m("a\\b", "a\\b"), "backslash is literal");
+  // bash: `[z-a]` is an empty range, not an error; the rest of the class still matches.
+  assert.ok(!m("[z-a]", "a") && !m("[z-a]", "z") && !m("[z-a]", "-"));
+  assert.ok(m("[z-ab]", "b") && !m("[z-ab]", "a"));
+  assert.ok(m("[!z-a]", "q"));
+  assert.ok(m("*", "") && m("**a**", "xay") && !m("*", ".x") && m(".*", ".x"));
+});
+
+Deno.test("glob: many stars against a long name answer without backtracking blow-up", () => {
+  const pattern = "*a*a*a*a*a*a*a*ab";
+  const name = "a".repeat(100);
+  assert.equal(componentMatcher(pattern).test(name), false);
+  assert.equal(componentMatcher(pattern).test(name + "b"), true);
+  assert.equal(componentMatcher("*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?x").test("y".repeat(200)), false);
+});
+
+Deno.test("ld.so.conf: an include with a reversed range matches nothing, never throws", () => {
+  const { dir, cleanup } = conf({
+    "/etc/ld.so.conf": "include /etc/ld.so.conf.d/[z-a]*.conf\ninclude /etc/ld.so.conf.d/*.conf\n",
+    "/etc/ld.so.conf.d/a.conf": "/a/lib\n",
+  });
+  try {
+    assert.deepEqual(readLdSoConf("/etc/ld.so.conf", { root: dir }), {
+      dirs: ["/a/lib"],
+      warnings: [],
+    });
+    assert.deepEqual(expandGlob("/etc/[z-a]*", { root: dir }), []);
   } finally {
     cleanup();
   }

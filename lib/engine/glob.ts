@@ -3,6 +3,18 @@
  * (`/usr/lib/*-linux-gnu/libnss_files.so.2`) and ld.so.conf's `include` lines use it. Matching
  * happens component by component with readdir, never through a shell, and the number of
  * results is bounded.
+ *
+ * Pattern syntax of one component, as bash matches it in the C locale:
+ * - `*` any run of characters, `?` one character (a Unicode code point);
+ * - `[...]` one character of the class; `[!...]` or `[^...]` one character not in it; a `]`
+ *   right after the opening (and optional negation) is a member; `a-z` is a range by code
+ *   point, and a reversed range such as `z-a` contains nothing (the rest of the class still
+ *   counts), so it never is an error; a `-` first or last is a member; a `[` without a closing
+ *   `]` is an ordinary character;
+ * - a backslash is an ordinary character (ldconfig and jk_init paths never quote);
+ * - a name starting with `.` is matched only by a pattern starting with `.`.
+ * The matcher runs in O(pattern × name) steps whatever the pattern: a `*` is backtracked to
+ * only from the most recent `*`, never through nested alternatives as a RegExp would.
  */
 import { JailkitError } from "../core/errors.ts";
 
@@ -12,31 +24,100 @@ export function hasGlobChars(path: string): boolean {
   return /[*?[]/.test(path);
 }
 
-/**
- * Translates one path component's pattern into an anchored RegExp. As in the shell, a leading
- * dot must be matched explicitly.
- */
-export function componentPattern(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else if (c === "[") {
-      const close = pattern.indexOf("]", i + 2);
-      if (close < 0) {
-        re += "\\[";
+type Token =
+  | { kind: "star" }
+  | { kind: "one" }
+  | { kind: "char"; c: number }
+  | { kind: "class"; negate: boolean; singles: Set<number>; ranges: [number, number][] };
+
+/** A compiled pattern for one path component. */
+export interface ComponentMatcher {
+  test(name: string): boolean;
+}
+
+function parseComponent(pattern: string): Token[] {
+  const p = Array.from(pattern, (ch) => ch.codePointAt(0)!);
+  const tokens: Token[] = [];
+  const BRACKET_CLOSE = 0x5d;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i];
+    if (c === 0x2a) {
+      if (tokens.at(-1)?.kind !== "star") tokens.push({ kind: "star" });
+    } else if (c === 0x3f) tokens.push({ kind: "one" });
+    else if (c === 0x5b) {
+      let j = i + 1;
+      const negate = p[j] === 0x21 || p[j] === 0x5e;
+      if (negate) j++;
+      const bodyStart = j;
+      if (p[j] === BRACKET_CLOSE) j++; // a leading `]` is a member
+      while (j < p.length && p[j] !== BRACKET_CLOSE) j++;
+      if (j >= p.length) {
+        tokens.push({ kind: "char", c });
         continue;
       }
-      let body = pattern.slice(i + 1, close);
-      const negate = body.startsWith("!") || body.startsWith("^");
-      if (negate) body = body.slice(1);
-      re += `[${negate ? "^" : ""}${body.replace(/[\\\]^]/g, (m) => "\\" + m)}]`;
-      i = close;
-    } else re += c.replace(/[.+^${}()|\\\]]/g, (m) => "\\" + m);
+      const body = p.slice(bodyStart, j);
+      const singles = new Set<number>();
+      const ranges: [number, number][] = [];
+      for (let k = 0; k < body.length; k++) {
+        if (k + 2 < body.length && body[k + 1] === 0x2d) {
+          if (body[k] <= body[k + 2]) ranges.push([body[k], body[k + 2]]);
+          k += 2;
+        } else singles.add(body[k]);
+      }
+      tokens.push({ kind: "class", negate, singles, ranges });
+      i = j;
+    } else tokens.push({ kind: "char", c });
   }
-  const dotRule = pattern.startsWith(".") ? "" : "(?!\\.)";
-  return new RegExp(`^${dotRule}${re}$`);
+  return tokens;
+}
+
+function tokenMatches(t: Token, c: number): boolean {
+  switch (t.kind) {
+    case "one":
+      return true;
+    case "char":
+      return t.c === c;
+    case "class": {
+      const member = t.singles.has(c) || t.ranges.some(([lo, hi]) => c >= lo && c <= hi);
+      return member !== t.negate;
+    }
+    case "star":
+      return false;
+  }
+}
+
+/**
+ * Compiles one path component's pattern (syntax in the module comment). Never throws: every
+ * string is a valid pattern.
+ */
+export function componentMatcher(pattern: string): ComponentMatcher {
+  const tokens = parseComponent(pattern);
+  const explicitDot = pattern.startsWith(".");
+  return {
+    test(name: string): boolean {
+      if (!explicitDot && name.startsWith(".")) return false;
+      const s = Array.from(name, (ch) => ch.codePointAt(0)!);
+      let ti = 0;
+      let si = 0;
+      let starTi = -1; // token index just after the last `*` seen
+      let starSi = 0; // name index that `*` is currently extended to
+      while (si < s.length) {
+        const t = tokens[ti];
+        if (t !== undefined && t.kind === "star") {
+          starTi = ++ti;
+          starSi = si;
+        } else if (t !== undefined && tokenMatches(t, s[si])) {
+          ti++;
+          si++;
+        } else if (starTi >= 0) {
+          ti = starTi;
+          si = ++starSi;
+        } else return false;
+      }
+      while (ti < tokens.length && tokens[ti].kind === "star") ti++;
+      return ti === tokens.length;
+    },
+  };
 }
 
 export interface GlobOptions {
@@ -65,7 +146,7 @@ export function expandGlob(pattern: string, opts: GlobOptions = {}): string[] {
     if (!hasGlobChars(part)) {
       next = current.map((dir) => join(dir, part));
     } else {
-      const re = componentPattern(part);
+      const re = componentMatcher(part);
       for (const dir of current) {
         let names: string[];
         try {

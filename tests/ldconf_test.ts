@@ -193,3 +193,57 @@ Deno.test("the real /etc/ld.so.conf covers the multiarch directory", () => {
     r.dirs.join(" "),
   );
 });
+
+Deno.test("ld.so.conf: one file included under many spellings is read once", () => {
+  const spellings = [
+    "/etc/ld.so.conf",
+    "/./etc/ld.so.conf",
+    "//etc/ld.so.conf",
+    "/etc/./ld.so.conf",
+    "/etc//ld.so.conf",
+    "/etc/../etc/ld.so.conf",
+    "/etc/link.conf",
+    "/./etc/link.conf",
+    "/etc/ld.so.con[f]",
+    "/e?c/ld.so.conf",
+  ];
+  const { dir, cleanup } = conf({
+    "/etc/ld.so.conf": `/top\n${spellings.map((s) => `include ${s}\n`).join("")}/after\n`,
+  });
+  try {
+    Deno.symlinkSync("ld.so.conf", `${dir}/etc/link.conf`);
+    const r = readLdSoConf("/etc/ld.so.conf", { root: dir });
+    assert.deepEqual(r.dirs, ["/top", "/after"]);
+    assert.equal(r.warnings.length, spellings.length);
+    for (const w of r.warnings) assert.match(w, /include cycle/);
+  } finally {
+    cleanup();
+  }
+  // A lattice of distinct files, each including the next layer twice, without a cycle.
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 40; i++) {
+    files[`/etc/l${i}.conf`] = `/d${i}\ninclude /etc/l${i + 1}.conf /./etc/l${i + 1}.conf\n`;
+  }
+  const lattice = conf(files);
+  try {
+    const r = readLdSoConf("/etc/l0.conf", { root: lattice.dir, maxDepth: 64 });
+    assert.equal(r.dirs.length, 40);
+    assert.deepEqual(r.warnings, []);
+  } finally {
+    lattice.cleanup();
+  }
+});
+
+Deno.test("ld.so.conf: the total number of includes is bounded", () => {
+  const { dir, cleanup } = conf({
+    "/etc/ld.so.conf": "include /etc/d/*.conf /etc/d/*.conf /etc/d/*.conf\n",
+  });
+  try {
+    for (let i = 0; i < 10; i++) writeFileIn(dir, `/etc/d/${i}.conf`, `/d${i}\n`, 0o644);
+    const r = readLdSoConf("/etc/ld.so.conf", { root: dir, maxIncludes: 15 });
+    assert.equal(r.dirs.length, 10);
+    assert.deepEqual(r.warnings, ["/etc/ld.so.conf:1: more than 15 includes, rest not followed"]);
+  } finally {
+    cleanup();
+  }
+});

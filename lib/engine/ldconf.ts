@@ -28,6 +28,8 @@ export interface LdSoConfOptions {
   maxDepth?: number;
   /** Most files one include pattern may expand to (default 1024). */
   maxGlobMatches?: number;
+  /** Most include targets followed in the whole tree, counting repeats (default 65536). */
+  maxIncludes?: number;
 }
 
 /** Largest configuration file read; ld.so.conf files are a few hundred bytes. */
@@ -36,29 +38,41 @@ export const MAX_LDCONF_SIZE = 1024 * 1024;
 /**
  * Reads `path` (default /etc/ld.so.conf) and everything it includes. A missing top-level file
  * gives no directories and no warning (ldconfig treats it the same). Include cycles are cut,
- * nesting is bounded, unreadable includes and relative directories become warnings.
+ * nesting is bounded, unreadable includes and relative directories become warnings. Never
+ * throws.
+ *
+ * Files are told apart by device and inode, not by spelling: `/etc/a.conf`, `/./etc/a.conf`,
+ * `//etc/a.conf` and a symlink to it are one file. A file already read in full is not read
+ * again (its directories are in the list already), so the work grows with the number of
+ * distinct files, not with the number of include paths through them.
  */
 export function readLdSoConf(path = "/etc/ld.so.conf", opts: LdSoConfOptions = {}): LdSoConf {
   const root = (opts.root ?? "").replace(/\/+$/, "");
   const maxDepth = opts.maxDepth ?? 16;
   const maxMatches = opts.maxGlobMatches ?? 1024;
+  const maxIncludes = opts.maxIncludes ?? 65536;
+  let includes = 0;
   const dirs: string[] = [];
   const seenDirs = new Set<string>();
   const warnings: string[] = [];
-  const active: string[] = [];
+  const active: { file: string; id: string }[] = [];
+  const done = new Set<string>();
 
   const parseFile = (file: string, depth: number, fromInclude: boolean): void => {
-    if (active.includes(file)) {
-      warnings.push(`${file}: include cycle (${[...active, file].join(" -> ")}), not followed`);
-      return;
-    }
     if (depth > maxDepth) {
       warnings.push(`${file}: includes nested deeper than ${maxDepth}, not followed`);
       return;
     }
-    const text = readText(root + file, file, fromInclude, warnings);
-    if (text === null) return;
-    active.push(file);
+    const read = readText(root + file, file, fromInclude, warnings);
+    if (read === null) return;
+    if (active.some((a) => a.id === read.id)) {
+      const chain = [...active.map((a) => a.file), file].join(" -> ");
+      warnings.push(`${file}: include cycle (${chain}), not followed`);
+      return;
+    }
+    if (done.has(read.id)) return;
+    const text = read.text;
+    active.push({ file, id: read.id });
     try {
       const lines = text.split("\n");
       for (let i = 0; i < lines.length; i++) {
@@ -75,7 +89,15 @@ export function readLdSoConf(path = "/etc/ld.so.conf", opts: LdSoConfOptions = {
               maxMatches,
               onOverflow: (m) => warnings.push(`${file}:${lineNo}: ${m}`),
             });
-            for (const m of matches) parseFile(m, depth + 1, true);
+            for (const m of matches) {
+              if (includes++ === maxIncludes) {
+                warnings.push(
+                  `${file}:${lineNo}: more than ${maxIncludes} includes, rest not followed`,
+                );
+              }
+              if (includes > maxIncludes) break;
+              parseFile(m, depth + 1, true);
+            }
           }
           continue;
         }
@@ -94,6 +116,7 @@ export function readLdSoConf(path = "/etc/ld.so.conf", opts: LdSoConfOptions = {
       }
     } finally {
       active.pop();
+      done.add(read.id);
     }
   };
 
@@ -106,7 +129,7 @@ function readText(
   file: string,
   warnMissing: boolean,
   warnings: string[],
-): string | null {
+): { text: string; id: string } | null {
   try {
     const st = Deno.statSync(real);
     if (!st.isFile) {
@@ -117,7 +140,8 @@ function readText(
       warnings.push(`${file}: larger than ${MAX_LDCONF_SIZE} bytes, ignored`);
       return null;
     }
-    return new TextDecoder().decode(Deno.readFileSync(real));
+    const text = new TextDecoder().decode(Deno.readFileSync(real));
+    return { text, id: `${st.dev}:${st.ino}` };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound && !warnMissing) return null;
     warnings.push(`${file}: ${e instanceof Error ? e.message : String(e)}`);

@@ -4,16 +4,14 @@
  * Logs to syslog (ident jk_chrootlaunch, LOG_PID, LOG_DAEMON) and prints errors on stderr,
  * usage on stdout. lib/login/chrootlaunch.ts decides; this file only wires the system in and execs.
  */
-import { geteuid, LOG_DAEMON } from "../ffi/libc.ts";
-import { callerEnv, callerUmask } from "../lib/core/environ.ts";
+import { LOG_DAEMON } from "../ffi/libc.ts";
 import { enterJail, execInJail } from "../lib/login/privilege.ts";
 import {
-  hostGroup,
-  hostPasswd,
+  hostCallerSystem,
   log,
   openToolLog,
+  realpath,
   runPrivileged,
-  statInfo,
   writeQuietly,
 } from "../lib/entry/setuid.ts";
 import { EXIT, runChrootlaunch, writePidFile } from "../lib/login/chrootlaunch.ts";
@@ -21,29 +19,14 @@ import { EXIT, runChrootlaunch, writePidFile } from "../lib/login/chrootlaunch.t
 function main(): number {
   openToolLog("jk_chrootlaunch", LOG_DAEMON);
   const result = runChrootlaunch({
-    args: Deno.args,
-    uid: Deno.uid() ?? -1,
-    euid: geteuid(),
+    ...hostCallerSystem(),
     cwd: Deno.cwd(),
     pid: Deno.pid,
-    callerEnv: callerEnv(),
-    callerUmask: callerUmask(),
-    hostPasswd,
-    hostGroup,
-    lstat: (path) => statInfo(() => Deno.lstatSync(path)),
-    stat: (path) => statInfo(() => Deno.statSync(path)),
     readlink: (path) => Deno.readLinkSync(path),
-    realpath: (path) => {
-      try {
-        return Deno.realPathSync(path);
-      } catch {
-        return undefined;
-      }
-    },
+    realpath,
     writePidFile,
     enterJail: (jail, creds, beforeChroot) =>
       enterJail(jail, creds, beforeChroot, { allowRoot: true }),
-    log,
     stdout: (text) => writeQuietly(Deno.stdout, text),
     stderr: (text) => writeQuietly(Deno.stderr, text),
   });

@@ -5,21 +5,13 @@
  * LOG_PID, LOG_AUTH). lib/login/chrootsh.ts decides; this file only wires the system in and execs.
  * On the login path, so it imports nothing else.
  */
-import { geteuid, getgroups, LOG_AUTH } from "../ffi/libc.ts";
+import { LOG_AUTH } from "../ffi/libc.ts";
 import { readIni } from "../lib/config/ini.ts";
 import { readDbFile } from "../lib/config/passwd.ts";
-import { enterJail, execInJail, type ExecSpec } from "../lib/login/privilege.ts";
-import { callerEnv, callerUmask, launcherArgv0 } from "../lib/core/environ.ts";
+import { execInJail, type ExecSpec } from "../lib/login/privilege.ts";
 import { toolPath } from "../lib/core/paths.ts";
 import { runLshSession } from "../lib/login/lsh_session.ts";
-import {
-  hostGroup,
-  hostPasswd,
-  log,
-  openToolLog,
-  runPrivileged,
-  statInfo,
-} from "../lib/entry/setuid.ts";
+import { hostCallerSystem, log, openToolLog, runPrivileged } from "../lib/entry/setuid.ts";
 import { CONFIG_FILE, EXIT, runChrootsh } from "../lib/login/chrootsh.ts";
 
 /** Size, mtime, mode and owner of a file, to recognise a copy of it. */
@@ -57,23 +49,10 @@ function main(): number {
   // Taken before the chroot: afterwards only the jail's copy is visible.
   const ownLsh = fingerprint(toolPath("jk_lsh"));
   const result = runChrootsh({
-    argv0: launcherArgv0() ?? "",
-    args: Deno.args,
-    euid: geteuid(),
-    uid: Deno.uid() ?? -1,
-    gid: Deno.gid() ?? -1,
-    groups: getgroups,
-    callerEnv: callerEnv(),
-    callerUmask: callerUmask(),
-    hostPasswd,
-    hostGroup,
-    lstat: (path) => statInfo(() => Deno.lstatSync(path)),
-    stat: (path) => statInfo(() => Deno.statSync(path)),
+    ...hostCallerSystem(),
     readConfig: () => readIni(CONFIG_FILE, "c"),
-    enterJail,
     readJailFile: readDbFile,
     chdir: (path) => Deno.chdir(path),
-    log,
   });
   if (result.exec === undefined) return result.exitCode;
   try {

@@ -5,39 +5,19 @@
  * to stdout or stderr; logs to syslog (ident jk_procmailwrapper, LOG_PID, LOG_AUTH).
  * lib/login/procmailwrapper.ts decides; this file only wires the system in and execs.
  */
-import { geteuid, LOG_AUTH } from "../ffi/libc.ts";
-import { callerEnv, callerUmask, launcherArgv0 } from "../lib/core/environ.ts";
+import { LOG_AUTH } from "../ffi/libc.ts";
 import { readDbFile } from "../lib/config/passwd.ts";
-import { dropPrivileges, enterJail, execInJail } from "../lib/login/privilege.ts";
-import {
-  hostGroup,
-  hostPasswd,
-  log,
-  openToolLog,
-  runPrivileged,
-  statInfo,
-} from "../lib/entry/setuid.ts";
+import { dropPrivileges, execInJail } from "../lib/login/privilege.ts";
+import { hostCallerSystem, log, openToolLog, runPrivileged } from "../lib/entry/setuid.ts";
 import { EXIT, runProcmailwrapper } from "../lib/login/procmailwrapper.ts";
 
 function main(): number {
   openToolLog("jk_procmailwrapper", LOG_AUTH);
   const result = runProcmailwrapper({
-    argv0: launcherArgv0() ?? "",
-    args: Deno.args,
-    euid: geteuid(),
-    uid: Deno.uid() ?? -1,
-    gid: Deno.gid() ?? -1,
-    callerEnv: callerEnv(),
-    callerUmask: callerUmask(),
-    hostPasswd,
-    hostGroup,
-    lstat: (path) => statInfo(() => Deno.lstatSync(path)),
-    stat: (path) => statInfo(() => Deno.statSync(path)),
-    enterJail,
+    ...hostCallerSystem(),
     dropPrivileges,
     readJailFile: readDbFile,
     chdir: (path) => Deno.chdir(path),
-    log,
   });
   if (result.exec === undefined) return result.exitCode;
   try {

@@ -5,16 +5,15 @@
  * LOG_PID, LOG_AUTH) and tells the caller why it refuses on stderr. lib/login/uchroot.ts decides;
  * this file only wires the system in and execs.
  */
-import { geteuid, getgroups, LOG_AUTH } from "../ffi/libc.ts";
-import { callerEnv, callerUmask, launcherArgv0 } from "../lib/core/environ.ts";
+import { LOG_AUTH } from "../ffi/libc.ts";
 import { readIni } from "../lib/config/ini.ts";
 import { readDbFile } from "../lib/config/passwd.ts";
-import { enterJail, execInJail } from "../lib/login/privilege.ts";
+import { execInJail } from "../lib/login/privilege.ts";
 import {
-  hostGroup,
-  hostPasswd,
+  hostCallerSystem,
   log,
   openToolLog,
+  realpath,
   runPrivileged,
   statInfo,
   writeQuietly,
@@ -24,30 +23,11 @@ import { CONFIG_FILE, EXIT, runUchroot } from "../lib/login/uchroot.ts";
 function main(): number {
   openToolLog("jk_uchroot", LOG_AUTH);
   const result = runUchroot({
-    argv0: launcherArgv0() ?? "",
-    args: Deno.args,
-    euid: geteuid(),
-    uid: Deno.uid() ?? -1,
-    gid: Deno.gid() ?? -1,
-    groups: getgroups,
-    callerEnv: callerEnv(),
-    callerUmask: callerUmask(),
-    hostPasswd,
-    hostGroup,
-    lstat: (path) => statInfo(() => Deno.lstatSync(path)),
-    stat: (path) => statInfo(() => Deno.statSync(path)),
+    ...hostCallerSystem(),
     readConfig: () => readIni(CONFIG_FILE, "c"),
-    realpath: (path) => {
-      try {
-        return Deno.realPathSync(path);
-      } catch {
-        return undefined;
-      }
-    },
-    enterJail,
+    realpath,
     readJailFile: readDbFile,
     statInJail: (path) => statInfo(() => Deno.statSync(path)),
-    log,
     stdout: (text) => writeQuietly(Deno.stdout, text),
     stderr: (text) => writeQuietly(Deno.stderr, text),
   });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import { PrivilegeError, type PrivilegeStep } from "../lib/login/privilege.ts";
-import type { StatInfo } from "../lib/login/chrootsh.ts";
+import { initgroups, type StatInfo } from "../lib/login/common.ts";
 import { JailkitError } from "../lib/core/errors.ts";
 import {
   checkExecutable,
@@ -15,7 +15,6 @@ import {
   type ChrootlaunchSystem,
   executableInJail,
   EXIT,
-  initgroups,
   launchCredentials,
   parseLaunchArgs,
   pidDirProblem,

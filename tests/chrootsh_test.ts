@@ -8,24 +8,27 @@ import { parseIni } from "../lib/config/ini.ts";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import { PrivilegeError, type PrivilegeStep, sameDirectory } from "../lib/login/privilege.ts";
 import {
-  argv0Accepted,
+  ACCEPTED_NAMES,
   type ChrootshResult,
   type ChrootshSystem,
-  CONFIG_DIR,
   CONFIG_FILE,
   EXIT,
   filterEnv,
+  readSettings,
+  runChrootsh,
+} from "../lib/login/chrootsh.ts";
+import {
+  argv0Is,
+  CONFIG_DIR,
   GROUP,
   GROUPW,
   NOREGPATH,
   OTHERW,
   OWNER,
-  readSettings,
-  runChrootsh,
   safePathProblems,
   SETUID,
   type StatInfo,
-} from "../lib/login/chrootsh.ts";
+} from "../lib/login/common.ts";
 import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { must, syslogListener, TestNamespace } from "./namespace.ts";
 
@@ -195,12 +198,12 @@ Deno.test("safePathProblems: jailkit's testsafepath bits and log priorities", ()
   assert.match(user.logs[2].message, /^path \/h is not owned by user 1001$/);
 });
 
-Deno.test("argv0Accepted: jk_chrootsh, -jk_chrootsh, su, -su by basename only", () => {
+Deno.test("argv0Is: jk_chrootsh, -jk_chrootsh, su, -su by basename only", () => {
   for (const ok of ["jk_chrootsh", "-jk_chrootsh", "/usr/sbin/jk_chrootsh", "su", "-su", "/x/su"]) {
-    assert.ok(argv0Accepted(ok), ok);
+    assert.ok(argv0Is(ok, ACCEPTED_NAMES), ok);
   }
   for (const no of ["", "jk_lsh", "jk_chrootsh2", "/usr/sbin/jk_chrootsh/", "--jk_chrootsh"]) {
-    assert.ok(!argv0Accepted(no), no);
+    assert.ok(!argv0Is(no, ACCEPTED_NAMES), no);
   }
 });
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import { PrivilegeError, type PrivilegeStep } from "../lib/login/privilege.ts";
-import type { StatInfo } from "../lib/login/chrootsh.ts";
+import type { StatInfo } from "../lib/login/common.ts";
 import {
   EXIT,
   PROCMAIL,

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { parseIni } from "../lib/config/ini.ts";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import { PrivilegeError, type PrivilegeStep } from "../lib/login/privilege.ts";
-import { CONFIG_DIR, type StatInfo } from "../lib/login/chrootsh.ts";
+import { CONFIG_DIR, type StatInfo } from "../lib/login/common.ts";
 import { JailkitError } from "../lib/core/errors.ts";
 import {
   authorisedJail,

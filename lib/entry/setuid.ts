@@ -1,10 +1,13 @@
 /**
- * What the privileged entry points (jk_chrootsh, jk_uchroot, jk_procmailwrapper,
- * jk_chrootlaunch) wire in the same way: syslog by priority name, stat results in the shape
- * the decision modules take, the host's passwd and group, quiet writes to a caller's stream,
- * and the last-resort handler that logs an internal error and exits with the tool's status.
+ * The one wiring of the host system for the privileged entry points (jk_chrootsh, jk_uchroot,
+ * jk_procmailwrapper, jk_chrootlaunch): the caller and the host as lib/login/common.ts
+ * CallerSystem describes them (hostCallerSystem), syslog by priority name, quiet writes to a
+ * caller's stream, and the last-resort handler that logs an internal error and exits with the
+ * tool's status. Each cli/ entry adds only what its own tool needs.
  */
 import {
+  geteuid,
+  getgroups,
   LOG_ERR,
   LOG_INFO,
   LOG_NDELAY,
@@ -14,7 +17,9 @@ import {
   openlog,
   syslog,
 } from "../../ffi/libc.ts";
-import type { LogPriority, StatInfo } from "../login/chrootsh.ts";
+import type { CallerSystem, LogPriority, StatInfo } from "../login/common.ts";
+import { enterJail } from "../login/privilege.ts";
+import { callerEnv, callerUmask, launcherArgv0 } from "../core/environ.ts";
 import {
   type GroupFile,
   parseGroup,
@@ -60,6 +65,39 @@ export function hostPasswd(): PasswdFile | undefined {
 export function hostGroup(): GroupFile | undefined {
   const text = readDbFile("/etc/group");
   return text === undefined ? undefined : parseGroup(text, "/etc/group");
+}
+
+/** Canonical absolute path, or undefined when it does not resolve. */
+export function realpath(path: string): string | undefined {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The caller and the host, as the launcher handed them over: argv[0] (empty when the launcher
+ * gave none), arguments, ids, the caller's groups, environment and umask, the host's passwd
+ * and group, stat, the privilege sequence and syslog.
+ */
+export function hostCallerSystem(): CallerSystem & { groups(): number[] } {
+  return {
+    argv0: launcherArgv0() ?? "",
+    args: Deno.args,
+    euid: geteuid(),
+    uid: Deno.uid() ?? -1,
+    gid: Deno.gid() ?? -1,
+    groups: getgroups,
+    callerEnv: callerEnv(),
+    callerUmask: callerUmask(),
+    hostPasswd,
+    hostGroup,
+    lstat: (path) => statInfo(() => Deno.lstatSync(path)),
+    stat: (path) => statInfo(() => Deno.statSync(path)),
+    enterJail,
+    log,
+  };
 }
 
 /** Writes all of `text`; a stream the caller closed is not an error (syslog has the story). */

@@ -33,17 +33,21 @@
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { posix } from "node:path";
-import {
-  type Credentials,
-  type ExecSpec,
-  PrivilegeError,
-  type PrivilegeStep,
-} from "./privilege.ts";
+import { type Credentials, type ExecSpec, PrivilegeError } from "./privilege.ts";
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
 import { type JailNode, JailView } from "../engine/jailpath.ts";
 import { JailkitError } from "../core/errors.ts";
-import { type LogPriority, Refusal, safePathProblems, type StatInfo } from "./chrootsh.ts";
-import { jailIsSafe } from "./uchroot.ts";
+import {
+  type CallerSystem,
+  initgroups,
+  jailIsSafe,
+  type LogPriority,
+  Refusal,
+  safePathProblems,
+  type StatInfo,
+  stepExitTable,
+  stripTrailingSlash,
+} from "./common.ts";
 
 export const VERSION = "2.23-deno";
 
@@ -63,18 +67,13 @@ export const EXIT = {
   setuid: 39,
 } as const;
 
-export const STEP_EXIT: Readonly<Record<PrivilegeStep, number>> = {
-  "chdir-jail": EXIT.chdir,
-  "getcwd": EXIT.chdir,
-  "chroot": EXIT.chroot,
-  "chdir-root": EXIT.chroot,
-  "setgroups": EXIT.setgid,
-  "setresgid": EXIT.setgid,
-  "setresuid": EXIT.setuid,
-  "verify": EXIT.setuid,
-  "no-new-privs": EXIT.setuid,
-  "exec": EXIT.exec,
-};
+/** Which exit code each failed privilege step gives. */
+export const STEP_EXIT = stepExitTable({
+  ...EXIT,
+  chdirJail: EXIT.chdir,
+  getcwd: EXIT.chdir,
+  setgroups: EXIT.setgid,
+});
 
 export const USAGE =
   `Usage: jk_chrootlaunch -j JAIL -x EXECUTABLE [-u USER] [-g GROUP] [-p PIDFILE] [-- ARGS...]
@@ -148,18 +147,6 @@ export function parseLaunchArgs(args: readonly string[]): LaunchArgs {
 
 // ---------------------------------------------------------------------------------------------
 // Whom the daemon runs as
-
-/**
- * initgroups(3) on a group file: `gid` first, then every group that lists `user` as a member,
- * each once, in file order.
- */
-export function initgroups(user: string, gid: number, groups: GroupFile): number[] {
-  const out = [gid];
-  for (const g of groups.entries) {
-    if (g.members.includes(user) && !out.includes(g.gid)) out.push(g.gid);
-  }
-  return out;
-}
 
 function byNameOrId<E>(
   value: string,
@@ -363,26 +350,18 @@ export function writePidFile(path: string, pid: number): void {
 // ---------------------------------------------------------------------------------------------
 // The run
 
-export interface ChrootlaunchSystem {
-  readonly args: readonly string[];
-  readonly uid: number;
-  readonly euid: number;
+/**
+ * Everything jk_chrootlaunch needs from the system: the caller's (root's) side of CallerSystem,
+ * whose enterJail is lib/login/privilege.ts enterJail with allowRoot, and the rest below.
+ */
+export interface ChrootlaunchSystem extends Omit<CallerSystem, "argv0" | "gid"> {
   /** The working directory the tool was started in (relative pid files). */
   readonly cwd: string;
   readonly pid: number;
-  readonly callerEnv: ReadonlyMap<string, string>;
-  readonly callerUmask?: number;
-  hostPasswd(): PasswdFile | undefined;
-  hostGroup(): GroupFile | undefined;
-  lstat(path: string): StatInfo | undefined;
-  stat(path: string): StatInfo | undefined;
   readlink(path: string): string;
   realpath(path: string): string | undefined;
   /** writePidFile above; throws a JailkitError. */
   writePidFile(path: string, pid: number): void;
-  /** lib/login/privilege.ts enterJail with allowRoot; throws PrivilegeError naming the step. */
-  enterJail(jail: string, creds: Credentials, beforeChroot: () => void): void;
-  log(priority: LogPriority, message: string): void;
   stdout(text: string): void;
   stderr(text: string): void;
 }
@@ -437,7 +416,7 @@ export function runChrootlaunch(sys: ChrootlaunchSystem): ChrootlaunchResult {
   if (!o.jail.startsWith("/")) {
     return refuse(EXIT.relativeJail, `jail ${o.jail} is not an absolute path`);
   }
-  const given = o.jail.length > 1 ? o.jail.replace(/\/+$/, "") || "/" : o.jail;
+  const given = stripTrailingSlash(o.jail);
   const top = sys.lstat(given);
   const jail = sys.realpath(given);
   if (!top || top.isSymlink || (top.mode & S_IFMT) !== S_IFDIR || !jail || jail === "/") {

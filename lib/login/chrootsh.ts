@@ -22,19 +22,32 @@
  *   but 0–2;
  * - crashes and SIGTERM are not caught and logged (jailkit exited 154); internal errors exit 154.
  */
-import {
-  type Credentials,
-  type ExecSpec,
-  PrivilegeError,
-  type PrivilegeStep,
-} from "./privilege.ts";
+import { type ExecSpec, PrivilegeError } from "./privilege.ts";
 import type { IniFile } from "../config/ini.ts";
 import { iniInt, iniList, iniString, selectUserSection } from "../config/ini.ts";
-import type { GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
-import { parseGroup, parseJailHome, parsePasswd } from "../config/passwd.ts";
+import { parseJailHome } from "../config/passwd.ts";
 import { JailkitError } from "../core/errors.ts";
-
-export const CONFIG_DIR = "/etc/jailkit";
+import {
+  argv0Is,
+  type Caller,
+  type CallerSystem,
+  CHECKED_JAIL_DIRS,
+  checkInJailUser as checkInJailNames,
+  CONFIG_DIR,
+  errorMessage,
+  GROUP,
+  GROUPW,
+  identifyCaller,
+  IN_JAIL_EXIT,
+  type LogPriority,
+  NOREGPATH,
+  OTHERW,
+  OWNER,
+  Refusal,
+  safePathProblems,
+  stepExitTable,
+  stripTrailingSlash,
+} from "./common.ts";
 export const CONFIG_FILE = "/etc/jailkit/jk_chrootsh.ini";
 
 /**
@@ -59,9 +72,9 @@ export const EXIT = {
   chroot: 33,
   setgid: 34,
   /** setgroups failed, or the user/group is missing from the jail's passwd/group */
-  setgroupsOrInJailUser: 35,
+  setgroupsOrInJailUser: IN_JAIL_EXIT.missing,
   setuid: 36,
-  inJailName: 37,
+  inJailName: IN_JAIL_EXIT.name,
   inJailHome: 39,
   chdirHome: 41,
   unsafe: 53,
@@ -70,83 +83,11 @@ export const EXIT = {
 } as const;
 
 /** Which exit code each failed privilege step gives. */
-export const STEP_EXIT: Readonly<Record<PrivilegeStep, number>> = {
-  "chdir-jail": EXIT.chdirJail,
-  "getcwd": EXIT.notCanonical,
-  "chroot": EXIT.chroot,
-  "chdir-root": EXIT.chroot,
-  "setgroups": EXIT.setgroupsOrInJailUser,
-  "setresgid": EXIT.setgid,
-  "setresuid": EXIT.setuid,
-  "verify": EXIT.setuid,
-  "no-new-privs": EXIT.setuid,
-  "exec": EXIT.exec,
-};
-
-export type LogPriority = "err" | "warning" | "notice" | "info";
-
-/** The lstat/stat facts the checks use. */
-export interface StatInfo {
-  readonly isSymlink: boolean;
-  /** st_mode, file type bits included or not. */
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Path safety (spec §1.4)
-
-export const NOREGPATH = 1;
-export const GROUPW = 2;
-export const OTHERW = 4;
-export const SETUID = 8;
-export const SETGID = 16;
-export const OWNER = 32;
-export const GROUP = 64;
-
-export interface SafetyResult {
-  readonly bits: number;
-  readonly logs: readonly { priority: LogPriority; message: string }[];
-}
-
-/**
- * jailkit's testsafepath: which rules `st` (the lstat of `path`, undefined when missing)
- * breaks for the expected owner and group, each with the log line jailkit wrote.
- */
-export function safePathProblems(
-  path: string,
-  st: StatInfo | undefined,
-  owner: number,
-  group: number,
-): SafetyResult {
-  if (st === undefined) return { bits: NOREGPATH, logs: [] };
-  if (st.isSymlink) {
-    return { bits: NOREGPATH, logs: [{ priority: "err", message: `path ${path} is a symlink` }] };
-  }
-  const logs: { priority: LogPriority; message: string }[] = [];
-  let bits = 0;
-  const add = (bit: number, priority: LogPriority, message: string) => {
-    bits |= bit;
-    logs.push({ priority, message: `path ${path} ${message}` });
-  };
-  if (st.mode & 0o020) {
-    add(GROUPW, group === 0 ? "warning" : "notice", "is group writable");
-  }
-  if (st.mode & 0o002) add(OTHERW, owner === 0 ? "err" : "notice", "is writable for others");
-  if (st.mode & 0o4000) add(SETUID, "err", "is setuid");
-  if (st.mode & 0o2000) add(SETGID, "err", "is setgid");
-  if (st.uid !== owner) {
-    add(OWNER, owner === 0 ? "err" : "notice", `is not owned by user ${owner}`);
-  }
-  if (st.gid !== group) {
-    add(GROUP, group === 0 ? "err" : "notice", `is not owned by group ${group}`);
-  }
-  return { bits, logs };
-}
-
-/** Directories of the jail that must be root-owned and not writable when present. */
-export const CHECKED_JAIL_DIRS: readonly string[] = ["dev", "etc", "lib", "usr", "bin", "sbin"];
+export const STEP_EXIT = stepExitTable({
+  ...EXIT,
+  getcwd: EXIT.notCanonical,
+  setgroups: EXIT.setgroupsOrInJailUser,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -211,50 +152,11 @@ export function filterEnv(
   return out;
 }
 
-/** basename of argv[0]. */
-export function argv0Accepted(argv0: string): boolean {
-  return ACCEPTED_NAMES.includes(argv0.slice(argv0.lastIndexOf("/") + 1));
-}
-
-export function stripTrailingSlash(p: string): string {
-  return p.length > 1 && p.endsWith("/") ? p.replace(/\/+$/, "") || "/" : p;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The run
 
-/**
- * What every privileged entry point (jk_chrootsh, jk_uchroot, jk_procmailwrapper) learns from
- * the system about its caller and the host; each tool's own interface adds the rest.
- */
-export interface CallerSystem {
-  readonly args: readonly string[];
-  readonly euid: number;
-  /** Real uid and gid of the caller. */
-  readonly uid: number;
-  readonly gid: number;
-  /** The caller's environment. */
-  readonly callerEnv: ReadonlyMap<string, string>;
-  /** The caller's umask, restored for the program started. */
-  readonly callerUmask?: number;
-  /** Host /etc/passwd and /etc/group; undefined when unreadable. */
-  hostPasswd(): PasswdFile | undefined;
-  hostGroup(): GroupFile | undefined;
-  /** lstat/stat; relative paths are inside the jail directory once it is entered. */
-  lstat(path: string): StatInfo | undefined;
-  stat(path: string): StatInfo | undefined;
-  /**
-   * lib/login/privilege.ts enterJail: chdir + getcwd check, `beforeChroot`, chroot and the drop to
-   * `creds`. Throws PrivilegeError naming the failed step.
-   */
-  enterJail(jail: string, creds: Credentials, beforeChroot: () => void): void;
-  log(priority: LogPriority, message: string): void;
-}
-
 /** Everything jk_chrootsh needs from the system; production wiring is cli/jk_chrootsh.ts. */
 export interface ChrootshSystem extends CallerSystem {
-  /** The caller's argv[0]. */
-  readonly argv0: string;
   /** The caller's supplementary groups; throws when they cannot be read. */
   groups(): number[];
   /** The parsed CONFIG_FILE; throws a JailkitError when it is unreadable or malformed. */
@@ -273,13 +175,6 @@ export type ChrootshResult =
     readonly exitCode?: undefined;
   };
 
-/** A refusal thrown inside the privilege sequence's hook, carried out as an exit code. */
-export class Refusal extends Error {
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`);
-  }
-}
-
 /**
  * Runs every check of spec §2.7 in jailkit's order, entering the jail through `sys.enterJail`.
  * Returns the exit code of a refusal (already logged), or what to exec in the jail.
@@ -291,7 +186,7 @@ export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
   };
 
   // 2. argv[0]
-  if (!argv0Accepted(sys.argv0)) {
+  if (!argv0Is(sys.argv0, ACCEPTED_NAMES)) {
     return refuse(
       EXIT.argv0,
       "err",
@@ -315,36 +210,14 @@ export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
     return refuse(EXIT.user, "err", `cannot read /etc/passwd or /etc/group (uid ${sys.uid})`);
   }
   const envUser = sys.callerEnv.get("USER");
-  let user: PasswdEntry | undefined;
-  if (envUser) {
-    user = passwd.byName(envUser);
-    if (!user) {
-      return refuse(EXIT.user, "err", `user ${envUser} ($USER) does not exist (uid ${sys.uid})`);
-    }
-    if (user.uid !== sys.uid) {
-      return refuse(
-        EXIT.user,
-        "err",
-        `$USER is ${envUser} (uid ${user.uid}) but the caller's uid is ${sys.uid}`,
-      );
-    }
-  } else {
-    user = passwd.byUid(sys.uid);
-    if (!user) return refuse(EXIT.user, "err", `no user with uid ${sys.uid} in /etc/passwd`);
-  }
-  const group = groupFile.byGid(sys.gid);
-  if (!group) {
-    return refuse(
-      EXIT.user,
-      "err",
-      `no group with gid ${sys.gid} in /etc/group (user ${user.name}, uid ${sys.uid})`,
-    );
-  }
+  const caller = identifyCaller(passwd, groupFile, sys.uid, sys.gid, envUser);
+  if (typeof caller === "string") return refuse(EXIT.user, "err", caller);
+  const { user, group } = caller;
   let groups: number[];
   try {
     groups = sys.groups();
   } catch (e) {
-    return refuse(EXIT.user, "err", `cannot read the supplementary groups: ${message(e)}`);
+    return refuse(EXIT.user, "err", `cannot read the supplementary groups: ${errorMessage(e)}`);
   }
   const who = `user ${user.name} (${sys.uid})`;
 
@@ -447,7 +320,7 @@ export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
   if (settings.skipInjailPasswdCheck && settings.injailShell !== undefined) {
     shell = settings.injailShell;
   } else {
-    const inJail = checkInJailUser(sys, user, group.name, envUser, jail, home);
+    const inJail = checkInJailUser(sys, caller, envUser, jail, home);
     if ("exitCode" in inJail) return inJail;
     name = inJail.name;
     shell = settings.injailShell ?? inJail.shell;
@@ -471,7 +344,7 @@ export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
     return refuse(
       EXIT.chdirHome,
       "err",
-      `${who}: cannot enter home ${home} inside jail ${jail}: ${message(e)}`,
+      `${who}: cannot enter home ${home} inside jail ${jail}: ${errorMessage(e)}`,
     );
   }
   const argv = settings.injailLoginShell ? [shell, "--login"] : [shell, ...sys.args];
@@ -487,53 +360,36 @@ export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
 }
 
 /**
- * Step 18: the user and the group must exist in the jail under the host names, with the home
- * the marker gives. Returns the shell to run, or the refusal.
+ * Step 18: the user and the group must exist in the jail under the host names (common.ts
+ * checkInJailUser), with the home the marker gives. Returns the shell to run, or the refusal.
  */
 function checkInJailUser(
   sys: ChrootshSystem,
-  user: PasswdEntry,
-  groupName: string,
+  caller: Caller,
   envUser: string | undefined,
   jail: string,
   home: string,
 ): { name: string; shell: string } | { exitCode: number } {
+  const { user } = caller;
   const who = `user ${user.name} (${sys.uid})`;
   const refuse = (exitCode: number, message: string) => {
     sys.log("err", message);
     return { exitCode };
   };
-  const passwdText = sys.readJailFile("/etc/passwd");
-  const groupText = sys.readJailFile("/etc/group");
-  const passwd = passwdText === undefined ? undefined : parsePasswd(passwdText, "/etc/passwd");
-  const groups = groupText === undefined ? undefined : parseGroup(groupText, "/etc/group");
-  const entry = envUser ? passwd?.byName(envUser) : passwd?.byUid(sys.uid);
-  if (!entry || entry.uid !== sys.uid) {
-    return refuse(EXIT.setgroupsOrInJailUser, `${who} not found in ${jail}/etc/passwd`);
-  }
-  const group = groups?.byGid(sys.gid);
-  if (!group) {
-    return refuse(
-      EXIT.setgroupsOrInJailUser,
-      `group ${groupName} (${sys.gid}) of ${who} not found in ${jail}/etc/group`,
-    );
-  }
-  if (entry.name !== user.name) {
-    return refuse(
-      EXIT.inJailName,
-      `${who} is called ${entry.name} in ${jail}/etc/passwd; the names must be equal`,
-    );
-  }
-  if (group.name !== groupName) {
-    return refuse(
-      EXIT.inJailName,
-      `group ${groupName} (${sys.gid}) is called ${group.name} in ${jail}/etc/group; ` +
-        `the names must be equal`,
-    );
-  }
+  const named = checkInJailNames(
+    sys.readJailFile("/etc/passwd"),
+    sys.readJailFile("/etc/group"),
+    caller,
+    sys.uid,
+    sys.gid,
+    envUser,
+    jail,
+  );
+  if ("exitCode" in named) return refuse(named.exitCode, named.message);
+  const { entry, passwd } = named;
   if (entry.home === home) return { name: entry.name, shell: entry.shell };
   // jailkit then read the jail's passwd file itself, first line with this uid.
-  const direct = passwd?.byUid(sys.uid);
+  const direct = passwd.byUid(sys.uid);
   if (!direct || direct.home === "" || direct.shell === "") {
     return refuse(EXIT.inJailHome, `${who} has no usable line in ${jail}/etc/passwd`);
   }
@@ -545,8 +401,4 @@ function checkInJailUser(
     );
   }
   return { name: entry.name, shell: direct.shell };
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -25,16 +25,19 @@
  */
 import { type Credentials, type ExecSpec, PrivilegeError } from "./privilege.ts";
 import { parseJailHome } from "../config/passwd.ts";
-// A failed privilege step exits as in jk_chrootsh, whose exit codes these are.
 import {
+  argv0Is,
+  type Caller,
   type CallerSystem,
+  checkInJailUser,
+  IN_JAIL_EXIT,
+  initgroups,
+  jailIsSafe,
   Refusal,
   safePathProblems,
-  STEP_EXIT,
+  stepExitTable,
   stripTrailingSlash,
-} from "./chrootsh.ts";
-import { argv0Is, type Caller, checkInJailUser, jailIsSafe } from "./uchroot.ts";
-import { initgroups } from "./chrootlaunch.ts";
+} from "./common.ts";
 
 /** Where procmail is, on the host and inside every jail (jailkit's PROCMAILPATH). */
 export const PROCMAIL = "/usr/bin/procmail";
@@ -54,9 +57,9 @@ export const EXIT = {
   chroot: 33,
   setgid: 34,
   /** setgroups failed, or the user/group is missing from the jail's passwd/group */
-  setgroupsOrInJailUser: 35,
+  setgroupsOrInJailUser: IN_JAIL_EXIT.missing,
   setuid: 36,
-  inJailName: 37,
+  inJailName: IN_JAIL_EXIT.name,
   inJailHome: 39,
   chdirHome: 41,
   unsafe: 53,
@@ -64,8 +67,14 @@ export const EXIT = {
   internal: 154,
 } as const;
 
+/** Which exit code each failed privilege step gives (jk_chrootsh's codes). */
+export const STEP_EXIT = stepExitTable({
+  ...EXIT,
+  getcwd: EXIT.notCanonical,
+  setgroups: EXIT.setgroupsOrInJailUser,
+});
+
 export interface ProcmailSystem extends CallerSystem {
-  readonly argv0: string;
   /** lib/login/privilege.ts dropPrivileges (no jail); throws PrivilegeError naming the step. */
   dropPrivileges(creds: Credentials): void;
   /** Inside the jail, as the user: a file's text, or undefined when unreadable. */

@@ -28,23 +28,26 @@
  *   descriptor but 0–2 for the program (as jk_chrootsh).
  */
 import { parseArgs } from "node:util";
-import { type ExecSpec, PrivilegeError, type PrivilegeStep } from "./privilege.ts";
+import { type ExecSpec, PrivilegeError } from "./privilege.ts";
 import type { IniFile } from "../config/ini.ts";
 import { iniInt, iniList, selectUserSection } from "../config/ini.ts";
-import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
-import { parseGroup, parsePasswd } from "../config/passwd.ts";
 import { JailkitError } from "../core/errors.ts";
 import {
+  argv0Is,
   type CallerSystem,
-  CHECKED_JAIL_DIRS,
+  checkInJailUser,
   CONFIG_DIR,
+  errorMessage,
   GROUPW,
+  identifyCaller,
+  IN_JAIL_EXIT,
+  jailIsSafe,
   type LogPriority,
-  NOREGPATH,
   Refusal,
   safePathProblems,
   type StatInfo,
-} from "./chrootsh.ts";
+  stepExitTable,
+} from "./common.ts";
 
 export const CONFIG_FILE = "/etc/jailkit/jk_uchroot.ini";
 export const VERSION = "2.23-deno";
@@ -66,26 +69,20 @@ export const EXIT = {
   chroot: 33,
   setgid: 34,
   /** setgroups failed, or the user/group is missing from the jail's passwd/group */
-  setgroupsOrInJailUser: 35,
+  setgroupsOrInJailUser: IN_JAIL_EXIT.missing,
   setuid: 36,
-  inJailName: 37,
+  inJailName: IN_JAIL_EXIT.name,
   unsafe: 53,
   exec: 111,
   internal: 154,
 } as const;
 
-export const STEP_EXIT: Readonly<Record<PrivilegeStep, number>> = {
-  "chdir-jail": EXIT.chdirJail,
-  "getcwd": EXIT.notAllowed,
-  "chroot": EXIT.chroot,
-  "chdir-root": EXIT.chroot,
-  "setgroups": EXIT.setgroupsOrInJailUser,
-  "setresgid": EXIT.setgid,
-  "setresuid": EXIT.setuid,
-  "verify": EXIT.setuid,
-  "no-new-privs": EXIT.setuid,
-  "exec": EXIT.exec,
-};
+/** Which exit code each failed privilege step gives; a jail that is not canonical is not allowed. */
+export const STEP_EXIT = stepExitTable({
+  ...EXIT,
+  getcwd: EXIT.notAllowed,
+  setgroups: EXIT.setgroupsOrInJailUser,
+});
 
 export const USAGE = `Usage: jk_uchroot -j JAIL -x EXECUTABLE [-- ARGUMENTS...]
 Runs EXECUTABLE (a path inside JAIL) chrooted in JAIL as yourself, if
@@ -159,114 +156,7 @@ export function parseUchrootArgs(args: readonly string[]): UchrootArgs {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pieces jk_uchroot shares with jk_procmailwrapper and jk_chrootlaunch
-
-/** basename of argv[0] is one of `names`. */
-export function argv0Is(argv0: string, names: readonly string[]): boolean {
-  return names.includes(argv0.slice(argv0.lastIndexOf("/") + 1));
-}
-
-export interface Caller {
-  readonly user: PasswdEntry;
-  readonly group: GroupEntry;
-}
-
-/**
- * The caller as jk_chrootsh identifies it (spec §1.3, §2.7 step 5): `$USER` when set and not
- * empty must name the real uid; else the passwd entry of the real uid. The real gid must be in
- * the group file. Returns the reason when it cannot be done.
- */
-export function identifyCaller(
-  passwd: PasswdFile,
-  groups: GroupFile,
-  uid: number,
-  gid: number,
-  envUser: string | undefined,
-): Caller | string {
-  let user: PasswdEntry | undefined;
-  if (envUser) {
-    user = passwd.byName(envUser);
-    if (!user) return `user ${envUser} ($USER) does not exist (uid ${uid})`;
-    if (user.uid !== uid) {
-      return `$USER is ${envUser} (uid ${user.uid}) but the caller's uid is ${uid}`;
-    }
-  } else {
-    user = passwd.byUid(uid);
-    if (!user) return `no user with uid ${uid} in /etc/passwd`;
-  }
-  const group = groups.byGid(gid);
-  if (!group) return `no group with gid ${gid} in /etc/group (user ${user.name}, uid ${uid})`;
-  return { user, group };
-}
-
-/**
- * jailkit's basicjailissafe: the jail directory itself (its lstat `jailStat`) must be a
- * root:root directory, not group/world writable, without set-id bits; each of
- * CHECKED_JAIL_DIRS, when present (`stat` follows a `bin -> usr/bin` link, as jailkit's
- * trailing slash did), must be root-owned and not writable either. Logs each problem found.
- */
-export function jailIsSafe(
-  jail: string,
-  jailStat: StatInfo | undefined,
-  statDir: (dir: string) => StatInfo | undefined,
-  log: (priority: LogPriority, message: string) => void,
-): boolean {
-  const top = safePathProblems(jail, jailStat, 0, 0);
-  for (const l of top.logs) log(l.priority, l.message);
-  if (top.bits !== 0) return false;
-  let safe = true;
-  for (const dir of CHECKED_JAIL_DIRS) {
-    const sub = safePathProblems(`${jail}/${dir}/`, statDir(dir), 0, 0);
-    for (const l of sub.logs) log(l.priority, l.message);
-    if (sub.bits & ~NOREGPATH) safe = false;
-  }
-  return safe;
-}
-
-/**
- * The user and group inside the jail, from the jail's own /etc/passwd and /etc/group (read by
- * the caller after the drop): the user (by `$USER` name, else uid) must exist with the same
- * uid (35), the group by gid (35), both under their host names (37). Returns the jail's
- * passwd entry or the refusal.
- */
-export function checkInJailUser(
-  passwdText: string | undefined,
-  groupText: string | undefined,
-  caller: Caller,
-  uid: number,
-  gid: number,
-  envUser: string | undefined,
-  jail: string,
-): { entry: PasswdEntry; passwd: PasswdFile } | { exitCode: number; message: string } {
-  const who = `user ${caller.user.name} (${uid})`;
-  const passwd = passwdText === undefined ? undefined : parsePasswd(passwdText, "/etc/passwd");
-  const groups = groupText === undefined ? undefined : parseGroup(groupText, "/etc/group");
-  const entry = envUser ? passwd?.byName(envUser) : passwd?.byUid(uid);
-  if (!passwd || !entry || entry.uid !== uid) {
-    return { exitCode: 35, message: `${who} not found in ${jail}/etc/passwd` };
-  }
-  const group = groups?.byGid(gid);
-  if (!group) {
-    return {
-      exitCode: 35,
-      message: `group ${caller.group.name} (${gid}) of ${who} not found in ${jail}/etc/group`,
-    };
-  }
-  if (entry.name !== caller.user.name) {
-    return {
-      exitCode: 37,
-      message: `${who} is called ${entry.name} in ${jail}/etc/passwd; the names must be equal`,
-    };
-  }
-  if (group.name !== caller.group.name) {
-    return {
-      exitCode: 37,
-      message: `group ${caller.group.name} (${gid}) is called ${group.name} in ` +
-        `${jail}/etc/group; the names must be equal`,
-    };
-  }
-  return { entry, passwd };
-}
+// Configuration
 
 /** The refusal a failed check of /etc/jailkit or the tool's ini gives, or undefined. */
 export function configDirProblem(
@@ -352,7 +242,6 @@ export function authorisedJail(
 // The run
 
 export interface UchrootSystem extends CallerSystem {
-  readonly argv0: string;
   /** The caller's supplementary groups; throws when they cannot be read. */
   groups(): number[];
   /** The parsed CONFIG_FILE; throws a JailkitError when it is missing, unreadable or bad. */
@@ -424,7 +313,7 @@ export function runUchroot(sys: UchrootSystem): UchrootResult {
   try {
     groups = sys.groups();
   } catch (e) {
-    return refuse(EXIT.user, "err", `cannot read the supplementary groups: ${message(e)}`);
+    return refuse(EXIT.user, "err", `cannot read the supplementary groups: ${errorMessage(e)}`);
   }
   const who = `user ${caller.user.name} (${sys.uid})`;
 
@@ -519,8 +408,4 @@ export function runUchroot(sys: UchrootSystem): UchrootResult {
     },
     context: `${who} in jail ${jail}`,
   };
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -1,0 +1,284 @@
+/**
+ * What the privileged entry points (jk_chrootsh, jk_uchroot, jk_procmailwrapper,
+ * jk_chrootlaunch) share: what they learn about the caller and the host (CallerSystem), how the
+ * caller is identified, jailkit's path-safety test and the jail safety check built on it, the
+ * user check inside the jail with its exit codes, the argv[0] check, and initgroups. Each
+ * tool module adds only its own steps and exit table; none imports another tool's module.
+ */
+import type { Credentials, PrivilegeStep } from "./privilege.ts";
+import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
+import { parseGroup, parsePasswd } from "../config/passwd.ts";
+
+/** Where every tool's ini lives. */
+export const CONFIG_DIR = "/etc/jailkit";
+
+export type LogPriority = "err" | "warning" | "notice" | "info";
+
+/** The lstat/stat facts the checks use. */
+export interface StatInfo {
+  readonly isSymlink: boolean;
+  /** st_mode, file type bits included or not. */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/**
+ * What every privileged entry point learns from the system about its caller and the host;
+ * each tool's own interface adds the rest. The production wiring is lib/entry/setuid.ts
+ * hostCallerSystem.
+ */
+export interface CallerSystem {
+  /** The caller's argv[0], as the launcher handed it over. */
+  readonly argv0: string;
+  readonly args: readonly string[];
+  readonly euid: number;
+  /** Real uid and gid of the caller. */
+  readonly uid: number;
+  readonly gid: number;
+  /** The caller's environment. */
+  readonly callerEnv: ReadonlyMap<string, string>;
+  /** The caller's umask, restored for the program started. */
+  readonly callerUmask?: number;
+  /** Host /etc/passwd and /etc/group; undefined when unreadable. */
+  hostPasswd(): PasswdFile | undefined;
+  hostGroup(): GroupFile | undefined;
+  /** lstat/stat; relative paths are inside the jail directory once it is entered. */
+  lstat(path: string): StatInfo | undefined;
+  stat(path: string): StatInfo | undefined;
+  /**
+   * lib/login/privilege.ts enterJail: chdir + getcwd check, `beforeChroot`, chroot and the drop to
+   * `creds`. Throws PrivilegeError naming the failed step.
+   */
+  enterJail(jail: string, creds: Credentials, beforeChroot: () => void): void;
+  log(priority: LogPriority, message: string): void;
+}
+
+/** A refusal thrown inside the privilege sequence's hook, carried out as an exit code. */
+export class Refusal extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function stripTrailingSlash(p: string): string {
+  return p.length > 1 && p.endsWith("/") ? p.replace(/\/+$/, "") || "/" : p;
+}
+
+/** basename of argv[0] is one of `names` (sshd prefixes "-" for login shells). */
+export function argv0Is(argv0: string, names: readonly string[]): boolean {
+  return names.includes(argv0.slice(argv0.lastIndexOf("/") + 1));
+}
+
+/** A tool's exit codes for the failures of the privilege sequence (lib/login/privilege.ts). */
+export interface StepExitCodes {
+  readonly chdirJail: number;
+  readonly getcwd: number;
+  readonly chroot: number;
+  readonly setgroups: number;
+  readonly setgid: number;
+  readonly setuid: number;
+  readonly exec: number;
+}
+
+/**
+ * Which exit code each failed privilege step gives: chroot and the chdir("/") after it share
+ * one, as do setresuid, its verification and PR_SET_NO_NEW_PRIVS (as in jailkit 2.23).
+ */
+export function stepExitTable(c: StepExitCodes): Readonly<Record<PrivilegeStep, number>> {
+  return {
+    "chdir-jail": c.chdirJail,
+    "getcwd": c.getcwd,
+    "chroot": c.chroot,
+    "chdir-root": c.chroot,
+    "setgroups": c.setgroups,
+    "setresgid": c.setgid,
+    "setresuid": c.setuid,
+    "verify": c.setuid,
+    "no-new-privs": c.setuid,
+    "exec": c.exec,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path safety: jailkit's testsafepath
+
+export const NOREGPATH = 1;
+export const GROUPW = 2;
+export const OTHERW = 4;
+export const SETUID = 8;
+export const SETGID = 16;
+export const OWNER = 32;
+export const GROUP = 64;
+
+export interface SafetyResult {
+  readonly bits: number;
+  readonly logs: readonly { priority: LogPriority; message: string }[];
+}
+
+/**
+ * jailkit's testsafepath: which rules `st` (the lstat of `path`, undefined when missing)
+ * breaks for the expected owner and group, each with the log line jailkit wrote.
+ */
+export function safePathProblems(
+  path: string,
+  st: StatInfo | undefined,
+  owner: number,
+  group: number,
+): SafetyResult {
+  if (st === undefined) return { bits: NOREGPATH, logs: [] };
+  if (st.isSymlink) {
+    return { bits: NOREGPATH, logs: [{ priority: "err", message: `path ${path} is a symlink` }] };
+  }
+  const logs: { priority: LogPriority; message: string }[] = [];
+  let bits = 0;
+  const add = (bit: number, priority: LogPriority, message: string) => {
+    bits |= bit;
+    logs.push({ priority, message: `path ${path} ${message}` });
+  };
+  if (st.mode & 0o020) {
+    add(GROUPW, group === 0 ? "warning" : "notice", "is group writable");
+  }
+  if (st.mode & 0o002) add(OTHERW, owner === 0 ? "err" : "notice", "is writable for others");
+  if (st.mode & 0o4000) add(SETUID, "err", "is setuid");
+  if (st.mode & 0o2000) add(SETGID, "err", "is setgid");
+  if (st.uid !== owner) {
+    add(OWNER, owner === 0 ? "err" : "notice", `is not owned by user ${owner}`);
+  }
+  if (st.gid !== group) {
+    add(GROUP, group === 0 ? "err" : "notice", `is not owned by group ${group}`);
+  }
+  return { bits, logs };
+}
+
+/** Directories of the jail that must be root-owned and not writable when present. */
+export const CHECKED_JAIL_DIRS: readonly string[] = ["dev", "etc", "lib", "usr", "bin", "sbin"];
+
+/**
+ * jailkit's basicjailissafe: the jail directory itself (its lstat `jailStat`) must be a
+ * root:root directory, not group/world writable, without set-id bits; each of
+ * CHECKED_JAIL_DIRS, when present (`stat` follows a `bin -> usr/bin` link, as jailkit's
+ * trailing slash did), must be root-owned and not writable either. Logs each problem found.
+ */
+export function jailIsSafe(
+  jail: string,
+  jailStat: StatInfo | undefined,
+  statDir: (dir: string) => StatInfo | undefined,
+  log: (priority: LogPriority, message: string) => void,
+): boolean {
+  const top = safePathProblems(jail, jailStat, 0, 0);
+  for (const l of top.logs) log(l.priority, l.message);
+  if (top.bits !== 0) return false;
+  let safe = true;
+  for (const dir of CHECKED_JAIL_DIRS) {
+    const sub = safePathProblems(`${jail}/${dir}/`, statDir(dir), 0, 0);
+    for (const l of sub.logs) log(l.priority, l.message);
+    if (sub.bits & ~NOREGPATH) safe = false;
+  }
+  return safe;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who the caller is, outside and inside the jail
+
+export interface Caller {
+  readonly user: PasswdEntry;
+  readonly group: GroupEntry;
+}
+
+/**
+ * The caller as jk_chrootsh identifies it: `$USER` when set and not empty must name the real
+ * uid; else the passwd entry of the real uid. The real gid must be in the group file. Returns
+ * the reason when it cannot be done.
+ */
+export function identifyCaller(
+  passwd: PasswdFile,
+  groups: GroupFile,
+  uid: number,
+  gid: number,
+  envUser: string | undefined,
+): Caller | string {
+  let user: PasswdEntry | undefined;
+  if (envUser) {
+    user = passwd.byName(envUser);
+    if (!user) return `user ${envUser} ($USER) does not exist (uid ${uid})`;
+    if (user.uid !== uid) {
+      return `$USER is ${envUser} (uid ${user.uid}) but the caller's uid is ${uid}`;
+    }
+  } else {
+    user = passwd.byUid(uid);
+    if (!user) return `no user with uid ${uid} in /etc/passwd`;
+  }
+  const group = groups.byGid(gid);
+  if (!group) return `no group with gid ${gid} in /etc/group (user ${user.name}, uid ${uid})`;
+  return { user, group };
+}
+
+/** The exit codes of the in-jail user check, the same in every tool that makes it (jailkit's). */
+export const IN_JAIL_EXIT = {
+  /** the user (or the group) is missing from the jail's passwd (group) */
+  missing: 35,
+  /** the user or the group has another name in the jail */
+  name: 37,
+} as const;
+
+/**
+ * The user and group inside the jail, from the jail's own /etc/passwd and /etc/group (read by
+ * the caller after the drop): the user (by `$USER` name, else uid) must exist with the same
+ * uid, the group by gid (IN_JAIL_EXIT.missing), both under their host names
+ * (IN_JAIL_EXIT.name). Returns the jail's passwd entry and file, or the refusal.
+ */
+export function checkInJailUser(
+  passwdText: string | undefined,
+  groupText: string | undefined,
+  caller: Caller,
+  uid: number,
+  gid: number,
+  envUser: string | undefined,
+  jail: string,
+): { entry: PasswdEntry; passwd: PasswdFile } | { exitCode: number; message: string } {
+  const who = `user ${caller.user.name} (${uid})`;
+  const passwd = passwdText === undefined ? undefined : parsePasswd(passwdText, "/etc/passwd");
+  const groups = groupText === undefined ? undefined : parseGroup(groupText, "/etc/group");
+  const entry = envUser ? passwd?.byName(envUser) : passwd?.byUid(uid);
+  if (!passwd || !entry || entry.uid !== uid) {
+    return { exitCode: IN_JAIL_EXIT.missing, message: `${who} not found in ${jail}/etc/passwd` };
+  }
+  const group = groups?.byGid(gid);
+  if (!group) {
+    return {
+      exitCode: IN_JAIL_EXIT.missing,
+      message: `group ${caller.group.name} (${gid}) of ${who} not found in ${jail}/etc/group`,
+    };
+  }
+  if (entry.name !== caller.user.name) {
+    return {
+      exitCode: IN_JAIL_EXIT.name,
+      message: `${who} is called ${entry.name} in ${jail}/etc/passwd; the names must be equal`,
+    };
+  }
+  if (group.name !== caller.group.name) {
+    return {
+      exitCode: IN_JAIL_EXIT.name,
+      message: `group ${caller.group.name} (${gid}) is called ${group.name} in ` +
+        `${jail}/etc/group; the names must be equal`,
+    };
+  }
+  return { entry, passwd };
+}
+
+/**
+ * initgroups(3) on a group file: `gid` first, then every group that lists `user` as a member,
+ * each once, in file order.
+ */
+export function initgroups(user: string, gid: number, groups: GroupFile): number[] {
+  const out = [gid];
+  for (const g of groups.entries) {
+    if (g.members.includes(user) && !out.includes(g.gid)) out.push(g.gid);
+  }
+  return out;
+}

@@ -9,31 +9,29 @@ import { LOG_AUTH } from "../ffi/libc.ts";
 import { readIni } from "../lib/config/ini.ts";
 import { readDbFile } from "../lib/config/passwd.ts";
 import { execInJail, type ExecSpec } from "../lib/login/privilege.ts";
-import { toolPath } from "../lib/core/paths.ts";
+import { installPrefix, toolPath } from "../lib/core/paths.ts";
 import { runLshSession } from "../lib/login/lsh_session.ts";
+import { inspectInJailShell } from "../lib/login/chrootsh_lsh.ts";
 import { hostCallerSystem, log, openToolLog, runPrivileged } from "../lib/entry/setuid.ts";
 import { CONFIG_FILE, EXIT, runChrootsh } from "../lib/login/chrootsh.ts";
 
-/** Size, mtime, mode and owner of a file, to recognise a copy of it. */
-function fingerprint(path: string): string | undefined {
-  try {
-    const st = Deno.statSync(path);
-    return `${st.size}:${st.mtime?.getTime()}:${st.mode}:${st.uid}`;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * When the in-jail shell is a copy of this installation's jk_lsh (what `jk_init … jk_lsh`
- * puts there), its session runs in this process, already inside the jail and with the
- * user's credentials, instead of starting a second runtime: one runtime start per login.
- * The jail's own jk_lsh.ini, passwd and group are read as the exec'd jk_lsh would read them.
- * lib/login/lsh_session.ts is imported statically: after the chroot only the jail's files are there.
+ * When the in-jail shell is jailkit-deno's jk_lsh (lib/login/chrootsh_lsh.ts says how that is
+ * recognised), its session runs in this process, already inside the jail and with the user's
+ * credentials, from this installation's code: the jail needs no runtime, and one runtime
+ * start serves the login. The jail's own jk_lsh.ini, passwd and group are read as the exec'd
+ * jk_lsh would read them. lib/login/lsh_session.ts is imported statically: after the chroot
+ * only the jail's files are there. Returns the exit status of a refusal; otherwise does not
+ * return when the session ran, and returns undefined when the shell is to be exec'd.
  */
-function runLshHere(exec: ExecSpec, ownLsh: string | undefined): void {
-  if (ownLsh === undefined || exec.path !== toolPath("jk_lsh")) return;
-  if (fingerprint(exec.path) !== ownLsh) return;
+function runLshHere(exec: ExecSpec, context: string): number | undefined {
+  const libdir = `${installPrefix() ?? "/usr"}/lib/jailkit`;
+  const shell = inspectInJailShell("/", exec.path, toolPath("jk_lsh"), libdir);
+  if (shell.kind === "exec") return undefined;
+  if (shell.kind === "unsafe") {
+    log("err", `${context}: refusing the in-jail shell ${exec.path}: ${shell.reason}`);
+    return EXIT.unsafe;
+  }
   // Same connection to the host's /dev/log, jk_lsh's name on the lines.
   openToolLog("jk_lsh", LOG_AUTH);
   const env: Record<string, string> = {};
@@ -46,8 +44,6 @@ function runLshHere(exec: ExecSpec, ownLsh: string | undefined): void {
 
 function main(): number {
   openToolLog("jk_chrootsh", LOG_AUTH);
-  // Taken before the chroot: afterwards only the jail's copy is visible.
-  const ownLsh = fingerprint(toolPath("jk_lsh"));
   const result = runChrootsh({
     ...hostCallerSystem(),
     readConfig: () => readIni(CONFIG_FILE, "c"),
@@ -56,7 +52,8 @@ function main(): number {
   });
   if (result.exec === undefined) return result.exitCode;
   try {
-    runLshHere(result.exec, ownLsh);
+    const refused = runLshHere(result.exec, result.context);
+    if (refused !== undefined) return refused;
     execInJail(result.exec);
   } catch (e) {
     log("err", `${result.context}: cannot execute ${result.exec.path}: ${(e as Error).message}`);

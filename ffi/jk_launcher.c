@@ -32,8 +32,12 @@
  * them (lib/login/privilege.ts). The kernel marks that process non-dumpable because its effective
  * and real uids differ, so the caller cannot ptrace it; there is nothing to add here.
  *
- * The same binary works inside a jail (jk_lsh as the in-jail shell) as long as the jail holds
- * LIBDIR at the same path; jk_init's [jk_lsh] section copies it there.
+ * jk_lsh's build (LSH_ENTRY=1) is also what `jk_init … jk_lsh` copies into a jail, where it
+ * only marks the user's shell: jk_chrootsh recognises it by LSH_ENTRY_MARKER (together with its
+ * path, owner and mode, see lib/login/chrootsh_lsh.ts) and runs the session from the host's
+ * installation in its own process, so the jail needs no runtime. Started any other way inside
+ * such a jail (sshd's ChrootDirectory, su), it finds no runtime and says which jk_init section
+ * installs a self-contained jk_lsh ([jk_lsh_standalone], which copies LIBDIR into the jail).
  *
  * Exit codes of the launcher itself: 10 fds 0-2 (0-3 with KEEP_FD3) cannot be opened; 1 anything
  * else (environment too large, descriptors cannot be closed, runtime cannot be executed).
@@ -43,7 +47,7 @@
  *   cc -O2 -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong -pie -fPIE \
  *      -DTOOL_NAME='"jk_lsh"' -DLIBDIR='"/usr/lib/jailkit"' -DSETUID_ENTRY=0 \
  *      -o jk_lsh ffi/jk_launcher.c
- * (plus -DKEEP_FD3=1 for jk_procmailwrapper; the default is 0).
+ * (plus -DKEEP_FD3=1 for jk_procmailwrapper and -DLSH_ENTRY=1 for jk_lsh; the defaults are 0).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -63,12 +67,26 @@
 #ifndef KEEP_FD3
 #define KEEP_FD3 0
 #endif
+#ifndef LSH_ENTRY
+#define LSH_ENTRY 0
+#endif
 /* The highest descriptor handed through to the runtime. */
 #define LAST_KEPT_FD (KEEP_FD3 ? 3 : 2)
 
 #define RUNTIME LIBDIR "/deno"
 #define SCRIPT LIBDIR "/cli/" TOOL_NAME ".ts"
 #define DENO_DIR LIBDIR "/deno-dir"
+
+#if LSH_ENTRY
+/*
+ * What jk_chrootsh looks for in an in-jail jk_lsh (lib/login/chrootsh_lsh.ts LSH_ENTRY_MARKER):
+ * "this is jailkit-deno's jk_lsh; its session may run in jk_chrootsh's process under protocol 1"
+ * (arguments after argv[0], the environment jk_chrootsh filtered, the caller's umask). A later
+ * protocol gets a new number, so an older jk_chrootsh execs the entry instead of guessing.
+ */
+__attribute__((used)) static const char lsh_entry_marker[] =
+	"\n@(#)jailkit-deno jk_lsh entry, protocol 1\n";
+#endif
 
 /* Largest JAILKIT_CALLER_ENV value; the kernel's limit for one string is 128 KiB. */
 #define MAX_ENCODED_ENV (96 * 1024)
@@ -250,5 +268,12 @@ int main(int argc, char **argv, char **envp)
 		fail(1, "chdir(/)", errno);
 
 	execve(RUNTIME, newargv, envv);
+#if LSH_ENTRY
+	if (errno == ENOENT)
+		fail(1, "this jail has no jailkit-deno runtime (" RUNTIME "): jk_lsh here only marks "
+			"the shell of users who log in through jk_chrootsh. Where sshd's ChrootDirectory, "
+			"su or anything else starts jk_lsh inside the jail, install the self-contained "
+			"jk_lsh: jk_init -j JAIL jk_lsh_standalone", 0);
+#endif
 	fail(1, "cannot execute " RUNTIME, errno);
 }

@@ -12,6 +12,7 @@ import {
   jkInitIniMisses,
   layout,
   rewriteJkInitIni,
+  SEALED_CACHES,
   TOOLS,
 } from "../tools/install.ts";
 import { DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
@@ -56,52 +57,65 @@ paths = /usr/sbin/jk_lsh, /etc/jailkit/jk_lsh.ini,
     /usr/lib/extra
 users = root
 
+[jk_lsh_standalone]
+paths = /usr/lib/jailkit
+includesections = jk_lsh
+
 [other]
 # /usr/sbin/jk_lsh in a comment stays
 paths = /usr/sbin/jk_lsh,/usr/sbin/jk_lshx
 `;
 
-function lshPaths(text: string): string[] {
-  const v = parseIni(text, "t", "python").section("jk_lsh")!.own("paths")!.value;
+function pathsOf(text: string, section = "jk_lsh"): string[] {
+  const v = parseIni(text, "t", "python").section(section)!.own("paths")!.value;
   return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
-Deno.test("rewriteJkInitIni: prefix paths in [jk_lsh], LIBDIR added, rest byte for byte", () => {
+Deno.test("rewriteJkInitIni: prefix paths in [jk_lsh] and [jk_lsh_standalone], rest byte for byte", () => {
   const out = rewriteJkInitIni(LSH_SECTION, "/opt/jk/sbin/jk_lsh", "/opt/jk/lib/jailkit");
-  assert.deepEqual(lshPaths(out), [
-    "/opt/jk/lib/jailkit",
+  assert.deepEqual(pathsOf(out), [
     "/opt/jk/sbin/jk_lsh",
     "/etc/jailkit/jk_lsh.ini",
     "/usr/lib/extra",
   ]);
+  assert.deepEqual(pathsOf(out, "jk_lsh_standalone"), ["/opt/jk/lib/jailkit"]);
   assert.match(out, /^# \/usr\/sbin\/jk_lsh in a comment stays$/m);
   assert.match(out, /^paths = \/opt\/jk\/sbin\/jk_lsh,\/usr\/sbin\/jk_lshx$/m);
+  assert.equal(out.split("\n").length, LSH_SECTION.split("\n").length);
   assert.equal(
     rewriteJkInitIni(out, "/opt/jk/sbin/jk_lsh", "/opt/jk/lib/jailkit"),
     out,
     "a second rewrite changes nothing",
   );
-  const usr = rewriteJkInitIni(LSH_SECTION, "/usr/sbin/jk_lsh", "/usr/lib/jailkit");
-  assert.deepEqual(lshPaths(usr).slice(0, 2), ["/usr/lib/jailkit", "/usr/sbin/jk_lsh"]);
-  assert.equal(usr.split("\n").length, LSH_SECTION.split("\n").length);
+  assert.equal(rewriteJkInitIni(LSH_SECTION, "/usr/sbin/jk_lsh", "/usr/lib/jailkit"), LSH_SECTION);
 });
 
-Deno.test("rewriteJkInitIni: a [jk_lsh] without paths gets one; no [jk_lsh] is an error", () => {
-  const out = rewriteJkInitIni("[jk_lsh]\nusers = root\n", "/p/sbin/jk_lsh", "/p/lib/jailkit");
-  assert.deepEqual(lshPaths(out), ["/p/sbin/jk_lsh", "/p/lib/jailkit"]);
-  assert.throws(() => rewriteJkInitIni("[x]\npaths = a\n", "/a", "/b"), /no \[jk_lsh\] section/);
-  assert.deepEqual(jkInitIniMisses(LSH_SECTION, "/usr/sbin/jk_lsh", "/usr/lib/jailkit"), [
-    "/usr/lib/jailkit",
+Deno.test("jkInitIniMisses: a kept file that copies the runtime into every jail, or lacks a section", () => {
+  const lsh = "/p/sbin/jk_lsh";
+  const lib = "/p/lib/jailkit";
+  assert.throws(() => rewriteJkInitIni("[x]\npaths = a\n", lsh, lib), /no \[jk_lsh\] section/);
+  // What the installer of the previous layout wrote into /etc/jailkit/jk_init.ini.
+  const old = `[jk_lsh]\npaths = ${lib}, ${lsh}, /etc/jailkit/jk_lsh.ini\n`;
+  assert.deepEqual(jkInitIniMisses(old, lsh, lib), [
+    `[jk_lsh] lists ${lib}, so every jk_lsh jail gets a copy of the runtime`,
+    "no [jk_lsh_standalone] section",
   ]);
-  assert.deepEqual(jkInitIniMisses(out, "/p/sbin/jk_lsh", "/p/lib/jailkit"), []);
+  assert.deepEqual(jkInitIniMisses("[jk_lsh]\npaths = /x\n", lsh, lib), [
+    `[jk_lsh] does not list ${lsh}`,
+    "no [jk_lsh_standalone] section",
+  ]);
+  const good = rewriteJkInitIni(LSH_SECTION, lsh, lib);
+  assert.deepEqual(jkInitIniMisses(good, lsh, lib), []);
 });
 
 Deno.test("the shipped data/jk_init.ini can be rewritten for any prefix", () => {
   const text = Deno.readTextFileSync(`${REPO_ROOT}/data/jk_init.ini`);
   const out = rewriteJkInitIni(text, "/opt/x/sbin/jk_lsh", "/opt/x/lib/jailkit");
-  const paths = lshPaths(out);
-  assert.ok(paths.includes("/opt/x/sbin/jk_lsh") && paths.includes("/opt/x/lib/jailkit"));
+  const paths = pathsOf(out);
+  assert.ok(paths.includes("/opt/x/sbin/jk_lsh"));
   assert.ok(!paths.includes("/usr/sbin/jk_lsh"));
+  assert.ok(!paths.some((p) => p.includes("/lib/jailkit")), "no runtime in [jk_lsh]");
+  assert.deepEqual(pathsOf(out, "jk_lsh_standalone"), ["/opt/x/lib/jailkit"]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -191,7 +205,13 @@ rootTest("install: layout, ownership, modes, kept configs, staging, unsafe prefi
         assert.match(r.stdout, new RegExp(`/etc/jailkit/${e.name} \\(new, 0644\\)`));
       }
       const jkInit = Deno.readTextFileSync(`${etc}/jk_init.ini`);
-      assert.deepEqual(lshPaths(jkInit).slice(0, 2), [lib, `${prefix}/sbin/jk_lsh`]);
+      assert.deepEqual(pathsOf(jkInit).slice(0, 1), [`${prefix}/sbin/jk_lsh`]);
+      assert.deepEqual(pathsOf(jkInit, "jk_lsh_standalone"), [lib]);
+      assert.ok(Deno.statSync(`${lib}/jk_lsh_standalone`).isFile);
+      // The runtime's cache databases cannot be opened: Deno keeps them in memory.
+      for (const name of SEALED_CACHES) {
+        assert.ok(Deno.lstatSync(`${lib}/deno-dir/${name}`).isDirectory, name);
+      }
       assert.equal(Deno.readTextFileSync(`${lib}/data/jk_init.ini`), jkInit);
       for (const e of Deno.readDirSync(`${REPO_ROOT}/man`)) {
         const section = e.name.slice(-1);
@@ -199,17 +219,21 @@ rootTest("install: layout, ownership, modes, kept configs, staging, unsafe prefi
       }
     });
 
-    await t.step("the installed tools start; a user cannot write the runtime's cache", async () => {
+    await t.step("the installed tools start; no run, root's included, writes a file", async () => {
+      const snapshot = () =>
+        walk(lib).map(([p, s]) => `${p} ${s.size} ${s.mtime?.getTime()} ${s.ctime?.getTime()}`)
+          .join("\n");
+      const before = snapshot();
       const lsh = await sh(`${prefix}/sbin/jk_lsh`, space.ns);
       assert.equal(lsh.code, 7, lsh.stderr); // interactive use refused: jk_lsh ran
-      const before = walk(`${lib}/deno-dir`).map(([p, s]) => `${p} ${s.size}`).join("\n");
+      const chrootsh = await sh(`${prefix}/sbin/jk_chrootsh`, space.ns);
+      assert.equal(chrootsh.code, 12, chrootsh.stderr); // real uid 0 refused: jk_chrootsh ran
       const asUser = await sh(
         `setpriv --reuid=65534 --regid=65534 --clear-groups ${prefix}/sbin/jk_lsh`,
         space.ns,
       );
       assert.equal(asUser.code, 7, asUser.stderr);
-      const after = walk(`${lib}/deno-dir`).map(([p, s]) => `${p} ${s.size}`).join("\n");
-      assert.equal(after, before);
+      assert.equal(snapshot(), before);
       const lshMs = await medianMs(`${prefix}/sbin/jk_lsh`, space.ns);
       const chrootshMs = await medianMs(`${prefix}/sbin/jk_chrootsh`, space.ns);
       console.log(`startup (median of 15): jk_lsh ${lshMs} ms, jk_chrootsh ${chrootshMs} ms`);
@@ -225,7 +249,9 @@ rootTest("install: layout, ownership, modes, kept configs, staging, unsafe prefi
       assert.equal(Deno.readTextFileSync(`${etc}/jk_chrootsh.ini`), "[DEFAULT]\nenv = TERM\n");
       assert.match(
         r.stdout,
-        new RegExp(`WARNING: the kept /etc/jailkit/jk_init.ini does not list ${prefix}/sbin/`),
+        new RegExp(
+          `WARNING: the kept /etc/jailkit/jk_init.ini: \\[jk_lsh\\] does not list ${prefix}/sbin/`,
+        ),
       );
     });
 
@@ -262,50 +288,151 @@ rootTest("install: layout, ownership, modes, kept configs, staging, unsafe prefi
   }
 });
 
-rootTest("jk_init … jk_lsh from the install makes jk_lsh work inside the jail", async () => {
-  const { dir: root, cleanup } = safeTestRoot("install-lsh");
-  const space = await namespace(root);
-  try {
-    const prefix = `${root}/usr`;
-    const jail = `${root}/jail`;
-    const inst = await sh(installCmd(`--prefix ${prefix}`), space.ns);
-    assert.equal(inst.code, 0, inst.stderr + inst.stdout);
-    assert.ok(lshPaths(Deno.readTextFileSync(`${root}/etc-up/jailkit/jk_init.ini`)).length > 0);
-    const uid = 4321;
-    const setup = [
-      `printf '[group jklg]\\nexecutables = /usr/bin/id\\npaths = /usr/bin\\n' ` +
-      `> /etc/jailkit/jk_lsh.ini`,
-      `groupadd -g ${uid} jklg`,
-      `useradd -M -u ${uid} -g jklg -d ${jail}/./home/jkl -s ${prefix}/sbin/jk_chrootsh jkl`,
-      `${prefix}/sbin/jk_init -k -j ${jail} jk_lsh`,
-      `${prefix}/sbin/jk_cp -k -j ${jail} /usr/bin/id`,
-    ];
-    for (const s of setup) {
-      const r = await sh(s, space.ns);
-      assert.equal(r.code, 0, `${s}: ${r.stderr}${r.stdout}`);
-    }
-    Deno.mkdirSync(`${jail}/home/jkl`, { recursive: true, mode: 0o755 });
-    Deno.chownSync(`${jail}/home/jkl`, uid, uid);
-    Deno.writeTextFileSync(
-      `${jail}/etc/passwd`,
-      `jkl:x:${uid}:${uid}::/home/jkl:${prefix}/sbin/jk_lsh\n`,
-      { append: true },
-    );
-    Deno.writeTextFileSync(`${jail}/etc/group`, `jklg:x:${uid}:\n`, { append: true });
-    assert.ok(Deno.statSync(`${jail}${prefix}/lib/jailkit/deno`).isFile);
-    assert.ok(Deno.statSync(`${jail}${prefix}/sbin/jk_lsh`).isFile);
+rootTest(
+  "jk_init … jk_lsh: a small jail; jk_chrootsh runs the session; masquerades refused",
+  async (t) => {
+    const { dir: root, cleanup } = safeTestRoot("install-lsh");
+    const space = await namespace(root);
+    try {
+      const prefix = `${root}/usr`;
+      const jail = `${root}/jail`;
+      const lsh = `${jail}${prefix}/sbin/jk_lsh`;
+      const inst = await sh(installCmd(`--prefix ${prefix}`), space.ns);
+      assert.equal(inst.code, 0, inst.stderr + inst.stdout);
+      const uid = 4321;
+      const setup = [
+        `printf '[group jklg]\\nexecutables = /usr/bin/id\\npaths = /usr/bin\\n' ` +
+        `> /etc/jailkit/jk_lsh.ini`,
+        `groupadd -g ${uid} jklg`,
+        `useradd -M -u ${uid} -g jklg -d ${jail}/./home/jkl -s ${prefix}/sbin/jk_chrootsh jkl`,
+        // No -k: the refusal steps below change the jail's files, never the host's.
+        `${prefix}/sbin/jk_init -j ${jail} jk_lsh`,
+      ];
+      for (const s of setup) {
+        const r = await sh(s, space.ns);
+        assert.equal(r.code, 0, `${s}: ${r.stderr}${r.stdout}`);
+      }
+      const size = (await sh(`du -sb ${jail} && find ${jail} | wc -l`, space.ns)).stdout;
+      console.log(`jk_init jk_lsh: ${size.replace(/\s+/g, " ")}(bytes, path, files)`);
+      await sh(`${prefix}/sbin/jk_cp -j ${jail} /usr/bin/id`, space.ns);
+      Deno.mkdirSync(`${jail}/home/jkl`, { recursive: true, mode: 0o755 });
+      Deno.chownSync(`${jail}/home/jkl`, uid, uid);
+      Deno.writeTextFileSync(
+        `${jail}/etc/passwd`,
+        `jkl:x:${uid}:${uid}::/home/jkl:${prefix}/sbin/jk_lsh\n`,
+        { append: true },
+      );
+      Deno.writeTextFileSync(`${jail}/etc/group`, `jklg:x:${uid}:\n`, { append: true });
+      const login = `setpriv --reuid=${uid} --regid=${uid} --init-groups env -i USER=jkl ` +
+        `${prefix}/sbin/jk_chrootsh -c`;
+      const entry = Deno.readFileSync(lsh);
 
-    const login = `setpriv --reuid=${uid} --regid=${uid} --init-groups env -i USER=jkl ` +
-      `${prefix}/sbin/jk_chrootsh -c`;
-    const r = await sh(`${login} 'id -u'`, space.ns);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, `${uid}\n`);
-    const refused = await sh(`${login} 'cat /etc/passwd'`, space.ns);
-    assert.equal(refused.code, 4, refused.stderr);
-    const ms = await medianMs(`${login} 'id -u'`, space.ns);
-    console.log(`ssh-style command login (jk_chrootsh + in-jail jk_lsh + id), median: ${ms} ms`);
-  } finally {
-    await space.close();
-    cleanup();
-  }
-});
+      await t.step("the jail holds the entry point and no runtime or sources", () => {
+        assert.ok(Deno.statSync(lsh).isFile);
+        assert.ok(entry.length < 64 * 1024, `entry is ${entry.length} bytes`);
+        assert.throws(() => Deno.lstatSync(`${jail}${prefix}/lib/jailkit`), Deno.errors.NotFound);
+      });
+
+      await t.step("login: the session runs in jk_chrootsh from the host's code", async () => {
+        const r = await sh(`${login} 'id -u'`, space.ns);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, `${uid}\n`);
+        const refused = await sh(`${login} 'cat /etc/passwd'`, space.ns);
+        assert.equal(refused.code, 4, refused.stderr);
+        const ms = await medianMs(`${login} 'id -u'`, space.ns);
+        console.log(
+          `ssh-style command login (jk_chrootsh + jk_lsh session + id), median: ${ms} ms`,
+        );
+      });
+
+      await t.step(
+        "started inside the jail by anything else, the entry names jk_lsh_standalone",
+        async () => {
+          const r = await sh(
+            `chroot --userspec=${uid}:${uid} ${jail} ${prefix}/sbin/jk_lsh -c 'id -u'`,
+            space.ns,
+          );
+          assert.equal(r.code, 1);
+          assert.equal(r.stdout, "");
+          assert.match(r.stderr, /no jailkit-deno runtime.*jk_init -j JAIL jk_lsh_standalone/);
+        },
+      );
+
+      /** Replaces the jail's jk_lsh by `make()`, logs in, restores the entry. */
+      const attempt = async (make: () => void) => {
+        Deno.removeSync(lsh);
+        try {
+          make();
+          return await sh(`${login} 'id -u'`, space.ns);
+        } finally {
+          Deno.removeSync(lsh);
+          Deno.writeFileSync(lsh, entry, { mode: 0o755 });
+          Deno.chmodSync(lsh, 0o755);
+        }
+      };
+      // A program that would print the uid if it were executed in jk_lsh's place.
+      const userProgram = `${jail}/home/jkl/prog`;
+      Deno.copyFileSync(`${jail}/usr/bin/id`, userProgram);
+      Deno.chownSync(userProgram, uid, uid);
+
+      await t.step("refused: a user-owned file with the marker at the jk_lsh path", async () => {
+        const r = await attempt(() => {
+          Deno.writeFileSync(lsh, entry, { mode: 0o755 });
+          Deno.chownSync(lsh, uid, uid);
+        });
+        assert.equal(r.code, 53, r.stderr + r.stdout);
+        assert.equal(r.stdout, "");
+      });
+
+      await t.step("refused: a hard link to a user's file, a symlink to it", async () => {
+        const linked = await attempt(() => Deno.linkSync(userProgram, lsh));
+        assert.equal(linked.code, 53, linked.stderr + linked.stdout);
+        const symlinked = await attempt(() => Deno.symlinkSync("/home/jkl/prog", lsh));
+        assert.equal(symlinked.code, 53, symlinked.stderr + symlinked.stdout);
+        assert.equal(linked.stdout + symlinked.stdout, "");
+      });
+
+      await t.step("refused: a writable directory on the way to the entry", async () => {
+        const dir = `${jail}${prefix}/sbin`;
+        Deno.chmodSync(dir, 0o777);
+        try {
+          const r = await sh(`${login} 'id -u'`, space.ns);
+          assert.equal(r.code, 53, r.stderr + r.stdout);
+        } finally {
+          Deno.chmodSync(dir, 0o755);
+        }
+      });
+
+      await t.step(
+        "a root-owned program without the marker is executed, not run as jk_lsh",
+        async () => {
+          // Root's choice (jailkit 2.23's C jk_lsh, say): its own rules apply, not jk_lsh.ini's.
+          // id itself answers the `-c` jk_chrootsh hands on.
+          const r = await attempt(() => Deno.copyFileSync(`${jail}/usr/bin/id`, lsh));
+          assert.equal(r.code, 1, r.stderr);
+          assert.match(r.stderr, /jk_lsh: invalid option -- 'c'/);
+        },
+      );
+
+      await t.step(
+        "another spelling of the path is not jk_lsh: the entry is executed and stops",
+        async () => {
+          const passwd = Deno.readTextFileSync(`${jail}/etc/passwd`);
+          for (const spelling of [`${prefix}/sbin//jk_lsh`, `${prefix}/sbin/../sbin/jk_lsh`]) {
+            Deno.writeTextFileSync(
+              `${jail}/etc/passwd`,
+              passwd.replace(`:${prefix}/sbin/jk_lsh\n`, `:${spelling}\n`),
+            );
+            const r = await sh(`${login} 'id -u'`, space.ns);
+            assert.equal(r.code, 1, spelling + r.stderr);
+            assert.equal(r.stdout, "");
+          }
+          Deno.writeTextFileSync(`${jail}/etc/passwd`, passwd);
+        },
+      );
+    } finally {
+      await space.close();
+      cleanup();
+    }
+  },
+);

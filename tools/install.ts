@@ -31,13 +31,15 @@ export interface ToolSpec {
   readonly setuid: boolean;
   /** The launcher hands fd 3 through (ffi/jk_launcher.c KEEP_FD3). */
   readonly keepFd3?: boolean;
+  /** The launcher carries jk_lsh's in-jail entry marker (ffi/jk_launcher.c LSH_ENTRY). */
+  readonly lshEntry?: boolean;
 }
 
 export const TOOLS: readonly ToolSpec[] = [
   { name: "jk_init", dir: "sbin", setuid: false },
   { name: "jk_cp", dir: "sbin", setuid: false },
   { name: "jk_chrootsh", dir: "sbin", setuid: true },
-  { name: "jk_lsh", dir: "sbin", setuid: false },
+  { name: "jk_lsh", dir: "sbin", setuid: false, lshEntry: true },
   { name: "jk_jailuser", dir: "sbin", setuid: false },
   { name: "jk_uchroot", dir: "bin", setuid: true },
   { name: "jk_chrootlaunch", dir: "sbin", setuid: false },
@@ -117,62 +119,75 @@ export function layout(prefix: string, destdir: string): Layout {
 }
 
 // ---------------------------------------------------------------------------------------------
-// jk_init.ini: the [jk_lsh] section must bring the launcher and LIBDIR into a jail
+// jk_init.ini: [jk_lsh] brings the entry point, [jk_lsh_standalone] the runtime as well
 
 const DEFAULT_LSH = "/usr/sbin/jk_lsh";
+const DEFAULT_LIBDIR = "/usr/lib/jailkit";
+export const STANDALONE_SECTION = "jk_lsh_standalone";
+/**
+ * Installed in LIBDIR, so a jail's copy of LIBDIR made by [jk_lsh_standalone] carries it, while
+ * the runtime copy an older build put into every jk_lsh jail does not: jk_update and
+ * `jk_init -f` remove only the latter.
+ */
+export const STANDALONE_MARKER = "jk_lsh_standalone";
+
+/** Every list item `from` outside comment lines becomes `to`. */
+function replaceItem(lines: string[], from: string, to: string): void {
+  if (from === to) return;
+  const item = new RegExp(`(^|[=,:\\s])${from.replaceAll("/", "\\/")}(?=\\s*(,|$))`, "g");
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].trimStart().startsWith("#")) lines[i] = lines[i].replace(item, `$1${to}`);
+  }
+}
 
 /**
  * Rewrites jk_init.ini text for an installation: every `/usr/sbin/jk_lsh` list item becomes
- * `lshPath`, and the [jk_lsh] section's `paths` gains `lshPath` and `libdir` when missing.
- * Throws when the file has no [jk_lsh] section. Pure; the result is checked by re-parsing.
+ * `lshPath` and every `/usr/lib/jailkit` item `libdir`. Throws unless the result's [jk_lsh]
+ * lists `lshPath` and its [jk_lsh_standalone] lists `libdir`. Pure; checked by re-parsing.
  */
 export function rewriteJkInitIni(text: string, lshPath: string, libdir: string): string {
-  const ini = parseIni(text, "jk_init.ini", "python");
-  const section = ini.section("jk_lsh");
-  if (!section) throw new InstallError("jk_init.ini has no [jk_lsh] section");
+  parseIni(text, "jk_init.ini", "python");
   const lines = text.split("\n");
-  if (lshPath !== DEFAULT_LSH) {
-    const item = new RegExp(`(^|[=,:\\s])${DEFAULT_LSH.replaceAll("/", "\\/")}(?=\\s*(,|$))`, "g");
-    for (let i = 0; i < lines.length; i++) {
-      if (!lines[i].trimStart().startsWith("#")) {
-        lines[i] = lines[i].replace(item, `$1${lshPath}`);
-      }
-    }
-  }
-  const current = new Set(listOf(parseIni(lines.join("\n"), "jk_init.ini", "python"), "paths"));
-  const missing = [lshPath, libdir].filter((p) => !current.has(p));
-  if (missing.length > 0) {
-    const entry = section.own("paths");
-    if (entry) {
-      const i = entry.line - 1;
-      lines[i] = lines[i].replace(/^(\s*paths\s*[=:]\s*)/i, `$1${missing.join(", ")}, `);
-    } else {
-      lines.splice(section.line, 0, `paths = ${missing.join(", ")}`);
-    }
-  }
+  replaceItem(lines, DEFAULT_LSH, lshPath);
+  replaceItem(lines, DEFAULT_LIBDIR, libdir);
   const result = lines.join("\n");
-  const check = new Set(listOf(parseIni(result, "jk_init.ini", "python"), "paths"));
-  for (const p of [lshPath, libdir]) {
-    if (!check.has(p)) throw new InstallError(`rewriting jk_init.ini did not add ${p}`);
-  }
+  const problems = jkInitIniMisses(result, lshPath, libdir);
+  if (problems.length > 0) throw new InstallError(`jk_init.ini: ${problems.join("; ")}`);
   return result;
 }
 
-/** The [jk_lsh] section's `paths` list (own key; python dialect, DEFAULT inherited). */
-function listOf(ini: ReturnType<typeof parseIni>, key: string): string[] {
-  const s = ini.section("jk_lsh");
-  const value = s?.own(key)?.value ?? s?.defaults?.own(key)?.value ?? "";
+/** A section's own `paths` list (python dialect, DEFAULT inherited). */
+function pathsOf(ini: ReturnType<typeof parseIni>, section: string): string[] | undefined {
+  const s = ini.section(section);
+  if (!s) return undefined;
+  const value = s.own("paths")?.value ?? s.defaults?.own("paths")?.value ?? "";
   return value.split(",").map((v) => v.trim()).filter((v) => v !== "");
 }
 
-/** Whether an admin's jk_init.ini lets `jk_init … jk_lsh` copy what jk_lsh needs. */
+/**
+ * What keeps a jk_init.ini (an admin's kept one, or ours after the rewrite) from giving small
+ * jk_lsh jails and working standalone ones; empty when nothing does.
+ */
 export function jkInitIniMisses(text: string, lshPath: string, libdir: string): string[] {
+  let ini;
   try {
-    const paths = new Set(listOf(parseIni(text, "jk_init.ini", "python"), "paths"));
-    return [lshPath, libdir].filter((p) => !paths.has(p));
-  } catch {
-    return [lshPath, libdir];
+    ini = parseIni(text, "jk_init.ini", "python");
+  } catch (e) {
+    return [(e as Error).message];
   }
+  const problems: string[] = [];
+  const lsh = pathsOf(ini, "jk_lsh");
+  if (lsh === undefined) problems.push("no [jk_lsh] section");
+  else if (!lsh.includes(lshPath)) problems.push(`[jk_lsh] does not list ${lshPath}`);
+  else if (lsh.includes(libdir)) {
+    problems.push(`[jk_lsh] lists ${libdir}, so every jk_lsh jail gets a copy of the runtime`);
+  }
+  const standalone = pathsOf(ini, STANDALONE_SECTION);
+  if (standalone === undefined) problems.push(`no [${STANDALONE_SECTION}] section`);
+  else if (!standalone.includes(libdir)) {
+    problems.push(`[${STANDALONE_SECTION}] does not list ${libdir}`);
+  }
+  return problems;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,6 +283,7 @@ async function compileLauncher(out: string, tool: ToolSpec, libdir: string): Pro
     `-DLIBDIR="${libdir}"`,
     `-DSETUID_ENTRY=${tool.setuid ? 1 : 0}`,
     `-DKEEP_FD3=${tool.keepFd3 ? 1 : 0}`,
+    `-DLSH_ENTRY=${tool.lshEntry ? 1 : 0}`,
     "-o",
     out,
     join(REPO, "ffi", "jk_launcher.c"),
@@ -292,6 +308,38 @@ export function cacheCommand(l: Layout, scripts: readonly string[]): string[] {
     ...CACHE_FLAGS,
     ...scripts,
   ];
+}
+
+/**
+ * The runtime's SQLite caches (module and CommonJS analysis, V8 code) that `deno run` opens
+ * read-write at every start, creating `-wal`/`-shm` files next to them, as root in the setuid
+ * tools. Each is made a directory: SQLite cannot open a directory, Deno then keeps that cache
+ * in memory for the run (it also tries to unlink the path, which fails for a directory), and
+ * nothing under DENO_DIR is written. `node_compat_bin` is the directory Deno creates at every
+ * start when missing. The transpiled sources under `gen/` stay the only cache that is read.
+ */
+export const SEALED_CACHES = [
+  "dep_analysis_cache_v2",
+  "node_analysis_cache_v2",
+  "v8_code_cache_v2",
+] as const;
+const RUNTIME_DIRS = ["node_compat_bin"] as const;
+
+/** Replaces DENO_DIR's cache databases by directories (see SEALED_CACHES). */
+function sealDenoDir(denoDir: string): void {
+  for (const e of Deno.readDirSync(denoDir)) {
+    if (SEALED_CACHES.some((c) => e.name.startsWith(c))) {
+      Deno.removeSync(join(denoDir, e.name), { recursive: true });
+    }
+  }
+  for (const name of [...SEALED_CACHES, ...RUNTIME_DIRS]) ensureDir(join(denoDir, name));
+}
+
+/** The shell form of sealDenoDir, for the command printed after a --destdir install. */
+export function sealCommand(l: Layout): string {
+  const names = SEALED_CACHES.map((c) => `${c}*`).join(" ");
+  const dirs = [...SEALED_CACHES, ...RUNTIME_DIRS].join(" ");
+  return `cd ${l.denoDir} && rm -rf ${names} && mkdir -m 0755 ${dirs}`;
 }
 
 /** Everything under `path`: root:root, no group/other write, no set-id bits. */
@@ -403,6 +451,12 @@ export async function install(prefix: string, destdir: string): Promise<InstallR
     syncDir("data", `${lib}/data`, regularFiles(join(REPO, "data"), () => true), 0o644);
     installed.push(`${l.libdir}/data/`);
 
+    installFile(`${lib}/${STANDALONE_MARKER}`, 0o644, {
+      data: new TextEncoder().encode(
+        "A jail holding this file got the jailkit-deno runtime from jk_init's " +
+          `[${STANDALONE_SECTION}] section on purpose: jk_update keeps it there.\n`,
+      ),
+    });
     const lshPath = l.launcher(TOOLS.find((t) => t.name === "jk_lsh")!);
     const jkInit = join(REPO, "data", "jk_init.ini");
     if (lstatOrUndefined(jkInit)) {
@@ -430,8 +484,9 @@ export async function install(prefix: string, destdir: string): Promise<InstallR
       if (!r.success) {
         throw new InstallError(`deno cache failed:\n${new TextDecoder().decode(r.stderr)}`);
       }
+      sealDenoDir(denoDir);
     } else {
-      cacheLater = `env -i ${cacheCommand(l, scripts).join(" ")}`;
+      cacheLater = `env -i ${cacheCommand(l, scripts).join(" ")} && ${sealCommand(l)}`;
     }
     installed.push(`${l.denoDir}/`);
     enforceOwnership(lib);
@@ -464,11 +519,10 @@ export async function install(prefix: string, destdir: string): Promise<InstallR
           l.launcher(TOOLS.find((t) => t.name === "jk_lsh")!),
           l.libdir,
         );
-        if (misses.length > 0) {
+        for (const problem of misses) {
           warnings.push(
-            `the kept ${l.etcDir}/jk_init.ini does not list ${misses.join(", ")} in the ` +
-              `[jk_lsh] paths; jk_init cannot make jk_lsh work in a jail until they are added ` +
-              `(see ${l.libdir}/data/jk_init.ini)`,
+            `the kept ${l.etcDir}/jk_init.ini: ${problem}; compare it with ` +
+              `${l.libdir}/data/jk_init.ini`,
           );
         }
       }

@@ -32,6 +32,8 @@ interface World {
   euid: number;
   uid: number;
   gid: number;
+  /** The caller's supplementary groups; undefined when they cannot be read. */
+  groups: number[] | undefined;
   hostPasswd: string | undefined;
   hostGroup: string;
   lstat: Record<string, StatInfo | undefined>;
@@ -53,6 +55,7 @@ function world(change: (w: World) => void = () => {}): World {
     euid: 0,
     uid: 1001,
     gid: 1001,
+    groups: [1001, 1005],
     hostPasswd: HOST_PASSWD,
     hostGroup: HOST_GROUP,
     lstat: {
@@ -89,6 +92,10 @@ function run(w: World): Run {
     euid: w.euid,
     uid: w.uid,
     gid: w.gid,
+    groups: () => {
+      if (w.groups === undefined) throw new Error("getgroups failed");
+      return w.groups;
+    },
     callerEnv: new Map([["FOO", "bar"], ["PATH", "/usr/bin"]]),
     callerUmask: 0o077,
     hostPasswd: () => w.hostPasswd === undefined ? undefined : parsePasswd(w.hostPasswd, "p"),
@@ -172,6 +179,21 @@ Deno.test("non-jailed recipient: the host's procmail as the user, environment ke
   }
 });
 
+Deno.test("the caller's groups are kept on both paths: none added from /etc/group", () => {
+  // A caller started with `setpriv --clear-groups`: /etc/group lists both users in mail2.
+  const host = run(world((w) => (w.uid = 1002, w.groups = [])));
+  assert.ok(host.result.exec, JSON.stringify(host.logs));
+  assert.deepEqual(host.events, ["drop 1002 1001 []"]);
+  const jailed = run(world((w) => (w.groups = [])));
+  assert.ok(jailed.result.exec, JSON.stringify(jailed.logs));
+  assert.deepEqual(jailed.events.slice(0, 2), ["chdir /srv/jail", "jail-drop 1001 1001 []"]);
+  // Only some of the user's groups: exactly those, in the caller's order.
+  assert.deepEqual(
+    run(world((w) => (w.uid = 1002, w.groups = [1005]))).events,
+    ["drop 1002 1001 [1005]"],
+  );
+});
+
 Deno.test("exit 1: argv[0] of another name on the jailed path", () => {
   assert.equal(code(world((w) => (w.argv0 = "procmail"))), 1);
   assert.equal(code(world((w) => (w.argv0 = "-jk_procmailwrapper"))), 0);
@@ -185,6 +207,8 @@ Deno.test("exit 11: root, or not effective root on the jailed path", () => {
 Deno.test("exit 13: unknown uid or gid, unreadable passwd", () => {
   assert.equal(code(world((w) => (w.uid = 4242))), 13);
   assert.equal(code(world((w) => (w.hostPasswd = undefined))), 13);
+  assert.equal(code(world((w) => (w.groups = undefined))), 13);
+  assert.equal(code(world((w) => (w.uid = 1002, w.groups = undefined))), 13);
   assert.equal(
     code(world((w) => {
       w.gid = 4242;
@@ -378,7 +402,12 @@ rootTest("jk_procmailwrapper installed: jailed and host recipients, fd 3, refusa
     Deno.writeTextFileSync(`${root}/fd3-file`, "");
 
     /** Runs the wrapper as `uid` with fd 3 on fd3-file and fd 4 open, the mail on stdin. */
-    const deliver = (uid: number, argv0 = "jk_procmailwrapper", fd3 = true) =>
+    const deliver = (
+      uid: number,
+      argv0 = "jk_procmailwrapper",
+      fd3 = true,
+      groups = "--init-groups",
+    ) =>
       ns!.sh(
         `umask 027; exec python3 -c 'import os
 def place(path, n):
@@ -387,7 +416,7 @@ def place(path, n):
   else: os.dup2(fd, n); os.close(fd)
 if ${fd3 ? "True" : "False"}: place("${root}/fd3-file", 3)
 place("/dev/zero", 4)
-os.execvp("setpriv", ["setpriv", "--reuid=${uid}", "--regid=${GID}", "--init-groups", "env",
+os.execvp("setpriv", ["setpriv", "--reuid=${uid}", "--regid=${GID}", "${groups}", "env",
   "-i", "FOO=bar", "/usr/bin/python3", "-c",
   "import os; os.execv(\\"${wrapper}\\", [\\"${argv0}\\", \\"-a\\", \\"x y\\"])"])'`,
         { stdin: "From: someone@example.org\nSubject: hi\n\nbody\n" },
@@ -444,6 +473,18 @@ os.execvp("setpriv", ["setpriv", "--reuid=${uid}", "--regid=${GID}", "--init-gro
         assert.match(r.stdout, /\nmail: From: someone@example.org\n$/);
       },
     );
+
+    await t.step("a caller without supplementary groups gets none back", async () => {
+      for (const [uid, argv0] of [[PLAIN_UID, "procmail"], [UID, "jk_procmailwrapper"]] as const) {
+        const r = await deliver(uid, argv0, true, "--clear-groups");
+        assert.equal(r.code, 0, r.stderr);
+        // id lists the gid as a group even when there are no supplementary groups
+        assert.match(
+          r.stdout,
+          new RegExp(` gid=${GID}\\(${GROUP_NAME}\\) groups=${GID}\\(${GROUP_NAME}\\)\\n`),
+        );
+      }
+    });
 
     await t.step("jailed path under another name: exit 1; as root: exit 11", async () => {
       const r = await deliver(UID, "procmail");

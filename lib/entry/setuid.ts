@@ -81,7 +81,7 @@ export function realpath(path: string): string | undefined {
  * gave none), arguments, ids, the caller's groups, environment and umask, the host's passwd
  * and group, stat, the privilege sequence and syslog.
  */
-export function hostCallerSystem(): CallerSystem & { groups(): number[] } {
+export function hostCallerSystem(): CallerSystem {
   return {
     argv0: launcherArgv0() ?? "",
     args: Deno.args,

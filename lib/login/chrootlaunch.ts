@@ -354,7 +354,7 @@ export function writePidFile(path: string, pid: number): void {
  * Everything jk_chrootlaunch needs from the system: the caller's (root's) side of CallerSystem,
  * whose enterJail is lib/login/privilege.ts enterJail with allowRoot, and the rest below.
  */
-export interface ChrootlaunchSystem extends Omit<CallerSystem, "argv0" | "gid"> {
+export interface ChrootlaunchSystem extends Omit<CallerSystem, "argv0" | "gid" | "groups"> {
   /** The working directory the tool was started in (relative pid files). */
   readonly cwd: string;
   readonly pid: number;

@@ -157,8 +157,6 @@ export function filterEnv(
 
 /** Everything jk_chrootsh needs from the system; production wiring is cli/jk_chrootsh.ts. */
 export interface ChrootshSystem extends CallerSystem {
-  /** The caller's supplementary groups; throws when they cannot be read. */
-  groups(): number[];
   /** The parsed CONFIG_FILE; throws a JailkitError when it is unreadable or malformed. */
   readConfig(): IniFile;
   /** Inside the jail, as the user: the file's text, or undefined when unreadable. */

@@ -40,6 +40,11 @@ export interface CallerSystem {
   readonly callerEnv: ReadonlyMap<string, string>;
   /** The caller's umask, restored for the program started. */
   readonly callerUmask?: number;
+  /**
+   * The caller's supplementary groups, kept as they are: a caller that dropped groups never
+   * gets them back from /etc/group. Throws when they cannot be read.
+   */
+  groups(): number[];
   /** Host /etc/passwd and /etc/group; undefined when unreadable. */
   hostPasswd(): PasswdFile | undefined;
   hostGroup(): GroupFile | undefined;

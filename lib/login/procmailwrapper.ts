@@ -9,9 +9,9 @@
  * Deliberately different from jailkit 2.23 (listed for admins in man/jk_procmailwrapper.8):
  * - the jail gets the same safety checks as jk_chrootsh (the jail and its dev, etc, lib, usr,
  *   bin, sbin), not only the jail directory;
- * - the supplementary groups are the user's from the host's /etc/group (initgroups semantics,
- *   read before the chroot); jailkit called initgroups inside the jail, so a group file the
- *   jail's users might influence decided them;
+ * - the supplementary groups are the caller's own on both paths, as jk_chrootsh keeps them;
+ *   jailkit called initgroups (inside the jail for a jailed user), which gave back groups the
+ *   caller had dropped;
  * - the user and group inside the jail are read from the jail's /etc/passwd and /etc/group by
  *   the tool itself, as the user (no NSS in the jail needed);
  * - PR_SET_NO_NEW_PRIVS inside the jail: a set-uid or set-gid procmail there runs without
@@ -30,8 +30,8 @@ import {
   type Caller,
   type CallerSystem,
   checkInJailUser,
+  errorMessage,
   IN_JAIL_EXIT,
-  initgroups,
   jailIsSafe,
   Refusal,
   safePathProblems,
@@ -113,7 +113,15 @@ export function runProcmailwrapper(sys: ProcmailSystem): ProcmailResult {
   const user = passwd.byUid(sys.uid);
   if (!user) return refuse(EXIT.user, `no user with uid ${sys.uid} in /etc/passwd`);
   const who = `user ${user.name} (${sys.uid})`;
-  const creds = { uid: sys.uid, gid: sys.gid, groups: initgroups(user.name, sys.gid, groupFile) };
+  // The caller's own groups, as jk_chrootsh keeps them: an MTA (or anyone) that started us
+  // with fewer groups than /etc/group lists must not see procmail get the others back.
+  let groups: number[];
+  try {
+    groups = sys.groups();
+  } catch (e) {
+    return refuse(EXIT.user, `${who}: cannot read the supplementary groups: ${errorMessage(e)}`);
+  }
+  const creds = { uid: sys.uid, gid: sys.gid, groups };
 
   // Not jailed: the host's procmail, as the user, with everything the caller gave it.
   if (!user.home.includes("/./")) {

@@ -242,8 +242,6 @@ export function authorisedJail(
 // The run
 
 export interface UchrootSystem extends CallerSystem {
-  /** The caller's supplementary groups; throws when they cannot be read. */
-  groups(): number[];
   /** The parsed CONFIG_FILE; throws a JailkitError when it is missing, unreadable or bad. */
   readConfig(): IniFile;
   /** The canonical absolute path, or undefined when it does not resolve. */

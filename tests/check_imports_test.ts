@@ -75,7 +75,8 @@ Deno.test("check_imports: import forms, with their line numbers", () => {
   assert.deepEqual(
     importsOf(
       'import a from "./a.ts";\nexport { b } from "../b.ts";\nconst c = await import("./c.ts");\n' +
-        'import "./d.ts";\nimport x from "node:fs";\n',
+        'import "./d.ts";\nimport x from "node:fs";\n' +
+        '/**\n * @example\n * import { y } from "../../mod.ts";\n */\n// import "./e.ts";\n',
     ),
     [
       { line: 1, spec: "./a.ts" },

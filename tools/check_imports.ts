@@ -49,10 +49,13 @@ function toolStem(name: string): string {
   return name.replace(/\.ts$/, "").split("_")[0];
 }
 
-/** Relative module specifiers of one source text, with their line numbers. */
+/**
+ * Relative module specifiers of one source text, with their line numbers. Comment lines are
+ * skipped: a JSDoc `@example` imports from the caller's point of view, not the module's.
+ */
 export function importsOf(text: string): { line: number; spec: string }[] {
   const found: { line: number; spec: string }[] = [];
-  const lines = text.split("\n");
+  const lines = text.split("\n").map((l) => /^\s*(\*|\/\/|\/\*)/.test(l) ? "" : l);
   const re =
     /(?:^|\s)(?:import|export)\b[^"'`]*?\bfrom\s*["'](\.{1,2}\/[^"']+)["']|\bimport\s*\(\s*["'](\.{1,2}\/[^"']+)["']|^\s*import\s*["'](\.{1,2}\/[^"']+)["']/g;
   lines.forEach((l, i) => {

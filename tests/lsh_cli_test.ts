@@ -17,16 +17,22 @@ const GID = 4242;
 const JAIL_DENO = "/opt/deno/deno";
 const JAIL_SRC = "/opt/jk";
 const JAIL_DENO_DIR = "/opt/deno-dir";
-const SOURCES = [
-  "cli/jk_lsh.ts",
-  "lib/login/lsh.ts",
-  "lib/config/ini.ts",
-  "lib/config/passwd.ts",
-  "lib/core/errors.ts",
-  "lib/core/environ.ts",
-  "lib/login/lsh_session.ts",
-  "ffi/libc.ts",
-];
+/** The repository files cli/jk_lsh.ts imports, as `deno info` finds them (no list to forget). */
+function sources(): string[] {
+  const out = new Deno.Command(DENO, {
+    args: ["info", "--json", "--no-config", join(REPO_ROOT, "cli/jk_lsh.ts")],
+    stdout: "piped",
+  }).outputSync();
+  assert.equal(out.code, 0, "deno info cli/jk_lsh.ts");
+  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string }[];
+  };
+  const root = new URL(`file://${REPO_ROOT}/`).href;
+  const files = graph.modules.map((m) => m.specifier).filter((s) => s.startsWith(root))
+    .map((s) => decodeURIComponent(s.slice(root.length)));
+  assert.ok(files.includes("lib/login/lsh.ts"), files.join(" "));
+  return files;
+}
 const PROGRAMS = [
   "/usr/bin/id",
   "/usr/bin/echo",
@@ -117,7 +123,7 @@ function buildJail(jail: string): void {
     copyInto(jail, program, true);
     for (const lib of librariesOf(program)) copyInto(jail, lib);
   }
-  for (const src of SOURCES) {
+  for (const src of sources()) {
     const target = join(jail, JAIL_SRC, src);
     Deno.mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
     Deno.copyFileSync(join(REPO_ROOT, src), target);

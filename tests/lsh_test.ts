@@ -374,7 +374,7 @@ Deno.test("lsh settings: allow_unsafe_options / allow_extra_options are validate
   ).section("jktest")!;
   const { settings } = readLshSettings(section);
   assert.deepEqual([...settings.unsafe], ["scp", "git"]);
-  assert.deepEqual([...settings.extra.get("rsync")!.long], ["log-file"]);
+  assert.deepEqual([...settings.extra.get("rsync")!.long], [["log-file", "value"]]);
   assert.deepEqual([...settings.extra.get("scp")!.withArg], ["l"]);
 });
 
@@ -486,10 +486,10 @@ const SCP_LINES = [
 
 const SFTP_LINES = [
   "/usr/lib/openssh/sftp-server",
-  "/usr/lib/openssh/sftp-server -e -l VERBOSE -f AUTH -u 022",
+  "/usr/lib/openssh/sftp-server -e -l VERBOSE -f AUTH",
   "/usr/lib/openssh/sftp-server -d /home/%u -P remove,rename -p read,write -R",
   "/usr/lib/openssh/sftp-server -d ..",
-  "/usr/lib/openssh/sftp-server -u0077 -lDEBUG3",
+  "/usr/lib/openssh/sftp-server -lDEBUG3",
   "/usr/lib/openssh/sftp-server -Q requests",
   "/usr/lib/openssh/sftp-server -h",
 ];
@@ -826,14 +826,13 @@ Deno.test("lsh lift: allow_unsafe_options = rsync restores jailkit behaviour for
 
 Deno.test("lsh lift: allow_extra_options adds single options to a rule", () => {
   const ini = iniWith(
-    "allow_extra_options = rsync:--log-file, rsync:--write-devices, rsync:-s, scp:-l:, " +
-      "sftp-server:-x",
+    "allow_extra_options = rsync:--log-file, rsync:--write-devices, rsync:-s, scp:-l:, scp:-q",
   );
   runs(decide({ ini, command: "rsync --server -vlogDtpre.iLsfxCIvu --log-file=/l . /x" }));
   runs(decide({ ini, command: "rsync --server --write-devices -vlogDtpre.iLsfxCIvu . /x" }));
   runs(decide({ ini, command: "scp -l 100 -t /x" }), ["/usr/bin/scp", "-l", "100", "-t", "/x"]);
   runs(decide({ ini, command: "scp -l100 -t /x" }));
-  runs(decide({ ini, command: "/usr/lib/openssh/sftp-server -x" }));
+  runs(decide({ ini, command: "scp -q -t /x" }));
   // Still refused: what was not added.
   refused(decide({ ini, command: "rsync --server --rsh=sh . /x" }), 4);
   refused(decide({ ini, command: "scp -S sh -t /x" }), 4);
@@ -847,4 +846,201 @@ Deno.test("lsh lift: unsafe options of one section do not leak into another user
   refused(decide({ ini, command: "rsync -e sh x:y ." }), 4);
   const other = { name: "other", uid: 7, group: "g" };
   runs(decide({ ini, command: "/usr/bin/rsync -e sh x:y .", user: other }));
+});
+
+// ------------------------------------------------------------------------------ user-written config
+
+/** Runs `cmd` and returns its status and stderr; never throws for a failing status. */
+async function runCmd(cmd: string, args: string[], env: Record<string, string>, cwd?: string) {
+  const out = await new Deno.Command(cmd, {
+    args,
+    env,
+    clearEnv: true,
+    cwd,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/** A shell script that runs exactly what the exec plan says: its argv, in its environment. */
+function planScript(path: string, plan: LshExec["exec"]): void {
+  const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const env = Object.entries(plan.env).map(([k, v]) => q(`${k}=${v}`)).join(" ");
+  Deno.writeTextFileSync(
+    path,
+    `#!/bin/sh\nexec /usr/bin/env -i ${env} ${plan.argv.map(q).join(" ")}\n`,
+  );
+  Deno.chmodSync(path, 0o755);
+}
+
+Deno.test("lsh escapes: ~/.gitconfig hooks of git-upload-pack and git-upload-archive do not run", async () => {
+  const { dir, cleanup } = tempDir("lsh-gitconfig");
+  try {
+    const home = join(dir, "home");
+    const client = join(dir, "client");
+    Deno.mkdirSync(home);
+    Deno.mkdirSync(client);
+    const git = { PATH: "/usr/bin:/bin", HOME: client, GIT_CONFIG_NOSYSTEM: "1", LANG: "C" };
+    const setup = async (...args: string[]) => {
+      const r = await runCmd("git", args, git, dir);
+      assert.equal(r.code, 0, `git ${args.join(" ")}: ${r.stderr}`);
+    };
+    await setup("init", "-q", "work");
+    Deno.writeTextFileSync(join(dir, "work", "f"), "content\n");
+    await setup("-C", "work", "add", "f");
+    await setup("-C", "work", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "f");
+    await setup("clone", "-q", "--bare", "work", "repo.git");
+    const repo = join(dir, "repo.git");
+
+    // What the jailed user uploads with sftp: hooks in ~/.gitconfig that git trusts.
+    const marker = join(dir, "hook-ran");
+    for (const name of ["pack-hook", "tar-hook"]) {
+      Deno.writeTextFileSync(
+        join(home, name),
+        `#!/bin/sh\necho ${name} >> ${marker}\n` +
+          (name === "pack-hook" ? 'exec "$@"\n' : "exec cat\n"),
+      );
+      Deno.chmodSync(join(home, name), 0o755);
+    }
+    const hooks = `[uploadpack]\n\tpackObjectsHook = ${home}/pack-hook\n` +
+      `[tar "evil"]\n\tcommand = ${home}/tar-hook\n\tremote = true\n`;
+    Deno.writeTextFileSync(join(home, ".gitconfig"), hooks);
+    Deno.mkdirSync(join(home, ".config", "git"), { recursive: true });
+    Deno.writeTextFileSync(join(home, ".config", "git", "config"), hooks);
+    // The repository's own config: git-upload-pack ignores packObjectsHook there.
+    Deno.writeTextFileSync(
+      join(repo, "config"),
+      Deno.readTextFileSync(join(repo, "config")) +
+        `[uploadpack]\n\tpackObjectsHook = ${home}/pack-hook\n`,
+    );
+
+    const env = {
+      HOME: home,
+      USER: "jktest",
+      PATH: "/usr/bin:/bin",
+      XDG_CONFIG_HOME: join(home, ".config"),
+    };
+    const plan = (command: string) => runs(decide({ ini: EXPANDING, command, env })).exec;
+
+    const pack = plan(`git-upload-pack '${repo}'`);
+    assert.equal(pack.path, "/usr/bin/git-upload-pack");
+    planScript(join(dir, "upload-pack"), pack);
+    const clone = await runCmd("git", [
+      "clone",
+      "-q",
+      "--no-local",
+      `--upload-pack=${dir}/upload-pack`,
+      `file://${repo}`,
+      join(dir, "cloned"),
+    ], git);
+    assert.equal(clone.code, 0, clone.stderr);
+    assert.equal(Deno.readTextFileSync(join(dir, "cloned", "f")), "content\n");
+
+    const archive = plan(`git-upload-archive '${repo}'`);
+    planScript(join(dir, "upload-archive"), archive);
+    const archived = (format: string) =>
+      runCmd("git", [
+        "archive",
+        `--remote=file://${repo}`,
+        `--exec=${dir}/upload-archive`,
+        `--format=${format}`,
+        "-o",
+        join(dir, `out.${format}`),
+        "HEAD",
+      ], git);
+    const tar = await archived("tar");
+    assert.equal(tar.code, 0, tar.stderr);
+    const evil = await archived("evil");
+
+    let ran = "";
+    try {
+      ran = Deno.readTextFileSync(marker);
+    } catch { /* no hook ran */ }
+    assert.equal(ran, "", "a hook from the user's git config ran");
+    assert.notEqual(evil.code, 0, "the user's tar.evil format must be unknown");
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("lsh env: config the user can write is switched off for git and rsync", () => {
+  const env = { HOME: "/home/jktest", USER: "jktest", XDG_CONFIG_HOME: "/home/jktest/.config" };
+  const git = runs(decide({ ini: EXPANDING, command: "git-upload-pack '/srv/r.git'", env }));
+  assert.equal(git.exec.env.GIT_CONFIG_GLOBAL, "/dev/null");
+  assert.equal(git.exec.env.GIT_CONFIG_NOSYSTEM, "1");
+  assert.equal(git.exec.env.XDG_CONFIG_HOME, "/dev/null");
+  assert.equal(git.exec.env.GIT_NO_LAZY_FETCH, "1");
+  assert.equal(git.exec.env.HOME, "/home/jktest"); // git-upload-pack '~/repo' needs it
+  // rsync reads popt aliases from ~/.popt: no HOME, no aliases.
+  const rsync = runs(decide({ command: "rsync --server -vlogDtpre.iLsfxCIvu . /x", env }));
+  assert.equal(rsync.exec.env.HOME, undefined);
+  assert.equal(rsync.exec.env.USER, "jktest");
+  // Other programs keep what they had; the admin's environment key wins over the defaults.
+  assert.equal(runs(decide({ command: "ls", env })).exec.env.HOME, "/home/jktest");
+  const admin = runs(decide({
+    ini: iniWith("allow_word_expansion = 1\nenvironment = GIT_CONFIG_NOSYSTEM=0"),
+    command: "git-upload-pack '/srv/r.git'",
+    env,
+  }));
+  assert.equal(admin.exec.env.GIT_CONFIG_NOSYSTEM, "0");
+  assert.equal(admin.exec.env.GIT_CONFIG_GLOBAL, "/dev/null");
+});
+
+// ------------------------------------------------------------------------------ option arity
+
+Deno.test("lsh extra options: an added rsync option takes a value when rsync's does (-T DIR)", () => {
+  const ini = iniWith("allow_extra_options = rsync:-T, rsync:--exclude, rsync:--omit-dir-times");
+  // -T's value is not an operand: read as rsync reads it, only "." is left.
+  refused(
+    decide({ ini, command: "rsync --server -vlogDtpre.iLsfxCIvu . -T /home/jktest/dir" }),
+    4,
+    /must end with "\."/,
+  );
+  runs(decide({ ini, command: "rsync --server -vlogDtpre.iLsfxCIvu -T /tmp/t . /x" }));
+  runs(decide({ ini, command: "rsync --server -vlogDtprT/tmp/t . /x" }));
+  runs(decide({ ini, command: "rsync --server -vlogDtpre.iLsfxCIvu --exclude *.o . /x" }));
+  runs(decide({ ini, command: "rsync --server -vlogDtpre.iLsfxCIvu --exclude=*.o . /x" }));
+  refused(decide({ ini, command: "rsync --server -vT --rsh=sh . /x" }), 4, /-T needs/);
+  refused(decide({ ini, command: "rsync --server -v . /x -T" }), 4, /-T needs/);
+  refused(decide({ ini, command: "rsync --server --omit-dir-times=1 . /x" }), 4, /no value/);
+  runs(decide({ ini, command: "rsync --server --omit-dir-times . /x" }));
+});
+
+Deno.test("lsh extra options: arity comes from the program; unknown options are refused", () => {
+  for (
+    const item of [
+      "rsync:--no-such-option",
+      "rsync:-Q",
+      "scp:-x",
+      "scp:-l", // fine alone, but not as a flag:
+      "sftp-server:-x",
+      "sftp-server:-e:",
+    ]
+  ) {
+    const d = decide({ ini: iniWith(`allow_extra_options = ${item}`), command: "ls" });
+    if (item === "scp:-l") {
+      runs(d);
+      continue;
+    }
+    refused(d, 1, /allow_extra_options/);
+  }
+  // scp's -l takes a value whether or not the admin wrote "-l:".
+  for (const item of ["scp:-l", "scp:-l:"]) {
+    const ini = iniWith(`allow_extra_options = ${item}`);
+    runs(decide({ ini, command: "scp -l 100 -t /x" }), ["/usr/bin/scp", "-l", "100", "-t", "/x"]);
+  }
+});
+
+Deno.test("lsh sftp-server: -u (umask) is refused unless allowed, so jk_lsh.ini's umask holds", () => {
+  const ini = iniWith("umask = 027");
+  for (const command of ["sftp-server -u 000", "sftp-server -u000", "sftp-server -eu 0"]) {
+    refused(decide({ ini, command: `/usr/lib/openssh/${command}` }), 4, /-u/);
+  }
+  const allowed = runs(decide({
+    ini: iniWith("umask = 027\nallow_extra_options = sftp-server:-u"),
+    command: "/usr/lib/openssh/sftp-server -u 002",
+  }));
+  assert.deepEqual(allowed.exec.argv.slice(1), ["-u", "002"]);
 });

@@ -21,7 +21,11 @@
  * - inherited variables that make an allowed program load or run other code (`LD_*`,
  *   `GCONV_PATH`, `BASH_ENV`, `PERL5OPT`, `GIT_*` but `GIT_PROTOCOL`, `RSYNC_*`…) are removed;
  * - rsync, scp, sftp-server, git, cvs and svnserve only get the arguments their clients send
- *   in server mode (RULES below); `allow_unsafe_options` / `allow_extra_options` lift that.
+ *   in server mode (RULES below); `allow_unsafe_options` / `allow_extra_options` lift that;
+ *   an extra option is read with the arity its program gives it, and one the program does
+ *   not have is a config error; sftp-server's `-u` (umask) needs allowing;
+ * - git and rsync run without the configuration the user can write (RULE_ENVIRONMENT):
+ *   a ~/.gitconfig hook or a ~/.popt alias would otherwise run past the argument checks.
  */
 import { JailkitError } from "../core/errors.ts";
 import {
@@ -199,14 +203,229 @@ const RULE_OF_BASENAME: Readonly<Record<string, RuleName>> = {
   "svnserve": "svnserve",
 };
 
-/** Options an admin added to a rule with allow_extra_options. */
+/** Whether an option stands alone or takes a value. */
+export type Arity = "flag" | "value";
+
+/**
+ * Options an admin added to a rule with allow_extra_options, each with the arity the program
+ * gives it: an option read as a flag while the program takes a value would make its value look
+ * like an operand.
+ */
 export interface ExtraOptions {
-  /** rsync long options (`--name`, with or without `=value`). */
-  readonly long: ReadonlySet<string>;
-  /** Short options without an argument. */
+  /** rsync long options by name (without `--`). */
+  readonly long: ReadonlyMap<string, Arity>;
+  /** Short options without a value. */
   readonly flags: ReadonlySet<string>;
-  /** Short options taking an argument (getopt `x:`; scp and sftp-server). */
+  /** Short options taking a value: the rest of the word, or the next word. */
   readonly withArg: ReadonlySet<string>;
+}
+
+/** Every option of rsync 3.x that takes a value (rsync --help, plus daemon options). */
+const RSYNC_ALL_VALUE_OPTIONS = new Set([
+  "address",
+  "backup-dir",
+  "block-size",
+  "bwlimit",
+  "cc",
+  "checksum-choice",
+  "checksum-seed",
+  "chmod",
+  "chown",
+  "compare-dest",
+  "compress-choice",
+  "compress-level",
+  "compress-threads",
+  "config",
+  "confine-root",
+  "contimeout",
+  "copy-as",
+  "copy-dest",
+  "debug",
+  "dparam",
+  "early-input",
+  "exclude",
+  "exclude-from",
+  "files-from",
+  "filter",
+  "groupmap",
+  "iconv",
+  "include",
+  "include-from",
+  "info",
+  "link-dest",
+  "log-file",
+  "log-file-format",
+  "log-format",
+  "max-alloc",
+  "max-delete",
+  "max-size",
+  "min-size",
+  "modify-window",
+  "only-write-batch",
+  "out-format",
+  "outbuf",
+  "partial-dir",
+  "password-file",
+  "port",
+  "protocol",
+  "read-batch",
+  "remote-option",
+  "rsh",
+  "rsync-path",
+  "skip-compress",
+  "sockopts",
+  "stderr",
+  "stop-after",
+  "stop-at",
+  "suffix",
+  "temp-dir",
+  "timeout",
+  "usermap",
+  "write-batch",
+  "zc",
+  "zl",
+  "zt",
+]);
+
+/** Every option of rsync 3.x that stands alone; `--no-NAME` of each is one too. */
+const RSYNC_ALL_FLAG_OPTIONS = new Set([
+  "8-bit-output",
+  "acls",
+  "append",
+  "append-verify",
+  "archive",
+  "atimes",
+  "backup",
+  "blocking-io",
+  "checksum",
+  "compress",
+  "copy-devices",
+  "copy-dirlinks",
+  "copy-links",
+  "copy-unsafe-links",
+  "crtimes",
+  "cvs-exclude",
+  "daemon",
+  "del",
+  "delay-updates",
+  "delete",
+  "delete-after",
+  "delete-before",
+  "delete-delay",
+  "delete-during",
+  "delete-excluded",
+  "delete-missing-args",
+  "detach",
+  "devices",
+  "dirs",
+  "drop-D",
+  "dry-run",
+  "executability",
+  "existing",
+  "fake-super",
+  "force",
+  "from0",
+  "fsync",
+  "fuzzy",
+  "group",
+  "hard-links",
+  "help",
+  "human-readable",
+  "i-r",
+  "ignore-errors",
+  "ignore-existing",
+  "ignore-missing-args",
+  "ignore-non-existing",
+  "ignore-times",
+  "implied-dirs",
+  "inc-recursive",
+  "inplace",
+  "insecure-links",
+  "ipv4",
+  "ipv6",
+  "itemize-changes",
+  "keep-dirlinks",
+  "links",
+  "list-only",
+  "mkpath",
+  "motd",
+  "msgs2stderr",
+  "munge-links",
+  "new-compress",
+  "numeric-ids",
+  "old-args",
+  "old-compress",
+  "old-d",
+  "old-dirs",
+  "omit-dir-times",
+  "omit-link-times",
+  "one-file-system",
+  "open-noatime",
+  "owner",
+  "partial",
+  "perms",
+  "preallocate",
+  "progress",
+  "protect-args",
+  "prune-empty-dirs",
+  "quiet",
+  "recursive",
+  "relative",
+  "remove-sent-files",
+  "remove-source-files",
+  "safe-links",
+  "secluded-args",
+  "sender",
+  "server",
+  "size-only",
+  "sparse",
+  "specials",
+  "stats",
+  "super",
+  "times",
+  "trust-sender",
+  "update",
+  "use-qsort",
+  "verbose",
+  "version",
+  "whole-file",
+  "write-devices",
+  "xattrs",
+]);
+
+/** rsync's single-letter options that take a value, and those that stand alone. */
+const RSYNC_SHORT_VALUES = "BeTfM@";
+const RSYNC_SHORT_FLAGS = "vqcarRbudlLkKHpEAXDtUNOJSnWxyzCF0s8hPi46V";
+
+/** The getopt letters of OpenSSH 9 scp and sftp-server: flags, and those taking a value. */
+const GETOPT_LETTERS: Readonly<Record<"scp" | "sftp-server", { flags: string; values: string }>> = {
+  "scp": { flags: "12346ABCTdfOpqRrstv", values: "DFJPSciloX" },
+  "sftp-server": { flags: "ehR", values: "dflPpuQ" },
+};
+
+/** rsync's arity of `--name`, or undefined when rsync has no such option. */
+function rsyncLongArity(name: string): Arity | undefined {
+  if (RSYNC_ALL_VALUE_OPTIONS.has(name)) return "value";
+  if (RSYNC_ALL_FLAG_OPTIONS.has(name)) return "flag";
+  const negated = name.startsWith("no-") ? name.slice(3) : undefined;
+  if (
+    negated !== undefined &&
+    (RSYNC_ALL_FLAG_OPTIONS.has(negated) ||
+      (negated.length === 1 && RSYNC_SHORT_FLAGS.includes(negated)) || negated === "W")
+  ) {
+    return "flag";
+  }
+  return undefined;
+}
+
+/** The arity of single-letter option `c` of `rule`, or undefined when it has no such option. */
+function shortArity(rule: "rsync" | "scp" | "sftp-server", c: string): Arity | undefined {
+  const { flags, values } = rule === "rsync"
+    ? { flags: RSYNC_SHORT_FLAGS, values: RSYNC_SHORT_VALUES }
+    : GETOPT_LETTERS[rule];
+  if (values.includes(c)) return "value";
+  if (flags.includes(c)) return "flag";
+  return undefined;
 }
 
 export interface LshSettings {
@@ -316,7 +535,7 @@ export function readLshSettings(
 
   const extra = new Map<
     RuleName,
-    { long: Set<string>; flags: Set<string>; withArg: Set<string> }
+    { long: Map<string, Arity>; flags: Set<string>; withArg: Set<string> }
   >();
   for (const item of iniList(section, "allow_extra_options")) {
     const colon = item.indexOf(":");
@@ -331,18 +550,29 @@ export function readLshSettings(
     }
     let set = extra.get(rule);
     if (!set) {
-      set = { long: new Set(), flags: new Set(), withArg: new Set() };
+      set = { long: new Map(), flags: new Set(), withArg: new Set() };
       extra.set(rule, set);
     }
-    if (rule === "rsync" && /^--[a-z0-9][a-z0-9-]*$/.test(option)) set.long.add(option.slice(2));
-    else if (rule === "rsync" && /^-[A-Za-z0-9@]$/.test(option)) set.flags.add(option[1]);
-    else if (rule !== "rsync" && /^-[A-Za-z0-9]$/.test(option)) set.flags.add(option[1]);
-    else if (rule !== "rsync" && /^-[A-Za-z0-9]:$/.test(option)) set.withArg.add(option[1]);
-    else {
+    const long = rule === "rsync" ? /^--([A-Za-z0-9][A-Za-z0-9-]*)$/.exec(option) : null;
+    const short = /^-([A-Za-z0-9@])(:?)$/.exec(option);
+    if (long) {
+      const arity = rsyncLongArity(long[1]);
+      if (arity === undefined) {
+        throw bad(`rsync has no option --${long[1]} (its arity is unknown, so it is refused)`);
+      }
+      set.long.set(long[1], arity);
+    } else if (short) {
+      const arity = shortArity(rule, short[1]);
+      if (arity === undefined) {
+        throw bad(`${rule} has no option -${short[1]} (its arity is unknown, so it is refused)`);
+      }
+      if (short[2] === ":" && arity === "flag") throw bad(`${rule}'s -${short[1]} takes no value`);
+      (arity === "value" ? set.withArg : set.flags).add(short[1]);
+    } else {
       throw bad(
         rule === "rsync"
           ? "expected rsync:--long-name or rsync:-X"
-          : `expected ${rule}:-X (flag) or ${rule}:-X: (takes an argument)`,
+          : `expected ${rule}:-X (its value, if it takes one, is read as ${rule} reads it)`,
       );
     }
   }
@@ -424,7 +654,7 @@ type Rule = (args: readonly string[], variant: string, extra: ExtraOptions | und
   | string
   | undefined;
 
-const NO_EXTRA: ExtraOptions = { long: new Set(), flags: new Set(), withArg: new Set() };
+const NO_EXTRA: ExtraOptions = { long: new Map(), flags: new Set(), withArg: new Set() };
 
 /** rsync short options a client puts in the server's option bundle (options.c server_options). */
 const RSYNC_FLAGS = new Set("vqbulmkKHAXogDtUNpERrdxyCIcnWSzLOJ");
@@ -561,7 +791,9 @@ const rsyncRule: Rule = (args, _variant, extra = NO_EXTRA) => {
     if (a.startsWith("--")) {
       const eq = a.indexOf("=");
       const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-      const kind = RSYNC_LONG.get(name) ?? (extra.long.has(name) ? "any" : undefined);
+      // An added value option is read like the path options: `--name=V` or `--name V`.
+      const added = extra.long.get(name);
+      const kind = RSYNC_LONG.get(name) ?? (added === "value" ? "path" : added);
       if (kind === undefined) return rsyncDanger(name, `--${name}`);
       if (kind === "flag" && eq >= 0) return `rsync option --${name} takes no value`;
       if (kind === "value" && eq < 0) return `rsync option --${name} needs =VALUE`;
@@ -587,6 +819,17 @@ const rsyncRule: Rule = (args, _variant, extra = NO_EXTRA) => {
         if (!/^[0-9]+$/.test(rest)) return "rsync option -B needs a number attached (-B2048)";
         break;
       }
+      if (extra.withArg.has(c)) {
+        // Like rsync: the rest of the bundle, or else the next word, is the value.
+        if (rest === "") {
+          const next = args[i + 1];
+          if (next === undefined || next.startsWith("-")) {
+            return `rsync option -${c} needs a value that does not start with "-"`;
+          }
+          i++;
+        }
+        break;
+      }
       if (!RSYNC_FLAGS.has(c) && !extra.flags.has(c)) return rsyncDanger(c, `-${c}`);
     }
   }
@@ -609,6 +852,7 @@ function getoptWords(
   withArg: string,
   extra: ExtraOptions,
   onFlag: (c: string) => string | undefined = () => undefined,
+  reasons: ReadonlyMap<string, string> = new Map(),
 ): string[] | string {
   const operands: string[] = [];
   let optionsEnded = false;
@@ -637,7 +881,8 @@ function getoptWords(
         }
         break;
       }
-      return `${program} option -${c} is not allowed`;
+      const why = reasons.get(c);
+      return `${program} option -${c} is ${why ? `refused: it ${why}` : "not allowed"}`;
     }
   }
   return operands;
@@ -660,9 +905,25 @@ const scpRule: Rule = (args, _variant, extra = NO_EXTRA) => {
   return undefined;
 };
 
-/** Every option of OpenSSH 9 sftp-server; it takes no operands. */
+/** Why sftp-server options outside the rule are refused, for the log. */
+const SFTP_SERVER_DANGERS: ReadonlyMap<string, string> = new Map([
+  [
+    "u",
+    "sets the umask, overriding the umask of jk_lsh.ini (allow_extra_options = sftp-server:-u)",
+  ],
+]);
+
+/** Every option of OpenSSH 9 sftp-server but -u; it takes no operands. */
 const sftpServerRule: Rule = (args, _variant, extra = NO_EXTRA) => {
-  const operands = getoptWords("sftp-server", args, "ehR", "dflPpuQ", extra);
+  const operands = getoptWords(
+    "sftp-server",
+    args,
+    "ehR",
+    "dflPpQ",
+    extra,
+    undefined,
+    SFTP_SERVER_DANGERS,
+  );
   if (typeof operands === "string") return operands;
   if (operands.length > 0) return "sftp-server takes no arguments besides options";
   return undefined;
@@ -729,6 +990,30 @@ export function ruleFor(
   }
   return undefined;
 }
+
+/**
+ * Per rule, the variables that keep the program from reading configuration the user can write
+ * (a string sets the variable, null removes it). The section's `environment` key wins over
+ * them. What the programs do with files the user can write is in man/jk_lsh.8,
+ * "USER-WRITTEN CODE AND CONFIGURATION".
+ */
+const RULE_ENVIRONMENT: Readonly<Record<RuleName, Readonly<Record<string, string | null>>>> = {
+  // git trusts ~/.gitconfig and $XDG_CONFIG_HOME/git/config, where the user can name programs
+  // (uploadpack.packObjectsHook, tar.<format>.command). HOME stays: `git-upload-pack '~/r'`
+  // needs it. A partial clone's lazy fetch would run the repository's own transport settings.
+  "git": {
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_CONFIG_NOSYSTEM: "1",
+    XDG_CONFIG_HOME: "/dev/null",
+    GIT_NO_LAZY_FETCH: "1",
+  },
+  // rsync reads popt aliases from $HOME/.popt, which could turn checked options into others.
+  "rsync": { HOME: null },
+  "scp": {},
+  "sftp-server": {},
+  "cvs": {},
+  "svnserve": {},
+};
 
 /** Checks `argv` (argv[0] = resolved path) against its program's rule; undefined = allowed. */
 export function checkArguments(
@@ -891,10 +1176,18 @@ export function decideLsh(req: LshRequest): LshDecision {
   const why = checkArguments(argv, settings, fs);
   if (why) return refused(4, logText(why));
 
+  const execEnv = { ...env };
+  const rule = ruleFor(program.path, fs)?.rule;
+  for (const [key, value] of Object.entries(rule ? RULE_ENVIRONMENT[rule] : {})) {
+    if (Object.hasOwn(settings.environment, key)) continue;
+    if (value === null) delete execEnv[key];
+    else execEnv[key] = value;
+  }
+
   logs.push({
     priority: "info",
     message: `executing command ${shown} for ${who}` +
       (settings.allowWordExpansion ? ` as ${logText(JSON.stringify(argv))}` : ""),
   });
-  return { exec: { path: program.path, argv, env, umask: settings.umask }, logs };
+  return { exec: { path: program.path, argv, env: execEnv, umask: settings.umask }, logs };
 }

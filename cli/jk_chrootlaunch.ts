@@ -14,7 +14,8 @@ import {
   runPrivileged,
   writeQuietly,
 } from "../lib/entry/setuid.ts";
-import { EXIT, runChrootlaunch, writePidFile } from "../lib/login/chrootlaunch.ts";
+import { EXIT, runChrootlaunch } from "../lib/login/chrootlaunch.ts";
+import { writePidFile } from "../lib/core/safeio.ts";
 
 function main(): number {
   openToolLog("jk_chrootlaunch", LOG_DAEMON);

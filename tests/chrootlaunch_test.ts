@@ -17,10 +17,9 @@ import {
   EXIT,
   launchCredentials,
   parseLaunchArgs,
-  pidDirProblem,
   runChrootlaunch,
-  writePidFile,
 } from "../lib/login/chrootlaunch.ts";
+import { pidDirProblem, writePidFile } from "../lib/core/safeio.ts";
 import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { syslogListener, TestNamespace } from "./namespace.ts";
 

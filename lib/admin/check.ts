@@ -26,13 +26,13 @@
  *   files without following symlinks or blocking on FIFOs.
  */
 import { posix } from "node:path";
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { Buffer } from "node:buffer";
+import { closeSync } from "node:fs";
 import { JailkitError } from "../core/errors.ts";
 import { type IniFile, iniPlainSections, type IniSection } from "../config/ini.ts";
 import { parseJailHome, parsePasswd, type PasswdFile } from "../config/passwd.ts";
 import { JailView, kindOf, type NodeKind } from "../engine/jailpath.ts";
 import { toolPath } from "../core/paths.ts";
+import { openRegular, readBounded, sameContent } from "../core/safeio.ts";
 
 export type Severity = "error" | "warning";
 
@@ -870,54 +870,6 @@ function lstatInfo(path: string, follow: boolean): EntryInfo | undefined {
   }
 }
 
-const CHUNK = 1024 * 1024;
-
-/** Opens for reading without following a final symlink and without blocking on a FIFO. */
-function openNoFollow(path: string, follow: boolean): number {
-  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (follow ? 0 : constants.O_NOFOLLOW);
-  return openSync(path, flags);
-}
-
-function sameContent(jailPath: string, jailInfo: EntryInfo, hostPath: string): boolean {
-  const a = openNoFollow(jailPath, false);
-  try {
-    const sa = fstatSync(a);
-    if (!sa.isFile() || sa.dev !== jailInfo.dev || sa.ino !== jailInfo.ino) {
-      throw new JailkitError("io", `${jailPath} changed while it was being checked`);
-    }
-    const b = openNoFollow(hostPath, true);
-    try {
-      if (!fstatSync(b).isFile()) {
-        throw new JailkitError("io", `${hostPath} is not a regular file`);
-      }
-      const ba = Buffer.alloc(CHUNK);
-      const bb = Buffer.alloc(CHUNK);
-      for (;;) {
-        const na = readFull(a, ba);
-        const nb = readFull(b, bb);
-        if (na !== nb) return false;
-        if (na === 0) return true;
-        if (!ba.subarray(0, na).equals(bb.subarray(0, nb))) return false;
-      }
-    } finally {
-      closeSync(b);
-    }
-  } finally {
-    closeSync(a);
-  }
-}
-
-/** Fills `buf` unless the file ends first; returns the bytes read. */
-function readFull(fd: number, buf: Buffer): number {
-  let used = 0;
-  while (used < buf.length) {
-    const n = readSync(fd, buf, used, buf.length - used, null);
-    if (n === 0) break;
-    used += n;
-  }
-  return used;
-}
-
 /** `\040`-style escapes of /proc/self/mountinfo. */
 function unescapeMount(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
@@ -945,7 +897,8 @@ export function systemCheckFs(): CheckFs {
     stat: (p) => lstatInfo(p, true),
     readDir: (p) => [...Deno.readDirSync(p)].map((e) => e.name),
     readLink: (p) => Deno.readLinkSync(p),
-    sameContent,
+    // The host side may be a symlink (jk_check follows the host's links); the jail's never.
+    sameContent: (jail, info, host) => sameContent(jail, host, { expectA: info, followB: true }),
     mountType: (p) => {
       if (mounts === undefined) {
         try {
@@ -972,7 +925,7 @@ export function readJailPasswd(jail: string): string | undefined {
   const host = view.hostPath(inJail);
   let fd: number;
   try {
-    fd = openNoFollow(host, false);
+    fd = openRegular(host).fd;
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT" || (e as { code?: string }).code === "ENOTDIR") {
       return undefined;
@@ -980,15 +933,11 @@ export function readJailPasswd(jail: string): string | undefined {
     throw e;
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new JailkitError("io", `${host} is not a regular file`);
-    if (st.size > MAX_PASSWD_BYTES) {
+    const bytes = readBounded(fd, MAX_PASSWD_BYTES);
+    if (bytes === undefined) {
       throw new JailkitError("io", `${host} is larger than ${MAX_PASSWD_BYTES} bytes`);
     }
-    const buf = Buffer.alloc(st.size + 1);
-    const n = readFull(fd, buf);
-    if (n > st.size) throw new JailkitError("io", `${host} grew while it was being read`);
-    return new TextDecoder().decode(buf.subarray(0, n));
+    return new TextDecoder().decode(bytes);
   } finally {
     closeSync(fd);
   }

@@ -43,6 +43,7 @@ import {
   type NodeKind,
 } from "../engine/jailpath.ts";
 import type { Attrs, Op } from "../core/plan.ts";
+import { sameContent } from "../core/safeio.ts";
 import { applyPlan, type OpResult, runProgram } from "../engine/apply.ts";
 import { deviceNumbers, mknod } from "../../ffi/libc.ts";
 
@@ -707,38 +708,6 @@ function copyFile(from: string, to: string, info: Deno.FileInfo): void {
     if (dfd >= 0) fs.closeSync(dfd);
   }
   setAttrs(to, info);
-}
-
-function sameContent(a: string, b: string): boolean {
-  const fa = fs.openSync(a, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-  try {
-    const fb = fs.openSync(b, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-    try {
-      const ba = new Uint8Array(CHUNK);
-      const bb = new Uint8Array(CHUNK);
-      for (;;) {
-        const na = readFull(fa, ba);
-        const nb = readFull(fb, bb);
-        if (na !== nb) return false;
-        if (na === 0) return true;
-        for (let i = 0; i < na; i++) if (ba[i] !== bb[i]) return false;
-      }
-    } finally {
-      fs.closeSync(fb);
-    }
-  } finally {
-    fs.closeSync(fa);
-  }
-}
-
-function readFull(fd: number, buf: Uint8Array): number {
-  let got = 0;
-  while (got < buf.length) {
-    const n = fs.readSync(fd, buf, got, buf.length - got, null);
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
 }
 
 /**

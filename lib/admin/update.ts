@@ -17,8 +17,6 @@
  *   their removal (`deleteDeprecated`): nothing records which of them jailkit put there, and
  *   jailkit 2.23 deleted local additions (scripts, site binaries) this way.
  */
-import { Buffer } from "node:buffer";
-import * as fs from "node:fs";
 import { posix } from "node:path";
 import { CopyPlanner } from "../engine/copy.ts";
 import { JailkitError } from "../core/errors.ts";
@@ -30,6 +28,7 @@ import {
   type NodeKind,
 } from "../engine/jailpath.ts";
 import type { Op, Plan } from "../core/plan.ts";
+import { sameContent } from "../core/safeio.ts";
 
 /** What jailkit 2.23 scans when no directory is named. */
 export const DEFAULT_DIRS: readonly string[] = ["/bin/", "/lib/", "/usr/", "/opt/"];
@@ -398,60 +397,6 @@ class Scanner {
       all ? { kind: "remove", inJail, dir } : { kind: "keep", inJail, dir, why: "not emptied" },
     );
     return all;
-  }
-}
-
-const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-const CHUNK = 1 << 16;
-let buffers: [Uint8Array, Uint8Array] | undefined;
-
-/** Opens a regular file without following a final symlink and without blocking on a fifo. */
-function openRegular(path: string): { fd: number; size: number; dev: number; ino: number } {
-  const fd = fs.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new Error(`${path} is not a regular file`);
-    return { fd, size: st.size, dev: st.dev, ino: st.ino };
-  } catch (e) {
-    fs.closeSync(fd);
-    throw e;
-  }
-}
-
-function readFull(fd: number, buf: Uint8Array): number {
-  let n = 0;
-  while (n < buf.length) {
-    const got = fs.readSync(fd, buf, n, buf.length - n, null);
-    if (got === 0) break;
-    n += got;
-  }
-  return n;
-}
-
-/**
- * True when two regular files hold the same bytes: the same inode (a hard link made by -k),
- * or the same size and identical contents. Deterministic: every byte is compared.
- */
-export function sameContent(hostPath: string, jailPath: string): boolean {
-  const a = openRegular(hostPath);
-  try {
-    const b = openRegular(jailPath);
-    try {
-      if (a.dev === b.dev && a.ino === b.ino) return true;
-      if (a.size !== b.size) return false;
-      const [bufA, bufB] = buffers ??= [new Uint8Array(CHUNK), new Uint8Array(CHUNK)];
-      for (;;) {
-        const n = readFull(a.fd, bufA);
-        const m = readFull(b.fd, bufB);
-        if (n !== m) return false;
-        if (n === 0) return true;
-        if (Buffer.compare(bufA.subarray(0, n), bufB.subarray(0, n)) !== 0) return false;
-      }
-    } finally {
-      fs.closeSync(b.fd);
-    }
-  } finally {
-    fs.closeSync(a.fd);
   }
 }
 

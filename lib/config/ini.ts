@@ -24,7 +24,9 @@
  * `]`, no brackets inside the name), keys outside any section, stray carriage returns, NUL bytes,
  * files over 1 MiB and lines that are neither comment, header nor key/value are errors.
  */
+import { closeSync } from "node:fs";
 import { configError, JailkitError } from "../core/errors.ts";
+import { openNoFollow, readBounded } from "../core/safeio.ts";
 
 export type IniDialect = "python" | "c";
 
@@ -253,55 +255,48 @@ function splitKeyValue(
  * or oversized files, non-UTF-8 content and syntax errors are reported with the path.
  */
 export function readIni(path: string, dialect: IniDialect): IniFile {
-  let file: Deno.FsFile;
+  return parseIni(readConfigText(path), path, dialect);
+}
+
+/**
+ * The text of a config file, read with lib/core/safeio.ts's bounded reader (at most
+ * MAX_INI_BYTES, so /dev/zero cannot exhaust memory). Errors as readIni's.
+ */
+export function readConfigText(path: string): string {
+  let fd: number;
   try {
-    file = Deno.openSync(path, { read: true });
+    fd = openNoFollow(path, true);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
+    const code = (e as { code?: string }).code;
+    if (code === "ENOENT") {
       throw new JailkitError("not-found", `${path}: configuration file not found`, { cause: e });
     }
-    if (e instanceof Deno.errors.PermissionDenied) {
+    if (code === "EACCES" || code === "EPERM") {
       throw new JailkitError("permission", `${path}: cannot read: ${(e as Error).message}`, {
         cause: e,
       });
     }
     throw new JailkitError("io", `${path}: cannot open: ${(e as Error).message}`, { cause: e });
   }
-  let bytes: Uint8Array;
+  let bytes: Uint8Array | undefined;
   try {
-    bytes = readBounded(file, path);
-  } finally {
-    file.close();
-  }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch (e) {
-    throw new JailkitError("config", `${path}: not valid UTF-8`, { cause: e });
-  }
-  return parseIni(text, path, dialect);
-}
-
-/** Reads at most MAX_INI_BYTES (plus one to detect excess), so /dev/zero cannot exhaust memory. */
-function readBounded(file: Deno.FsFile, path: string): Uint8Array {
-  const buf = new Uint8Array(MAX_INI_BYTES + 1);
-  let used = 0;
-  try {
-    while (used < buf.length) {
-      const n = file.readSync(buf.subarray(used));
-      if (n === null) break;
-      used += n;
-    }
+    bytes = readBounded(fd, MAX_INI_BYTES);
   } catch (e) {
     throw new JailkitError("io", `${path}: cannot read: ${(e as Error).message}`, { cause: e });
+  } finally {
+    closeSync(fd);
   }
-  if (used > MAX_INI_BYTES) {
+  if (bytes === undefined) {
     throw new JailkitError(
       "config",
       `${path}: file is larger than ${MAX_INI_BYTES} bytes; refusing to parse it`,
     );
   }
-  return buf.subarray(0, used);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (e) {
+    throw new JailkitError("config", `${path}: not valid UTF-8`, { cause: e });
+  }
 }
 
 /**

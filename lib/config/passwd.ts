@@ -12,6 +12,7 @@
  * member field. Malformed lines are reported instead of crashing (jk_check on 6-field lines).
  */
 import { configError, JailkitError } from "../core/errors.ts";
+import { readBoundedFile } from "../core/safeio.ts";
 
 /** One physical line: its text without the terminator, and the terminator it had. */
 export interface DbLine {
@@ -429,20 +430,8 @@ export const MAX_DB_BYTES = 64 * 1024 * 1024;
  */
 export function readDbFile(path: string): string | undefined {
   try {
-    const file = Deno.openSync(path);
-    try {
-      const buf = new Uint8Array(MAX_DB_BYTES + 1);
-      let used = 0;
-      while (used < buf.length) {
-        const n = file.readSync(buf.subarray(used));
-        if (n === null) break;
-        used += n;
-      }
-      if (used > MAX_DB_BYTES) return undefined;
-      return new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(0, used));
-    } finally {
-      file.close();
-    }
+    const bytes = readBoundedFile(path, MAX_DB_BYTES);
+    return bytes && new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     return undefined;
   }

@@ -22,7 +22,9 @@
  *   the file itself a regular file (29);
  * - the pid file holds the pid and a newline; it is created only in a directory whose whole
  *   real path is root-owned and not group/world writable, without following a symlink at the
- *   file itself (O_NOFOLLOW); otherwise it is not written (reported, the daemon still starts);
+ *   file itself (O_NOFOLLOW), only as a root-owned regular file with no other hard link
+ *   (lib/core/safeio.ts writePidFile); otherwise it is not written (reported, the daemon
+ *   still starts);
  * - must be run as root (exit 1 with a message; jailkit failed later with 35);
  * - `-h`/`--help` print the usage and exit 0, `--version` prints the version and exits 0;
  * - a numeric -u/-g must be all digits (jailkit's strtol ignored trailing garbage);
@@ -30,7 +32,6 @@
  * - errors are also printed on stderr (jailkit only logged most of them).
  * The environment is passed through unchanged, as in jailkit: it is root's.
  */
-import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { posix } from "node:path";
 import { type Credentials, type ExecSpec, PrivilegeError } from "./privilege.ts";
@@ -276,78 +277,6 @@ export function checkExecutable(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The pid file
-
-/**
- * Why a pid file may not be created in `realDir` (a canonical directory), or undefined: every
- * component from / down must be a root-owned directory writable by neither group nor others,
- * so nobody but root can put a symlink or a hard link where the file will be.
- */
-export function pidDirProblem(
-  realDir: string,
-  lstat: (path: string) => StatInfo | undefined,
-): string | undefined {
-  let path = "";
-  for (const part of ["", ...realDir.split("/").filter((p) => p !== "")]) {
-    path = part === "" ? "/" : `${path === "/" ? "" : path}/${part}`;
-    const st = lstat(path);
-    if (!st || st.isSymlink || (st.mode & S_IFMT) !== S_IFDIR) return `${path} is not a directory`;
-    if (st.uid !== 0) return `${path} is not owned by root`;
-    if ((st.mode & 0o022) !== 0) return `${path} is writable by group or others`;
-  }
-  return undefined;
-}
-
-/**
- * Writes `pid` and a newline to `path` (absolute): in the real directory, after pidDirProblem,
- * with O_NOFOLLOW (a symlink at the name is refused) and O_NONBLOCK (a FIFO cannot block us),
- * created 0644 or truncated. Throws a JailkitError naming the reason.
- */
-export function writePidFile(path: string, pid: number): void {
-  let dir: string;
-  try {
-    dir = Deno.realPathSync(posix.dirname(path));
-  } catch (e) {
-    throw new JailkitError("io", `pid file ${path}: ${(e as Error).message}`);
-  }
-  const statInfo = (p: string): StatInfo | undefined => {
-    try {
-      const st = Deno.lstatSync(p);
-      return { isSymlink: st.isSymlink, mode: st.mode ?? 0, uid: st.uid ?? -1, gid: st.gid ?? -1 };
-    } catch {
-      return undefined;
-    }
-  };
-  const problem = pidDirProblem(dir, statInfo);
-  if (problem) {
-    throw new JailkitError("unsafe-jail", `pid file ${path} not written: ${problem}`);
-  }
-  const name = posix.basename(path);
-  if (name === "" || name === "." || name === "..") {
-    throw new JailkitError("usage", `pid file ${path} does not name a file`);
-  }
-  const c = fs.constants;
-  let fd: number;
-  try {
-    fd = fs.openSync(
-      posix.join(dir, name),
-      c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_NOFOLLOW | c.O_NONBLOCK,
-      0o644,
-    );
-  } catch (e) {
-    throw new JailkitError("io", `pid file ${path} not written: ${(e as Error).message}`);
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) {
-      throw new JailkitError("unsafe-jail", `pid file ${path} is not a regular file`);
-    }
-    fs.writeSync(fd, `${pid}\n`);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The run
 
 /**
@@ -360,7 +289,7 @@ export interface ChrootlaunchSystem extends Omit<CallerSystem, "argv0" | "gid" |
   readonly pid: number;
   readlink(path: string): string;
   realpath(path: string): string | undefined;
-  /** writePidFile above; throws a JailkitError. */
+  /** lib/core/safeio.ts writePidFile (the daemons' one pid-file policy); throws a JailkitError. */
   writePidFile(path: string, pid: number): void;
   stdout(text: string): void;
   stderr(text: string): void;

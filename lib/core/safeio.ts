@@ -1,0 +1,294 @@
+/**
+ * Safe file I/O outside the executor: opening without following a symlink, the one bounded
+ * reader, the streamed content comparison, and the one pid-file policy.
+ *
+ * One vocabulary for system access, by what the code needs:
+ * - Writes into a jail go through lib/engine/apply.ts, which walks directory descriptors with
+ *   the ffi/libc.ts `*at` calls (openat with O_NOFOLLOW at every step, mkdirat, renameat2…):
+ *   node:fs and Deno.* have no descriptor-relative calls, so only libc can keep a write inside
+ *   the jail while someone swaps a directory for a symlink.
+ * - Reading or writing one named file goes through this module, on node:fs descriptors:
+ *   `fs.openSync` takes the O_NOFOLLOW/O_NONBLOCK/O_CREAT flags and `fs.fstatSync` answers for
+ *   the file actually opened (regular? the inode we lstat'ed? how many links? whose?), which
+ *   Deno.openSync cannot (no O_NOFOLLOW, no dev/ino/nlink on an open file).
+ * - Deno.* stays for what has no race to lose: lstat/stat/readDir/readLink for reporting and
+ *   planning (deciding code re-checks on the descriptor before acting), processes, signals
+ *   and sockets. Privilege changes, chroot, execve and syslog are libc (ffi/libc.ts) only.
+ *
+ * Writers that do not go through `applyPlan` are listed, with their reasons, in the module
+ * documentation of lib/engine/apply.ts; the pid file below is one of them.
+ */
+import { Buffer } from "node:buffer";
+import * as fs from "node:fs";
+import { posix } from "node:path";
+import { JailkitError } from "./errors.ts";
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+
+/**
+ * Opens `path` for reading without blocking on a FIFO and, unless `follow`, without following
+ * a final symlink (ELOOP instead). Returns a node:fs descriptor; throws node's error.
+ */
+export function openNoFollow(path: string, follow = false): number {
+  return fs.openSync(path, O_RDONLY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
+}
+
+/** An open regular file and what fstat said about it. */
+export interface OpenFile {
+  readonly fd: number;
+  readonly size: number;
+  readonly dev: number;
+  readonly ino: number;
+}
+
+/**
+ * openNoFollow, then fstat: a descriptor that is not a regular file is closed and refused with
+ * a JailkitError ("io") naming `path`.
+ */
+export function openRegular(path: string, follow = false): OpenFile {
+  const fd = openNoFollow(path, follow);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new JailkitError("io", `${path} is not a regular file`);
+    return { fd, size: st.size, dev: st.dev, ino: st.ino };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
+/** Fills `buf` from the descriptor's position unless the file ends first; returns the bytes read. */
+function readFull(fd: number, buf: Uint8Array): number {
+  let used = 0;
+  while (used < buf.length) {
+    const n = fs.readSync(fd, buf, used, buf.length - used, null);
+    if (n === 0) break;
+    used += n;
+  }
+  return used;
+}
+
+/**
+ * The bytes of an open file from its position to its end, or undefined when there are more than
+ * `max`. Never holds more than `max + 1` bytes, so /dev/zero or a file that keeps growing cannot
+ * exhaust memory; the buffer starts at the size fstat reports and grows only as data arrives.
+ * The one bounded reader: config files, passwd/group files, pid files.
+ */
+export function readBounded(fd: number, max: number): Uint8Array | undefined {
+  let hint = 0;
+  try {
+    hint = fs.fstatSync(fd).size;
+  } catch {
+    // Only a hint; reading tells.
+  }
+  let buf = new Uint8Array(Math.min(max, Math.max(hint, 4095)) + 1);
+  let used = 0;
+  for (;;) {
+    if (used === buf.length) {
+      if (used > max) return undefined;
+      const bigger = new Uint8Array(Math.min(max + 1, buf.length * 2));
+      bigger.set(buf);
+      buf = bigger;
+    }
+    const n = fs.readSync(fd, buf, used, buf.length - used, null);
+    if (n === 0) return buf.subarray(0, used);
+    used += n;
+  }
+}
+
+/**
+ * readBounded on `path`, opened with openNoFollow (`follow` as there). Throws node's error
+ * when the file cannot be opened or read; undefined when it holds more than `max` bytes.
+ */
+export function readBoundedFile(path: string, max: number, follow = true): Uint8Array | undefined {
+  const fd = openNoFollow(path, follow);
+  try {
+    return readBounded(fd, max);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Bytes compared at a time by sameContent: two buffers of this size, allocated once. */
+export const COMPARE_CHUNK = 1024 * 1024;
+let compareBuffers: [Uint8Array, Uint8Array] | undefined;
+
+export interface SameContentOptions {
+  /** Follow a final symlink at `b` (the host side of jk_check). `a` is never followed. */
+  readonly followB?: boolean;
+  /**
+   * The inode `a` was lstat'ed as: when the opened file is another one (or no regular file),
+   * it changed since, and sameContent throws "changed while it was being checked".
+   */
+  readonly expectA?: { readonly dev: number; readonly ino: number };
+}
+
+/**
+ * True when two regular files hold the same bytes: the same inode, or the same size and every
+ * byte equal. Streams through two fixed COMPARE_CHUNK buffers (never a whole file in memory),
+ * opens without following `a`'s symlink (nor `b`'s unless followB) and without blocking on a
+ * FIFO. Throws a JailkitError ("io") when either is not a regular file, or node's error.
+ */
+export function sameContent(a: string, b: string, opts: SameContentOptions = {}): boolean {
+  const fa = opts.expectA === undefined ? openRegular(a) : openExpected(a, opts.expectA);
+  try {
+    const fb = openRegular(b, opts.followB ?? false);
+    try {
+      if (fa.dev === fb.dev && fa.ino === fb.ino) return true;
+      if (fa.size !== fb.size) return false;
+      const [ba, bb] = compareBuffers ??= [
+        new Uint8Array(COMPARE_CHUNK),
+        new Uint8Array(COMPARE_CHUNK),
+      ];
+      for (;;) {
+        const na = readFull(fa.fd, ba);
+        const nb = readFull(fb.fd, bb);
+        if (na !== nb) return false;
+        if (na === 0) return true;
+        if (Buffer.compare(ba.subarray(0, na), bb.subarray(0, nb)) !== 0) return false;
+      }
+    } finally {
+      fs.closeSync(fb.fd);
+    }
+  } finally {
+    fs.closeSync(fa.fd);
+  }
+}
+
+function openExpected(path: string, expect: { dev: number; ino: number }): OpenFile {
+  const fd = openNoFollow(path);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.dev !== expect.dev || st.ino !== expect.ino) {
+      throw new JailkitError("io", `${path} changed while it was being checked`);
+    }
+    return { fd, size: st.size, dev: st.dev, ino: st.ino };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pid files
+
+/** What pidDirProblem needs to know of a directory on the way. */
+export interface DirStat {
+  readonly isSymlink: boolean;
+  readonly mode: number;
+  readonly uid: number;
+}
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+
+/**
+ * Why a pid file may not be created in `realDir` (a canonical directory), or undefined: every
+ * component from / down must be a root-owned directory writable by neither group nor others,
+ * so nobody but root can put a symlink or a hard link where the file will be.
+ */
+export function pidDirProblem(
+  realDir: string,
+  lstat: (path: string) => DirStat | undefined,
+): string | undefined {
+  let path = "";
+  for (const part of ["", ...realDir.split("/").filter((p) => p !== "")]) {
+    path = part === "" ? "/" : `${path === "/" ? "" : path}/${part}`;
+    const st = lstat(path);
+    if (!st || st.isSymlink || (st.mode & S_IFMT) !== S_IFDIR) return `${path} is not a directory`;
+    if (st.uid !== 0) return `${path} is not owned by root`;
+    if ((st.mode & 0o022) !== 0) return `${path} is writable by group or others`;
+  }
+  return undefined;
+}
+
+function lstatDir(path: string): DirStat | undefined {
+  try {
+    const st = Deno.lstatSync(path);
+    return { isSymlink: st.isSymlink, mode: st.mode ?? 0, uid: st.uid ?? -1 };
+  } catch {
+    return undefined;
+  }
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Writes `pid` and a newline to `path` (absolute), the one pid-file policy of the daemons
+ * (jk_socketd, jk_chrootlaunch), which run as root:
+ * - in the real directory, which pidDirProblem accepts (nobody but root can plant a link there);
+ * - opened with O_NOFOLLOW (a symlink at the name is refused) and O_NONBLOCK (a FIFO cannot
+ *   block us), created 0644, and not truncated before the checks;
+ * - written only when the opened file is a regular file with no other hard link, owned by us:
+ *   a planted link must not turn a root daemon into a tool that overwrites some other file.
+ * O_EXCL is not used: a pid file left by a daemon that died is ours to overwrite.
+ * Throws a JailkitError whose message starts "pid file PATH not written".
+ */
+export function writePidFile(path: string, pid: number): void {
+  const refused = (kind: "io" | "unsafe-jail" | "usage", why: string) =>
+    new JailkitError(kind, `pid file ${path} not written: ${why}`);
+  const name = posix.basename(path);
+  if (name === "" || name === "." || name === ".." || path.endsWith("/")) {
+    throw refused("usage", "it does not name a file");
+  }
+  let dir: string;
+  try {
+    dir = Deno.realPathSync(posix.dirname(path));
+  } catch (e) {
+    throw refused("io", messageOf(e));
+  }
+  const problem = pidDirProblem(dir, lstatDir);
+  if (problem) throw refused("unsafe-jail", problem);
+  let fd: number;
+  try {
+    fd = fs.openSync(posix.join(dir, name), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+  } catch (e) {
+    throw refused("io", `cannot open: ${messageOf(e)}`);
+  }
+  try {
+    const info = fs.fstatSync(fd);
+    if (!info.isFile()) throw refused("unsafe-jail", "not a regular file");
+    if (info.nlink !== 1) throw refused("unsafe-jail", `has ${info.nlink} hard links`);
+    if (info.uid !== Deno.uid()) {
+      throw refused("unsafe-jail", `owned by uid ${info.uid}, not by us`);
+    }
+    fs.fchmodSync(fd, 0o644);
+    fs.ftruncateSync(fd, 0);
+    const bytes = new TextEncoder().encode(`${pid}\n`);
+    let offset = 0;
+    while (offset < bytes.length) offset += fs.writeSync(fd, bytes, offset);
+  } catch (e) {
+    if (e instanceof JailkitError) throw e;
+    throw refused("io", messageOf(e));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Longest pid file removePidFile reads: "PID\n" is a few bytes. */
+const MAX_PID_FILE_BYTES = 64;
+
+/**
+ * Removes the pid file writePidFile wrote, if it is still a regular file naming `pid` (a later
+ * instance may have taken it over); never follows a symlink. Throws node's error.
+ */
+export function removePidFile(path: string, pid: number): void {
+  let fd: number;
+  try {
+    fd = openNoFollow(path);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ENOENT" || code === "ELOOP") return;
+    throw e;
+  }
+  let ours: boolean;
+  try {
+    const bytes = fs.fstatSync(fd).isFile() ? readBounded(fd, MAX_PID_FILE_BYTES) : undefined;
+    ours = bytes !== undefined && new TextDecoder().decode(bytes) === `${pid}\n`;
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (ours) fs.unlinkSync(path);
+}

@@ -3,8 +3,9 @@
  * jailkit 2.23 (spec §2.3) plus jails as arguments and --json; exit 2 when an ERROR was found.
  */
 import { posix } from "node:path";
-import { main, parseOptions, stderr, stdout } from "../lib/entry/admin.ts";
+import { main, parseOptions, stderr, stdout, stdoutText } from "../lib/entry/admin.ts";
 import { JailkitError } from "../lib/core/errors.ts";
+import { jsonText } from "../lib/core/output.ts";
 import { type IniFile, readIni } from "../lib/config/ini.ts";
 import { checkJailSafety, lstatOrUndefined } from "../lib/engine/jailpath.ts";
 import { parsePasswd } from "../lib/config/passwd.ts";
@@ -90,7 +91,7 @@ function configOwnerFinding(path: string): Finding | undefined {
 function run(): number {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, usage());
   if (values.help) {
-    stdout(usage());
+    stdoutText(usage());
     return EXIT.ok;
   }
   const verbose = values.verbose === true;
@@ -143,16 +144,12 @@ function run(): number {
     });
   }
   if (json) {
-    stdout(JSON.stringify(
-      {
-        jails: selection.jails.map((j) => ({ jail: j.jail, source: j.source })),
-        findings,
-        errors,
-        warnings,
-      },
-      null,
-      2,
-    ));
+    stdoutText(jsonText({
+      jails: selection.jails.map((j) => ({ jail: j.jail, source: j.source })),
+      findings,
+      errors,
+      warnings,
+    }));
   }
   return errors > 0 ? EXIT.errorFound : EXIT.ok;
 }

@@ -10,7 +10,7 @@ import {
   requireRootUnlessDryRun,
   runPlan,
   stderr,
-  stdout,
+  stdoutText,
   takeJail,
 } from "../lib/entry/admin.ts";
 import { CopyPlanner } from "../lib/engine/copy.ts";
@@ -59,7 +59,7 @@ const OPTIONS = {
 function run(): number {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
   if (values.help) {
-    stdout(USAGE);
+    stdoutText(USAGE);
     return EXIT.ok;
   }
   const dryRun = values["dry-run"] === true;
@@ -71,7 +71,7 @@ function run(): number {
   const { jail: jailArg, rest: names } = takeJail(values.jail, positionals);
   if (jailArg === undefined || names.length === 0) {
     stderr("ERROR: need at least a jail directory and one file to copy");
-    stdout(USAGE);
+    stdoutText(USAGE);
     return EXIT.nothingToCopy;
   }
   const jail = openJail(jailArg, {

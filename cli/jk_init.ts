@@ -11,6 +11,7 @@ import {
   runPlan,
   stderr,
   stdout,
+  stdoutText,
   takeJail,
 } from "../lib/entry/admin.ts";
 import { readIni } from "../lib/config/ini.ts";
@@ -61,7 +62,7 @@ const OPTIONS = {
 function run(): number {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
   if (values.help) {
-    stdout(USAGE);
+    stdoutText(USAGE);
     return EXIT.ok;
   }
   const configFile = locateConfig("jk_init.ini", values.configfile);
@@ -88,7 +89,7 @@ function run(): number {
   if (jailArg === undefined || args.length === 0) {
     stdout("");
     stdout("ERROR: need a jail directory and at least one section");
-    stdout(USAGE);
+    stdoutText(USAGE);
     return EXIT.missingArgument;
   }
   // No directory check: jk_init creates the jail.

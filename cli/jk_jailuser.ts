@@ -12,8 +12,10 @@ import {
   requireRootUnlessDryRun,
   stderr,
   stdout,
+  stdoutText,
 } from "../lib/entry/admin.ts";
 import { JailkitError } from "../lib/core/errors.ts";
+import { escapeText } from "../lib/core/output.ts";
 import { lstatOrUndefined, normalizeJail } from "../lib/engine/jailpath.ts";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import {
@@ -102,7 +104,7 @@ function findUsermod(): string {
 function run(): number {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
   if (values.help || values["?"]) {
-    stdout(USAGE);
+    stdoutText(USAGE);
     return EXIT.ok;
   }
   const json = values.json === true;
@@ -110,13 +112,13 @@ function run(): number {
   const verbose = values.verbose === true;
   // Prompts must not end up inside the JSON document.
   const ask = (text: string, newline: boolean) => {
-    const bytes = new TextEncoder().encode(newline ? `${text}\n` : text);
+    const bytes = new TextEncoder().encode(newline ? `${escapeText(text)}\n` : escapeText(text));
     (json ? Deno.stderr : Deno.stdout).writeSync(bytes);
   };
   let interactive = values.noninteractive !== true;
   if (values.move && values.nomove) {
     stderr("ERROR: --move and --nomove contradict each other");
-    stdout(USAGE);
+    stdoutText(USAGE);
     return EXIT.usage;
   }
   const shell = values.shell ?? DEFAULT_INJAIL_SHELL;
@@ -197,7 +199,7 @@ function run(): number {
   });
   if (json) {
     const ops = outcome.results.map((r) => r.op);
-    stdout(
+    stdoutText(
       resultToJson({ jail, ops }, { results: outcome.results, failed: outcome.failed }, dryRun),
     );
   }

@@ -2,8 +2,9 @@
  * jk_list — lists the processes running in a chroot jail: pid, user, jail and command, in
  * jailkit 2.23's table (spec §2.6), optionally only those of some jails, or as JSON.
  */
-import { main, parseOptions, stderr, stdout } from "../lib/entry/admin.ts";
+import { main, parseOptions, stderr, stdoutText } from "../lib/entry/admin.ts";
 import { JailkitError } from "../lib/core/errors.ts";
+import { jsonText } from "../lib/core/output.ts";
 import { normalizeJail } from "../lib/engine/jailpath.ts";
 import { parsePasswd } from "../lib/config/passwd.ts";
 import {
@@ -71,7 +72,7 @@ function plural(n: number, one: string, many: string): string {
 function run(): number {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
   if (values.help) {
-    stdout(USAGE);
+    stdoutText(USAGE);
     return EXIT.ok;
   }
   const jails = [...(values.jail ?? []), ...positionals]
@@ -86,8 +87,9 @@ function run(): number {
   }
   const processes = jails.length > 0 ? filterByJail(scan.processes, jails) : scan.processes;
 
-  if (values.json) stdout(JSON.stringify(listToJson(processes, scan.skipped), null, 2));
-  else for (const line of formatTable(processes, values.wide === true)) stdout(line);
+  if (values.json) stdoutText(jsonText(listToJson(processes, scan.skipped)));
+  // The table's columns are escaped (and measured) by formatTable.
+  else for (const line of formatTable(processes, values.wide === true)) stdoutText(line);
 
   const denied = scan.skipped.filter((s) => s.reason !== "vanished");
   if (verbose) {

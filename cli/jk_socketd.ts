@@ -19,7 +19,7 @@
  * is an ordinary jk_socketd without pid file or restarts.
  */
 import { posix } from "node:path";
-import { main, parseOptions, stdout } from "../lib/entry/admin.ts";
+import { main, parseOptions, stdout, stdoutText } from "../lib/entry/admin.ts";
 import { JailkitError } from "../lib/core/errors.ts";
 import { configDir } from "../lib/core/paths.ts";
 import { enterJail } from "../lib/login/privilege.ts";
@@ -90,7 +90,7 @@ async function run(): Promise<number> {
   const args = role === undefined ? Deno.args : Deno.args.slice(1);
   const opts = parse(args);
   if (opts.help) {
-    stdout(USAGE);
+    stdoutText(USAGE);
     return 0;
   }
   if (role === WORKER_ROLE) return await runForwarder(opts, HOST);

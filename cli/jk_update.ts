@@ -11,7 +11,7 @@ import {
   requireRootUnlessDryRun,
   runPlan,
   stderr,
-  stdout,
+  stdoutText,
 } from "../lib/entry/admin.ts";
 import { configError } from "../lib/core/errors.ts";
 import { iniBool, iniList, iniLookup, type IniSection, readIni } from "../lib/config/ini.ts";
@@ -101,7 +101,7 @@ function readSection(section: IniSection): SectionSettings {
 function run(): number {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
   if (values.help) {
-    stdout(USAGE);
+    stdoutText(USAGE);
     return EXIT.ok;
   }
   const jailOpt = values.jail;
@@ -114,7 +114,7 @@ function run(): number {
     stderr(
       "ERROR: must at least specify a jail or a configsection using -j or --jail or -c or --configsection",
     );
-    stdout(USAGE);
+    stdoutText(USAGE);
     return EXIT.usage;
   }
   const skips = [...(values.skip ?? [])];

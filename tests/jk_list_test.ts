@@ -11,10 +11,10 @@ import {
   type JailedProcess,
   MIN_COMMAND,
   parseCmdline,
-  printable,
   type ProcFs,
   scanProcesses,
 } from "../lib/admin/list.ts";
+import { escapeText } from "../lib/core/output.ts";
 import { rootTest, runTool, safeTestRoot } from "./helpers.ts";
 
 function proc(
@@ -71,16 +71,20 @@ Deno.test("formatTable: stable by jail, control characters escaped", () => {
       proc(3, "a", "/srv/a", ["/x"]),
       proc(5, "a", "/srv/b", ["/x"]),
       proc(4, "a\nb", "/srv/new\nline", ["/x", "arg\twith\x1bescape"]),
+      proc(6, "c\u009bd", "/srv/z", ["/x", "back\\slash", "csi\u009b2J"]),
     ],
     true,
   );
-  assert.deepEqual(rows.slice(1).map((r) => r.split(" ")[0]), ["3", "9", "5", "4"]);
-  assert.equal(rows.length, 5);
+  assert.deepEqual(rows.slice(1).map((r) => r.split(" ")[0]), ["3", "9", "5", "4", "6"]);
+  assert.equal(rows.length, 6);
   assert.match(
     rows[4],
     /a\\x0ab +\/srv\/new\\x0aline \/srv\/new\\x0aline\/x arg\\x09with\\x1bescape $/,
   );
-  assert.equal(printable("ok é"), "ok é");
+  assert.match(rows[5], /^6 +c\\u009bd +\/srv\/z +\/srv\/z\/x back\\\\slash csi\\u009b2J $/);
+  // deno-lint-ignore no-control-regex
+  assert.ok(!/[\x00-\x1f\x7f-\x9f]/.test(rows.join("")));
+  assert.equal(escapeText("ok é"), "ok é");
 });
 
 Deno.test("parseCmdline: NUL-separated, the terminator is not an argument", () => {

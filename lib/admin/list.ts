@@ -9,9 +9,11 @@
  * - a uid without a passwd entry is shown as the number (jailkit crashed);
  * - `-j` filters (jailkit ignored it); long names keep the command column at least
  *   MIN_COMMAND wide instead of making the width negative (a format error in jailkit);
- * - control characters in names and arguments are shown as `\xHH`, so no line can break the
- *   table.
+ * - names and arguments are escaped as lib/core/output.ts describes (`\xHH` for C0 controls,
+ *   `\uHHHH` for C1 and the other terminal-affecting characters, `\\` for a backslash), so no
+ *   line can break the table or send escape sequences to the terminal.
  */
+import { escapeText } from "../core/output.ts";
 
 /** One jailed process, as read from /proc. */
 export interface JailedProcess {
@@ -126,15 +128,6 @@ export function filterByJail(
   );
 }
 
-/** Control characters as `\xHH`, so a name or argument cannot break a line of the table. */
-export function printable(s: string): string {
-  return s.replace(
-    // deno-lint-ignore no-control-regex
-    /[\x00-\x1f\x7f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
-}
-
 /**
  * The command column as jailkit built it: the executable, a blank, then the arguments after
  * argv[0] joined by blanks, with a trailing blank when cmdline ended in a NUL.
@@ -173,9 +166,9 @@ export function formatTable(processes: readonly JailedProcess[], wide: boolean):
     .sort((a, b) => a.jail < b.jail ? -1 : a.jail > b.jail ? 1 : 0)
     .map((p) => ({
       pid: String(p.pid),
-      user: printable(p.user),
-      jail: printable(p.jail),
-      cmd: printable(commandText(p)),
+      user: escapeText(p.user),
+      jail: escapeText(p.jail),
+      cmd: escapeText(commandText(p)),
     }));
   const userW = Math.max(4, ...rows.map((r) => width(r.user)));
   const jailW = Math.max(4, ...rows.map((r) => width(r.jail)));

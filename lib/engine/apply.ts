@@ -16,6 +16,7 @@
  */
 import { posix } from "node:path";
 import { JailkitError } from "../core/errors.ts";
+import { jsonText, writeLine } from "../core/output.ts";
 import type { Attrs, Op, Plan } from "../core/plan.ts";
 import { components } from "./jailpath.ts";
 import {
@@ -96,11 +97,11 @@ export interface ApplyResult {
   failed: number;
 }
 
-/** Where printing goes by default: the process's stdout/stderr, one line at a time. */
-export function consolePrinter(stream: "stdout" | "stderr", line: string): void {
-  const bytes = new TextEncoder().encode(line + "\n");
-  (stream === "stdout" ? Deno.stdout : Deno.stderr).writeSync(bytes);
-}
+/**
+ * Where printing goes by default: the process's stdout/stderr, one line at a time, escaped by
+ * lib/core/output.ts (the lines carry jail paths, link targets and messages about them).
+ */
+export const consolePrinter: (stream: "stdout" | "stderr", line: string) => void = writeLine;
 
 function octal(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, "0");
@@ -200,7 +201,7 @@ export function applyPlan(plan: Plan, opts: ApplyOptions): ApplyResult {
 
 /** The --json document: the plan's operations with their outcome. */
 export function resultToJson(plan: Plan, result: ApplyResult, dryRun: boolean): string {
-  return JSON.stringify(
+  return jsonText(
     {
       jail: plan.jail,
       dryRun,
@@ -214,8 +215,6 @@ export function resultToJson(plan: Plan, result: ApplyResult, dryRun: boolean): 
         failed: result.failed,
       },
     },
-    null,
-    2,
   );
 }
 

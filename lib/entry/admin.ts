@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { type ErrorKind, JailkitError } from "../core/errors.ts";
 import type { Plan } from "../core/plan.ts";
+import { writeLine, writeOwnText } from "../core/output.ts";
 import { applyPlan, consolePrinter, resultToJson } from "../engine/apply.ts";
 import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../engine/jailpath.ts";
 
@@ -17,11 +18,19 @@ export class Exit extends Error {
 }
 
 export function stdout(line: string): void {
-  consolePrinter("stdout", line);
+  writeLine("stdout", line);
 }
 
 export function stderr(line: string): void {
-  consolePrinter("stderr", line);
+  writeLine("stderr", line);
+}
+
+/**
+ * Prints the tool's own text unescaped: usage texts and JSON documents made by `jsonText`
+ * (see writeOwnText in lib/core/output.ts for what may go through here).
+ */
+export function stdoutText(text: string): void {
+  writeOwnText("stdout", text);
 }
 
 /** Options every jail-writing tool (jk_cp, jk_init, jk_update) spells the same way. */
@@ -57,7 +66,7 @@ export function parseOptions<const T extends NonNullable<ParseArgsConfig["option
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
     stderr(`ERROR: ${(e as Error).message}`);
-    stdout(usage);
+    stdoutText(usage);
     throw new Exit(1);
   }
 }
@@ -75,7 +84,7 @@ export function runPlan(plan: Plan, out: OutputOptions): number {
     verbose: out.verbose,
     print: out.json ? undefined : consolePrinter,
   });
-  if (out.json) stdout(resultToJson(plan, result, out.dryRun));
+  if (out.json) stdoutText(resultToJson(plan, result, out.dryRun));
   return result.failed;
 }
 

@@ -1,0 +1,103 @@
+/**
+ * The output sanitiser (lib/core/output.ts): its escape form, and as root the attack it stops —
+ * a jailed user's directory whose name carries terminal escapes and a newline followed by a
+ * forged `ERROR:` line, printed by root's jk_check and jk_update.
+ */
+import assert from "node:assert/strict";
+import { escapeText, jsonText } from "../lib/core/output.ts";
+import { rootTest, runTool, safeTestRoot } from "./helpers.ts";
+
+Deno.test("escapeText: C0, DEL, C1, backslash, bidi, separators, U+FFFD, lone surrogates", () => {
+  assert.equal(escapeText("plain /srv/jail é 😀 ok"), "plain /srv/jail é 😀 ok");
+  assert.equal(escapeText("a\nb\tc\rd\x00e\x1b[0m\x7f"), "a\\x0ab\\x09c\\x0dd\\x00e\\x1b[0m\\x7f");
+  assert.equal(escapeText("\u0080\u009b\u009f\u00a0"), "\\u0080\\u009b\\u009f\u00a0");
+  assert.equal(escapeText("back\\slash \\x1b"), "back\\\\slash \\\\x1b");
+  assert.equal(
+    escapeText("\u202eevil\u2066\u2028\u2029\u200f"),
+    "\\u202eevil\\u2066\\u2028\\u2029\\u200f",
+  );
+  assert.equal(escapeText("bad\ufffdbyte"), "bad\\ufffdbyte");
+  assert.equal(escapeText("lone\ud800x\udfff"), "lone\\ud800x\\udfff");
+  // Whatever the input, the output is one line of printable characters.
+  let all = "";
+  for (let c = 0; c < 0x3000; c++) all += String.fromCharCode(c);
+  // deno-lint-ignore no-control-regex
+  assert.ok(!/[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e]/.test(escapeText(all)));
+});
+
+Deno.test("jsonText: exact names survive a round trip, no raw C1 or bidi characters", () => {
+  const value = { name: "d_\x1b]2;T\x07\nERROR: forged\u009b\u202e\\", n: 1 };
+  const text = jsonText(value);
+  assert.deepEqual(JSON.parse(text), value);
+  // deno-lint-ignore no-control-regex
+  assert.ok(!/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/.test(text), text);
+});
+
+/** Raw terminal controls a hostile name could smuggle into root's terminal. */
+// deno-lint-ignore no-control-regex
+const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
+
+rootTest(
+  "jk_check and jk_update print hostile jail names escaped, never a forged line",
+  async () => {
+    const { dir, cleanup } = safeTestRoot("output-inject");
+    try {
+      const etc = `${dir}/etc-jailkit`;
+      const jail = `${dir}/jail`;
+      Deno.mkdirSync(etc, { mode: 0o755 });
+      const init = await runTool("jk_init", ["-j", jail, "basicshell"], {
+        env: { JAILKIT_ETC: etc },
+      });
+      assert.equal(init.code, 0, init.stderr);
+      Deno.mkdirSync(`${jail}/home/u`, { recursive: true, mode: 0o755 });
+      Deno.mkdirSync(`${jail}/tmp`, { recursive: true, mode: 0o755 });
+      const names = [
+        `${jail}/home/u/d_\x1b]2;T\x07\nERROR: forged`,
+        `${jail}/tmp/e_\u009b31m\nWARNING: forged`,
+      ];
+      for (const n of names) {
+        Deno.mkdirSync(n);
+        Deno.chmodSync(n, 0o777);
+      }
+      const lines = (out: string) => out.split("\n").filter((l) => l !== "");
+      const forged = (l: string) => /^(ERROR|WARNING): forged/.test(l);
+
+      Deno.writeTextFileSync(`${etc}/check.ini`, `[${jail}]\n`);
+      const check = await runTool("jk_check", ["-c", `${etc}/check.ini`, jail], {
+        env: { JAILKIT_ETC: etc },
+      });
+      const out = check.stdout + check.stderr;
+      assert.ok(!RAW_CONTROL.test(out), JSON.stringify(out));
+      assert.deepEqual(lines(out).filter(forged), []);
+      assert.ok(
+        lines(check.stdout).includes(
+          `WARNING: ${jail}/home/u/d_\\x1b]2;T\\x07\\x0aERROR: forged/ is writable for others!`,
+        ),
+        check.stdout,
+      );
+      assert.ok(
+        lines(check.stdout).includes(
+          `WARNING: ${jail}/tmp/e_\\u009b31m\\x0aWARNING: forged/ is writable for others!`,
+        ),
+        check.stdout,
+      );
+      const json = await runTool("jk_check", ["--json", "-c", `${etc}/check.ini`, jail], {
+        env: { JAILKIT_ETC: etc },
+      });
+      const doc = JSON.parse(json.stdout) as { findings: { message: string }[] };
+      for (const n of names) {
+        assert.ok(doc.findings.some((f) => f.message.includes(n)), "JSON keeps the exact name");
+      }
+
+      const update = await runTool("jk_update", ["-j", jail, "-d", "/home/", "/tmp/"], {
+        env: { JAILKIT_ETC: etc },
+      });
+      const upd = update.stdout + update.stderr;
+      assert.ok(!RAW_CONTROL.test(upd), JSON.stringify(upd));
+      assert.deepEqual(lines(upd).filter(forged), []);
+      assert.ok(lines(upd).some((l) => l.includes("e_\\u009b31m\\x0aWARNING: forged/")), upd);
+    } finally {
+      cleanup();
+    }
+  },
+);

@@ -11,7 +11,11 @@
  *   force: false, hardlink: false, keepOwner: false, keepSetid: false, glob: false, resolveLibs: true,
  * });
  * planner.finishLibraryCache();
- * applyPlan(planner.plan.build(), { mode: "dry-run", verbose: false, print: console.log });
+ * applyPlan(planner.plan.build(), {
+ *   mode: "dry-run",
+ *   verbose: false,
+ *   print: (_stream, line) => console.log(line),
+ * });
  * ```
  *
  * Deciding code (planners, parsers, resolvers) never writes; `applyPlan` is the only writer.
@@ -28,16 +32,23 @@ export {
   type ApplyResult,
   describeOp,
   type OpResult,
+  type OpStatus,
   resultToJson,
 } from "./lib/engine/apply.ts";
 
 // Jails: safety rules, in-jail path resolution, copying
-export { checkJailSafety, JailView, normalizeJail } from "./lib/engine/jailpath.ts";
+export {
+  checkJailSafety,
+  type JailNode,
+  JailView,
+  type NodeKind,
+  normalizeJail,
+} from "./lib/engine/jailpath.ts";
 export { type CopyOptions, CopyPlanner, type MissingSource } from "./lib/engine/copy.ts";
-export { expandGlob } from "./lib/engine/glob.ts";
+export { expandGlob, type GlobOptions } from "./lib/engine/glob.ts";
 
 // jk_init profiles
-export { type InitOptions, planInit, socketdBlock } from "./lib/admin/init.ts";
+export { type InitOptions, type InitResult, planInit, socketdBlock } from "./lib/admin/init.ts";
 export {
   type ExpandedProfile,
   expandSections,
@@ -46,14 +57,54 @@ export {
 } from "./lib/config/profile.ts";
 
 // jk_update
-export { planUpdate, type UpdateOptions, type UpdatePlan } from "./lib/admin/update.ts";
+export {
+  type Finding as UpdateFinding,
+  planUpdate,
+  type ScanOptions,
+  type UpdateOptions,
+  type UpdatePlan,
+} from "./lib/admin/update.ts";
 
 // jk_check and jk_list
-export { checkJail, systemCheckFs } from "./lib/admin/check.ts";
-export { filterByJail, formatTable, scanProcesses, systemProcFs } from "./lib/admin/list.ts";
+export {
+  type CheckFs,
+  checkJail,
+  type CheckSettings,
+  type EntryInfo,
+  type Finding as CheckFinding,
+  type FindingKind,
+  type JailCheckInput,
+  type JailedHostUser,
+  NO_SETTINGS,
+  SETTING_KEYS,
+  type SettingName,
+  type Severity,
+  systemCheckFs,
+  walkJail,
+  type WalkOptions,
+} from "./lib/admin/check.ts";
+export {
+  filterByJail,
+  formatTable,
+  type JailedProcess,
+  type ProcFs,
+  scanProcesses,
+  type ScanResult,
+  type Skipped,
+  type SkipReason,
+  systemProcFs,
+} from "./lib/admin/list.ts";
 
 // jk_socketd configuration
-export { parseSocketdConfig, validateRates } from "./lib/socketd/rules.ts";
+export {
+  type Origin,
+  parseSocketdConfig,
+  type Rates,
+  type RawRates,
+  type SocketdConfig,
+  type SocketSpec,
+  validateRates,
+} from "./lib/socketd/rules.ts";
 
 // Configuration files
 export {
@@ -75,9 +126,15 @@ export {
   addGroupMember,
   appendGroupEntry,
   appendPasswdEntry,
+  type DbFile,
+  type DbLine,
+  type DbProblem,
   type GroupEntry,
   type GroupFile,
   jailedHomeFor,
+  type JailHome,
+  type NewGroupEntry,
+  type NewPasswdEntry,
   parseGroup,
   parseJailHome,
   parsePasswd,
@@ -87,9 +144,25 @@ export {
 } from "./lib/config/passwd.ts";
 
 // Dependency discovery without ldd
-export { type ElfInfo, parseElf, readElf } from "./lib/engine/elf.ts";
+export {
+  type ByteReader,
+  type ElfAbi,
+  type ElfDependency,
+  type ElfInfo,
+  parseElf,
+  readElf,
+} from "./lib/engine/elf.ts";
 export {
   DependencyResolver,
   type DependencyResult,
+  type MissingDependency,
   resolveDependencies,
+  type ResolveError,
+  type ResolveOptions,
 } from "./lib/engine/deps.ts";
+export {
+  type LdCache,
+  type LdCacheEntry,
+  parseLdCache,
+  readLdCache,
+} from "./lib/engine/ldcache.ts";

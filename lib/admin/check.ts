@@ -34,6 +34,7 @@ import { JailView, kindOf, type NodeKind } from "../engine/jailpath.ts";
 import { toolPath } from "../core/paths.ts";
 import { openRegular, readBounded, sameContent } from "../core/safeio.ts";
 
+/** `error`: a way out of the jail or into another account (exit 2); `warning`: worth a look. */
 export type Severity = "error" | "warning";
 
 /** What a finding is about; stable names for --json consumers. */
@@ -49,8 +50,11 @@ export type FindingKind =
   | "jail-user" // JAIL/etc/passwd against the host
   | "host-user"; // host accounts with a /./ home
 
+/** One problem jk_check found, as printed or as one element of the --json document. */
 export interface Finding {
+  /** Decides the `ERROR:`/`WARNING:` prefix and whether jk_check exits 2. */
   readonly severity: Severity;
+  /** What the finding is about, for --json consumers to filter on. */
   readonly kind: FindingKind;
   /** The jail concerned; undefined for findings about the configuration file. */
   readonly jail?: string;
@@ -81,11 +85,13 @@ export const SETTING_KEYS = {
   ignoresetuidexecuteforothers: "ignoreSetuidExecuteForOthers",
 } as const;
 
-type SettingName = (typeof SETTING_KEYS)[keyof typeof SETTING_KEYS];
+/** A jk_check.ini setting as the code names it. */
+export type SettingName = (typeof SETTING_KEYS)[keyof typeof SETTING_KEYS];
 
 /** Normalised absolute host paths (no trailing slash). */
 export type CheckSettings = { readonly [K in SettingName]: readonly string[] };
 
+/** The settings of a jail no jk_check.ini section mentions: nothing is ignored. */
 export const NO_SETTINGS: CheckSettings = Object.freeze({
   ignorePathEverywhere: [],
   ignorePathOnCompare: [],
@@ -156,9 +162,11 @@ export function unknownKeyFindings(ini: IniFile): Finding[] {
 
 /** A host passwd line whose home carries `/./`. */
 export interface JailedHostUser {
+  /** Login name. */
   readonly name: string;
   /** 1-based line in the host passwd file. */
   readonly line: number;
+  /** The home field as written, `/./` included. */
   readonly home: string;
   /** Undefined when the 7th field is missing. */
   readonly shell: string | undefined;
@@ -213,8 +221,11 @@ export function jailedHostUsers(text: string, path: string): JailedHostUser[] {
 // ---------------------------------------------------------------------------------------------
 // Which jails
 
+/** A jail jk_check will check, with its settings and why it was chosen. */
 export interface JailToCheck {
+  /** The normalised jail directory. */
   readonly jail: string;
+  /** The jail's jk_check.ini settings (NO_SETTINGS without a section). */
   readonly settings: CheckSettings;
   /** Why it is checked: named on the command line, an ini section, a host account. */
   readonly source: "argument" | "config" | "passwd";
@@ -291,13 +302,21 @@ export function selectJails(
 
 /** What the checks need to know about one directory entry. */
 export interface EntryInfo {
+  /** Directory, file, symlink or special file: decides which checks apply. */
   readonly kind: NodeKind;
   /** Permission and set-id bits (& 0o7777). */
   readonly mode: number;
+  /** Owner; set-id files and writable directories are judged by it. */
   readonly uid: number;
+  /** Group owner; ignorewritableforgroup and set-gid findings name it. */
   readonly gid: number;
+  /** Size in bytes; files of different sizes differ without being read. */
   readonly size: number;
+  /**
+   * Device of the file system holding the entry: with `ino`, recognises bind mounts and hard links.
+   */
   readonly dev: number;
+  /** Inode number: with `dev`, recognises bind mounts and hard links. */
   readonly ino: number;
 }
 
@@ -537,6 +556,7 @@ export interface CheckFs {
   stat(path: string): EntryInfo | undefined;
   /** Entry names of a directory. */
   readDir(path: string): string[];
+  /** Link text of a symlink; throws when `path` is not one. */
   readLink(path: string): string;
   /**
    * Whether two regular files of equal size hold the same bytes. `jailPath` is opened without
@@ -571,8 +591,11 @@ export const PSEUDO_FS: ReadonlySet<string> = new Set([
 /** Deeper than any real jail; the bound keeps a hostile tree from exhausting the stack. */
 export const MAX_DEPTH = 256;
 
+/** What `walkJail` walks and where its findings go. */
 export interface WalkOptions {
+  /** The normalised jail directory. */
   readonly jail: string;
+  /** The jail's jk_check.ini settings (NO_SETTINGS without a section). */
   readonly settings: CheckSettings;
   /** In-jail paths (besides NOT_COMPARED) whose files are not compared: the users' homes. */
   readonly homes: readonly string[];
@@ -582,6 +605,7 @@ export interface WalkOptions {
    */
   readonly unsafeMessage?: string;
   readonly report: (f: Finding) => void;
+  /** Receives progress lines (shown with -v). */
   readonly note: (text: string) => void;
 }
 
@@ -593,6 +617,44 @@ function errorText(e: unknown): string {
  * Walks the jail (never through a symlink, never into a pseudo file system), checking every
  * directory's permissions and every regular file's set-id bits, and comparing files and
  * symlinks with the host's at the same path. Entries are visited in name order.
+ *
+ * @example The walk on a file system given as data
+ * ```ts
+ * import { strict as assert } from "node:assert";
+ * import {
+ *   type CheckFinding,
+ *   type CheckFs,
+ *   type EntryInfo,
+ *   NO_SETTINGS,
+ *   walkJail,
+ * } from "../../mod.ts";
+ *
+ * const dir = (mode: number, ino: number): EntryInfo => ({
+ *   kind: "dir", mode, uid: 0, gid: 0, size: 4096, dev: 1, ino, nlink: 2, rdev: 0,
+ * });
+ * const tree = new Map([["/srv/jail", dir(0o755, 2)], ["/srv/jail/upload", dir(0o777, 3)]]);
+ * const fs: CheckFs = {
+ *   lstat: (path) => tree.get(path),
+ *   stat: (path) => tree.get(path),
+ *   readDir: (path) =>
+ *     [...tree.keys()].filter((p) => p.startsWith(`${path}/`))
+ *       .map((p) => p.slice(path.length + 1)).filter((name) => !name.includes("/")),
+ *   readLink: (path) => {
+ *     throw new Error(`${path} is not a symlink`);
+ *   },
+ *   sameContent: () => true,
+ *   mountType: () => undefined,
+ * };
+ * const findings: CheckFinding[] = [];
+ * walkJail(fs, {
+ *   jail: "/srv/jail",
+ *   settings: NO_SETTINGS,
+ *   homes: [],
+ *   report: (f) => findings.push(f),
+ *   note: () => {},
+ * });
+ * assert.deepEqual(findings.map((f) => [f.kind, f.path]), [["writable-dir", "/srv/jail/upload"]]);
+ * ```
  */
 export function walkJail(fs: CheckFs, o: WalkOptions): void {
   const { jail, settings } = o;
@@ -786,18 +848,26 @@ export function walkJail(fs: CheckFs, o: WalkOptions): void {
 // ---------------------------------------------------------------------------------------------
 // One jail, start to end
 
+/** Everything `checkJail` needs: the system comes in as data and functions, so tests fake it. */
 export interface JailCheckInput {
+  /** The normalised jail directory. */
   readonly jail: string;
+  /** The jail's jk_check.ini settings (NO_SETTINGS without a section). */
   readonly settings: CheckSettings;
+  /** The host passwd file the jail's users are compared with. */
   readonly hostPasswd: PasswdFile;
+  /** Host accounts with a `/./` home, whose jail and shell are checked. */
   readonly hostUsers: readonly JailedHostUser[];
+  /** Paths that count as jk_chrootsh in a host account's shell field. */
   readonly shells: readonly string[];
   /** The jail's passwd text, undefined when it has none; throws when it cannot be read. */
   readonly readJailPasswd: () => string | undefined;
   /** Throws a JailkitError "unsafe-jail" naming the component at fault. */
   readonly checkSafety: (jail: string) => void;
+  /** The file system the walk reads. */
   readonly fs: CheckFs;
   readonly report: (f: Finding) => void;
+  /** Receives progress lines (shown with -v). */
   readonly note: (text: string) => void;
 }
 

@@ -12,19 +12,27 @@ import { locateProgram } from "../core/paths.ts";
 import { lstatOrUndefined } from "../engine/jailpath.ts";
 import type { Plan } from "../core/plan.ts";
 
+/** jk_init's switches and the host files it reads, replaceable for tests. */
 export interface InitOptions {
+  /** Refresh jail files and symlinks that differ from the host (-f). */
   force: boolean;
+  /** Hard-link files where the executor allows it (-k). */
   hardlink: boolean;
   /** Directory holding jk_socketd.ini (need_logsocket). */
   configDir: string;
   /** Host files users, groups and need_proc read or edit. */
   hostPasswd?: string;
+  /** Host group file the `groups` key copies entries from (default /etc/group). */
   hostGroup?: string;
+  /** Host fstab that need_proc adds the jail's /proc mount to (default /etc/fstab). */
   hostFstab?: string;
+  /** Mount table that tells need_proc whether /proc is already mounted in the jail. */
   hostMountinfo?: string;
 }
 
+/** The plan for the jail and which sections it came from. */
 export interface InitResult {
+  /** Every change, ready for `applyPlan`. */
   plan: Plan;
   /** Sections processed, in order (includes first). */
   sections: string[];
@@ -44,6 +52,37 @@ function readText(path: string): string | undefined {
   }
 }
 
+/**
+ * Plans a jail from the named sections of jk_init.ini (with their `includesections`, in order):
+ * directories, programs with their libraries, devices, users and groups, the jk_socketd entry and
+ * /proc mount when asked. Nothing is written; a missing section only adds a warning note.
+ *
+ * @example Planning a jail and showing the plan without carrying it out
+ * ```ts
+ * import { strict as assert } from "node:assert";
+ * import { applyPlan, parseIni, planInit } from "../../mod.ts";
+ *
+ * const ini = parseIni(
+ *   "[sh]\nexecutables = /bin/sh\n\n[basic]\nincludesections = sh\nemptydirs = /tmp\n",
+ *   "jk_init.ini",
+ *   "python",
+ * );
+ * const { plan, sections } = planInit("/srv/jail", ini, ["basic"], {
+ *   force: false,
+ *   hardlink: false,
+ *   configDir: "/etc/jailkit",
+ * });
+ * assert.deepEqual(sections, ["sh", "basic"]);
+ * const lines: string[] = [];
+ * const result = applyPlan(plan, {
+ *   mode: "dry-run",
+ *   verbose: false,
+ *   print: (_stream, line) => lines.push(line), // "would copy /usr/bin/dash -> …"
+ * });
+ * assert.equal(result.failed, 0);
+ * assert.ok(lines.some((line) => line.startsWith("would mkdir /srv/jail/tmp ")));
+ * ```
+ */
 export function planInit(
   jail: string,
   ini: IniFile,

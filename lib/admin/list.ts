@@ -17,7 +17,9 @@ import { escapeText } from "../core/output.ts";
 
 /** One jailed process, as read from /proc. */
 export interface JailedProcess {
+  /** Process id on the host. */
   readonly pid: number;
+  /** Owner of /proc/PID (the real uid), shown as `user`. */
   readonly uid: number;
   /** Login name, or the uid as a number when no passwd entry has it. */
   readonly user: string;
@@ -34,14 +36,21 @@ export interface JailedProcess {
 /** Why a process could not be shown. */
 export type SkipReason = "vanished" | "denied" | "error";
 
+/** A process left out of the list, and why. */
 export interface Skipped {
+  /** Process id on the host. */
   readonly pid: number;
+  /** `vanished` is normal (it exited); the others mean the list may be incomplete. */
   readonly reason: SkipReason;
+  /** The system's error, shown with -v. */
   readonly message: string;
 }
 
+/** What one pass over /proc found. */
 export interface ScanResult {
+  /** Processes whose root is not `/`, by pid. */
   readonly processes: JailedProcess[];
+  /** Processes that could not be inspected. */
   readonly skipped: Skipped[];
   /** Numeric /proc entries looked at. */
   readonly scanned: number;
@@ -51,9 +60,13 @@ export interface ScanResult {
 export interface ProcFs {
   /** Names in /proc. */
   list(): string[];
+  /** Link text of /proc/PID/root: `/` for a process that is not jailed. */
   root(pid: number): string;
+  /** uid owning /proc/PID. */
   owner(pid: number): number;
+  /** Link text of /proc/PID/exe. */
   exe(pid: number): string;
+  /** The bytes of /proc/PID/cmdline, at most MAX_CMDLINE. */
   cmdline(pid: number): Uint8Array;
 }
 

@@ -51,6 +51,7 @@ const MAX_SYMLINKS = 40;
 /** Nesting accepted below a requested directory (PATH_MAX / 2: every level costs 2 bytes). */
 const MAX_DEPTH = 2048;
 
+/** What `scanJail` compares and what it leaves alone. */
 export interface ScanOptions {
   /** Directories to compare, as host paths or JAIL-prefixed; DEFAULT_DIRS when empty. */
   dirs: readonly string[];
@@ -60,6 +61,7 @@ export interface ScanOptions {
   deleteDeprecated: boolean;
 }
 
+/** jk_update's switches and section keys, as `planUpdate` takes them. */
 export interface UpdateOptions extends ScanOptions {
   /** Hard-link refreshed files where the executor allows it (-k). */
   hardlink: boolean;
@@ -400,8 +402,11 @@ class Scanner {
   }
 }
 
+/** jk_update's decisions: the plan and the scan it came from. */
 export interface UpdatePlan {
+  /** Every refresh and removal, ready for `applyPlan`; reports are its notes. */
   plan: Plan;
+  /** Every decision of the scan, in scan order, for callers that report differently. */
   findings: Finding[];
   /** Findings that are failures (reported on stderr): the tool exits 7. */
   problems: number;

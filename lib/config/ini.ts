@@ -28,11 +28,13 @@ import { closeSync } from "node:fs";
 import { configError, JailkitError } from "../core/errors.ts";
 import { openNoFollow, readBounded } from "../core/safeio.ts";
 
+/** Which of jailkit's two readers a file was written for; see the module documentation. */
 export type IniDialect = "python" | "c";
 
 /** Largest config file accepted; jailkit's own files are a few KiB. */
 export const MAX_INI_BYTES = 1024 * 1024;
 
+/** One `key = value` setting, with the line it was written on. */
 export interface IniEntry {
   /** As written (trimmed); lower-cased in the python flavour. */
   readonly key: string;
@@ -42,9 +44,11 @@ export interface IniEntry {
   readonly line: number;
 }
 
+/** One `[name]` section with its entries. */
 export interface IniSection {
   /** File the section was read from, so getters can name FILE:LINE. */
   readonly path: string;
+  /** Decides how keys are matched (python: case-insensitive) and whether DEFAULT is inherited. */
   readonly dialect: IniDialect;
   /** Verbatim text between the brackets. */
   readonly name: string;
@@ -61,8 +65,11 @@ export interface IniSection {
   own(key: string): IniEntry | undefined;
 }
 
+/** A parsed configuration file. */
 export interface IniFile {
+  /** File the text came from, named in every error. */
   readonly path: string;
+  /** The reader's rules the file was parsed with. */
   readonly dialect: IniDialect;
   /** Every section as written, in file order, `[DEFAULT]` included. */
   readonly sections: readonly IniSection[];
@@ -115,6 +122,21 @@ interface PendingValue {
 /**
  * Parses `text` (the contents of `path`, used only in messages). Throws a "config"
  * JailkitError naming FILE:LINE at the first problem.
+ *
+ * @example A jk_init.ini section, read as jk_init reads it
+ * ```ts
+ * import { strict as assert } from "node:assert";
+ * import { iniBool, iniList, parseIni } from "../../mod.ts";
+ *
+ * const ini = parseIni(
+ *   "[DEFAULT]\nneed_logsocket = no\n\n[rsync]\nexecutables = /usr/bin/rsync,\n",
+ *   "jk_init.ini",
+ *   "python",
+ * );
+ * const rsync = ini.section("rsync")!;
+ * assert.deepEqual(iniList(rsync, "executables"), ["/usr/bin/rsync"]); // empty items dropped
+ * assert.equal(iniBool(rsync, "need_logsocket", true), false); // inherited from [DEFAULT]
+ * ```
  */
 export function parseIni(text: string, path: string, dialect: IniDialect): IniFile {
   if (text.length > MAX_INI_BYTES) {
@@ -330,6 +352,7 @@ function bad(section: IniSection, entry: IniEntry, expected: string): JailkitErr
   );
 }
 
+/** The value of `key` as written (python: falling back to [DEFAULT]); undefined when absent. */
 export function iniString(section: IniSection, key: string): string | undefined {
   return iniLookup(section, key)?.value;
 }

@@ -16,25 +16,39 @@ import { readBoundedFile } from "../core/safeio.ts";
 
 /** One physical line: its text without the terminator, and the terminator it had. */
 export interface DbLine {
+  /** The line without its terminator. */
   readonly text: string;
+  /** The terminator it had (empty for an unterminated last line), written back unchanged. */
   readonly eol: "" | "\n" | "\r\n";
 }
 
+/** One well-formed passwd line, with its fields split and the ids parsed. */
 export interface PasswdEntry {
+  /** Login name; lookups by name use the first entry that has it. */
   readonly name: string;
+  /** Second field as written (`x` when the hash is in shadow). */
   readonly password: string;
+  /** User id, 0 to MAX_ID. */
   readonly uid: number;
+  /** Primary group id, 0 to MAX_ID. */
   readonly gid: number;
+  /** Comment field (full name), as written. */
   readonly gecos: string;
+  /** Home directory; for a jailed account on the host, `JAIL/./HOME`. */
   readonly home: string;
+  /** Login shell; jk_chrootsh for a jailed account on the host. */
   readonly shell: string;
   /** 0-based index into `lines`. */
   readonly index: number;
 }
 
+/** One well-formed group line, with its fields split and the id parsed. */
 export interface GroupEntry {
+  /** Group name; lookups by name use the first entry that has it. */
   readonly name: string;
+  /** Second field as written (usually `x`). */
   readonly password: string;
+  /** Group id, 0 to MAX_ID. */
   readonly gid: number;
   /** Member names in file order, empty items (as in `a,,b`) left out. */
   readonly members: readonly string[];
@@ -44,25 +58,38 @@ export interface GroupEntry {
 
 /** A line kept verbatim but left out of lookups; `message` starts with FILE:LINE. */
 export interface DbProblem {
+  /** 0-based index into `lines`. */
   readonly index: number;
+  /** Why the line is not used, starting with FILE:LINE. */
   readonly message: string;
 }
 
-interface DbFile<E> {
+/** What passwd and group files have in common: lines kept verbatim, entries looked up by name. */
+export interface DbFile<E> {
+  /** File the text came from, named in every problem. */
   readonly path: string;
+  /**
+   * Every line, including blank, comment and malformed ones, so a rewrite changes only its own
+   * line.
+   */
   readonly lines: readonly DbLine[];
   /** Well-formed entries in file order (duplicates of an earlier name included). */
   readonly entries: readonly E[];
+  /** Lines that are neither blank, comments nor well-formed entries. */
   readonly problems: readonly DbProblem[];
   /** First well-formed entry with this name, as the C library's lookup would return. */
   byName(name: string): E | undefined;
 }
 
+/** A parsed passwd file that can be rewritten line by line without disturbing the other lines. */
 export interface PasswdFile extends DbFile<PasswdEntry> {
+  /** First well-formed entry with this uid, as the C library's lookup would return. */
   byUid(uid: number): PasswdEntry | undefined;
 }
 
+/** A parsed group file that can be rewritten line by line without disturbing the other lines. */
 export interface GroupFile extends DbFile<GroupEntry> {
+  /** First well-formed entry with this gid, as the C library's lookup would return. */
   byGid(gid: number): GroupEntry | undefined;
 }
 
@@ -149,6 +176,10 @@ function parseDb<E extends { name: string; index: number }>(
   return { lines, entries, problems, byName };
 }
 
+/**
+ * Parses passwd text (the contents of `path`, named in problems). Malformed lines are kept verbatim
+ * and listed in `problems`, never thrown, so that a rewrite keeps them.
+ */
 export function parsePasswd(text: string, path: string): PasswdFile {
   const db = parseDb<PasswdEntry>(text, path, 7, (f, index) => {
     const uid = parseId(f[2]);
@@ -178,6 +209,10 @@ export function parsePasswd(text: string, path: string): PasswdFile {
   };
 }
 
+/**
+ * Parses group text (the contents of `path`, named in problems). Malformed lines are kept verbatim
+ * and listed in `problems`, never thrown, so that a rewrite keeps them.
+ */
 export function parseGroup(text: string, path: string): GroupFile {
   const db = parseDb<GroupEntry>(text, path, 4, (f, index) => {
     const gid = parseId(f[2]);
@@ -204,20 +239,31 @@ export function parseGroup(text: string, path: string): GroupFile {
 
 /** Fields of a passwd line to be written. */
 export interface NewPasswdEntry {
+  /** Login name: no blank, comma or colon, and no leading `-` or `+`. */
   name: string;
+  /** Password field, usually `x`: no hash is copied into a jail. */
   password: string;
+  /** User id, 0 to MAX_ID. */
   uid: number;
+  /** Primary group id, 0 to MAX_ID. */
   gid: number;
+  /** Comment field; no colon or line break. */
   gecos: string;
+  /** Home directory; no colon or line break, not empty. */
   home: string;
+  /** Login shell; no colon or line break, not empty. */
   shell: string;
 }
 
 /** Fields of a group line to be written. */
 export interface NewGroupEntry {
+  /** Group name: no blank, comma or colon, and no leading `-` or `+`. */
   name: string;
+  /** Password field, usually `x`. */
   password: string;
+  /** Group id, 0 to MAX_ID. */
   gid: number;
+  /** Member user names, written comma-separated. */
   members: readonly string[];
 }
 
@@ -349,7 +395,9 @@ export function setUserHomeShell(
 
 /** Where a jailed account's host home points: the jail root and the home inside it. */
 export interface JailHome {
+  /** The jail root on the host, the part before the marker. */
   readonly jail: string;
+  /** The home as seen inside the jail, starting with `/`. */
   readonly home: string;
 }
 

@@ -26,6 +26,7 @@ import {
 
 /** One section as jk_init processes it, with every key already split and typed. */
 export interface ResolvedSection {
+  /** The section header, as given on jk_init's command line. */
   readonly name: string;
   /** Line of the section header in the ini file. */
   readonly line: number;
@@ -33,17 +34,27 @@ export interface ResolvedSection {
   readonly includes: readonly string[];
   /** paths, then the deprecated libraries, executables, regularfiles, directories. */
   readonly paths: readonly string[];
+  /** paths_w_owner: copied keeping the host owner and group. */
   readonly pathsWithOwner: readonly string[];
+  /** paths_w_setuid: copied keeping set-uid and set-gid bits. */
   readonly pathsWithSetuid: readonly string[];
+  /** Host users (names or ids) whose passwd entries go into JAIL/etc/passwd. */
   readonly users: readonly string[];
+  /** Host groups (names or ids) whose entries go into JAIL/etc/group. */
   readonly groups: readonly string[];
+  /** Device nodes recreated in the jail with the host's numbers. */
   readonly devices: readonly string[];
+  /** Directories created empty, whether or not the host has them. */
   readonly emptydirs: readonly string[];
+  /** need_logsocket: register JAIL/dev/log with jk_socketd. */
   readonly needLogsocket: boolean;
+  /** need_proc: mount /proc in the jail now and from fstab at boot. */
   readonly needProc: boolean;
+  /** The `comment` key, shown by `jk_init -l`. */
   readonly comment: string | undefined;
 }
 
+/** What a `jk_init SECTION...` run processes, and what it has to say about the request. */
 export interface ExpandedProfile {
   /** Run order: every section once, each after the sections it includes. */
   readonly sections: readonly ResolvedSection[];
@@ -89,6 +100,21 @@ interface Frame {
  * depth-first in the order listed. Throws a "config" JailkitError for an include cycle or a
  * missing included section; a missing requested section is only a warning, as panels ask for
  * sections (`php`, `groups`) that an older ini may lack and expect jk_init to carry on.
+ *
+ * @example Included sections run first, once
+ * ```ts
+ * import { strict as assert } from "node:assert";
+ * import { expandSections, parseIni } from "../../mod.ts";
+ *
+ * const ini = parseIni(
+ *   "[sh]\nexecutables = /bin/sh\n\n[basic]\nincludesections = sh\nemptydirs = /tmp\n",
+ *   "jk_init.ini",
+ *   "python",
+ * );
+ * const { sections, warnings } = expandSections(ini, ["basic", "sh", "php"]);
+ * assert.deepEqual(sections.map((s) => s.name), ["sh", "basic"]);
+ * assert.deepEqual(warnings, ["WARNING: section [php] does not exist in jk_init.ini"]);
+ * ```
  */
 export function expandSections(ini: IniFile, requested: string[]): ExpandedProfile {
   const sections: ResolvedSection[] = [];

@@ -13,7 +13,9 @@ export type ErrorKind =
   | "parse" // hostile or malformed binary input (ELF, ld.so.cache)
   | "io"; // any other operating-system failure
 
+/** An expected failure: its message is meant for the user and its `kind` selects the exit code. */
 export class JailkitError extends Error {
+  /** `kind` decides the exit code; `message` is printed after `ERROR: `. */
   constructor(readonly kind: ErrorKind, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "JailkitError";

@@ -8,20 +8,29 @@
 
 /** Ownership and times copied from a host file. Times are milliseconds since the epoch. */
 export interface Attrs {
+  /** Permission bits (and set-id bits where kept), without the file type. */
   mode: number;
+  /** Owner in the jail: root unless the tool keeps the host owner. */
   uid: number;
+  /** Group in the jail: root unless the tool keeps the host group. */
   gid: number;
+  /** Access time to set (with `mtime`); absent, the entry keeps the time it was created. */
   atime?: number;
+  /** Modification time to set: copies keep the host's, so `-f` can tell them unchanged. */
   mtime?: number;
 }
 
 /** A line jailkit prints while working; `verbose` lines only appear with -v. */
 export interface Message {
+  /** The line as printed, without a newline. */
   text: string;
+  /** Printed only with -v. */
   verbose?: boolean;
+  /** Where the line goes; stdout unless said (scripts parse stdout). */
   stream?: "stdout" | "stderr";
 }
 
+/** One change to a jail or the host, in the order it must happen. */
 export type Op =
   /** Creates a directory in the jail; an existing directory is left as it is. */
   | { op: "mkdir"; path: string; attrs: Attrs; msg?: Message }
@@ -68,21 +77,27 @@ export type Op =
   /** Only prints its message (notices, warnings, "already exists" lines). */
   | { op: "note"; msg: Message };
 
+/** What a tool decided to do to one jail, ready for `applyPlan`. */
 export interface Plan {
   /** Absolute, normalised jail directory on the host. */
   jail: string;
+  /** The operations in the order they must be carried out. */
   ops: Op[];
 }
 
 /** Appends operations in order; a thin helper so deciding code reads as a list of intents. */
 export class PlanBuilder {
+  /** The operations added so far. */
   readonly ops: Op[] = [];
+  /** `jail` is the absolute, normalised jail directory every path is inside. */
   constructor(readonly jail: string) {}
 
+  /** Appends one operation. */
   add(op: Op): void {
     this.ops.push(op);
   }
 
+  /** Appends a message that changes nothing (a notice, a warning, an "already there" line). */
   note(text: string, opts: { verbose?: boolean; stream?: "stdout" | "stderr" } = {}): void {
     this.ops.push({ op: "note", msg: { text, ...opts } });
   }
@@ -92,6 +107,7 @@ export class PlanBuilder {
     return this.ops.some((o) => o.op !== "note");
   }
 
+  /** A snapshot of the operations so far; later additions do not change it. */
   build(): Plan {
     return { jail: this.jail, ops: [...this.ops] };
   }

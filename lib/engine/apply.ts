@@ -77,23 +77,34 @@ const READ_CHUNK = 1 << 20;
 /** One read buffer for the whole run (user-space copies are the rare fallback). */
 let readBuffer: Uint8Array<ArrayBuffer> | undefined;
 
+/** What became of an operation: `planned` in a dry run, else `done` or `failed`. */
 export type OpStatus = "planned" | "done" | "failed";
 
+/** The outcome of one operation, in plan order. */
 export interface OpResult {
+  /** The operation as planned. */
   op: Op;
+  /** Whether it was carried out. */
   status: OpStatus;
+  /** Why it failed (the system's message with the path), for `failed` only. */
   error?: string;
 }
 
+/** How `applyPlan` runs. */
 export interface ApplyOptions {
+  /** `dry-run` prints what would be done and changes nothing. */
   mode: "apply" | "dry-run";
+  /** Also print the messages marked verbose (-v). */
   verbose: boolean;
   /** Receives every human-readable line; absent in --json mode (stdout carries only JSON). */
   print?: (stream: "stdout" | "stderr", line: string) => void;
 }
 
+/** Every operation's outcome and how many failed. */
 export interface ApplyResult {
+  /** One entry per operation, in plan order. */
   results: OpResult[];
+  /** How many operations failed; zero means the jail is now as planned. */
   failed: number;
 }
 

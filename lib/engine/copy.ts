@@ -16,6 +16,10 @@ import { expandGlob, hasGlobChars } from "./glob.ts";
 import { DependencyResolver } from "./deps.ts";
 import { deviceNumbers } from "../../ffi/libc.ts";
 
+/**
+ * How host files are reproduced in the jail; each field is one of jk_cp's switches or jk_init's
+ * keys.
+ */
 export interface CopyOptions {
   /** Replace existing files and symlinks that differ from the host (-f). */
   force: boolean;
@@ -36,19 +40,60 @@ const MAX_DEPTH = 40;
 
 /** Why a requested source produced nothing (reported by the caller). */
 export interface MissingSource {
+  /** The host path or pattern as requested. */
   path: string;
+  /** True when it was a pattern that matched nothing; false when the path does not exist. */
   glob: boolean;
 }
 
+/**
+ * Decides how to reproduce host files, programs and their libraries in one jail, without writing:
+ * the result is a plan for `applyPlan`.
+ *
+ * @example jk_cp's work: plan a program with its libraries, then show what would be done
+ * ```ts
+ * import { strict as assert } from "node:assert";
+ * import { applyPlan, CopyPlanner } from "../../mod.ts";
+ *
+ * const planner = new CopyPlanner("/srv/jail");
+ * planner.copyPaths(["/bin/sh", "/usr/bin/no-such-program"], {
+ *   force: false,
+ *   hardlink: false,
+ *   keepOwner: false,
+ *   keepSetid: false,
+ *   glob: false,
+ *   resolveLibs: true,
+ * });
+ * planner.finishLibraryCache();
+ * assert.deepEqual(planner.missing, [{ path: "/usr/bin/no-such-program", glob: false }]);
+ *
+ * const result = applyPlan(planner.plan.build(), {
+ *   mode: "dry-run", // prints "would copy …" lines, changes nothing
+ *   verbose: false,
+ *   print: (_stream, line) => console.log(line),
+ * });
+ * assert.equal(result.failed, 0);
+ * ```
+ */
 export class CopyPlanner {
+  /**
+   * The jail as it will be once the planned operations are done; planning consults it instead of
+   * the disk.
+   */
   readonly view: JailView;
+  /** The operations planned so far; `plan.build()` gives the plan to carry out. */
   readonly plan: PlanBuilder;
+  /** Requested sources that produced nothing, for the caller to report. */
   readonly missing: MissingSource[] = [];
   readonly #handled = new Set<string>();
   readonly #scan = new Set<string>();
   readonly #resolver = new DependencyResolver();
   #copiedLibrary = false;
 
+  /**
+   * `jail` is the normalised jail directory. `opts.lstat` stands in for the host's lstat, so a
+   * caller can make entries it is about to replace look absent (jk_update does).
+   */
   constructor(readonly jail: string, opts: { lstat?: typeof lstatOrUndefined } = {}) {
     this.view = new JailView(jail, opts.lstat);
     this.plan = new PlanBuilder(jail);

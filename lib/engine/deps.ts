@@ -743,6 +743,20 @@ function abiKey(abi: ElfAbi): string {
  * `#!/usr/bin/env NAME`, NAME found in {@link SAFE_PATH}) with its own closure. Static binaries
  * and other files have no dependencies. Unreadable or malformed files become `errors`, names
  * that cannot be found become `missing`; nothing is dropped silently.
+ *
+ * @example What a program needs in a jail, found without running ldd
+ * ```ts
+ * import { strict as assert } from "node:assert";
+ * import { readElf, resolveDependencies } from "../../mod.ts";
+ *
+ * const sh = readElf("/bin/sh");
+ * assert.ok(sh !== null && sh.interp !== null); // a dynamically linked program
+ *
+ * const { files, missing, errors } = resolveDependencies(["/bin/sh"]);
+ * assert.deepEqual(missing, []);
+ * assert.deepEqual(errors, []);
+ * assert.ok(files.includes(sh.interp)); // the program interpreter, then every library
+ * ```
  */
 export function resolveDependencies(paths: string[], opts?: ResolveOptions): DependencyResult {
   return new DependencyResolver(opts).resolve(paths);

@@ -120,9 +120,11 @@ export function componentMatcher(pattern: string): ComponentMatcher {
   };
 }
 
+/** Where `expandGlob` looks and how much it may return. */
 export interface GlobOptions {
   /** Filesystem prefix the pattern is matched under; results are spelled without it. */
   root?: string;
+  /** Bound on the result (default MAX_GLOB_MATCHES) so that a broad pattern cannot exhaust memory. */
   maxMatches?: number;
   /**
    * Called instead of throwing when more than `maxMatches` paths match; the result is then

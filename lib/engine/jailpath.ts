@@ -15,7 +15,9 @@ import { JailkitError } from "../core/errors.ts";
 /** What the planner needs to know about one directory entry. */
 export type NodeKind = "dir" | "file" | "symlink" | "char" | "block" | "fifo" | "socket";
 
+/** One entry of the jail as the planner sees it, on disk or only planned. */
 export interface JailNode {
+  /** Decides whether a path may pass through it (directories) or be followed (symlinks). */
   kind: NodeKind;
   /** Link text, for symlinks. */
   target?: string;
@@ -152,6 +154,7 @@ export class JailView {
   readonly #planned = new Map<string, JailNode>();
   readonly #lstat: (path: string) => Deno.FileInfo | undefined;
 
+  /** `jail` is the normalised jail directory; `lstat` stands in for the host's (see CopyPlanner). */
   constructor(readonly jail: string, lstat = lstatOrUndefined) {
     this.#lstat = lstat;
   }

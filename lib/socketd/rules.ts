@@ -46,19 +46,27 @@ export const INTERVAL_RANGE = { min: 0.01, max: 60 } as const;
 
 /** Bytes per interval: `base` normally, up to `peak` in a burst; `interval` in seconds. */
 export interface Rates {
+  /** Bytes per interval a jail may log steadily. */
   readonly base: number;
+  /** Bytes per interval a burst may reach; beyond it reading pauses until the interval ends. */
   readonly peak: number;
+  /** Length of the accounting interval, in seconds. */
   readonly interval: number;
 }
 
+/** One socket jk_socketd creates, with its rate limits. */
 export interface SocketSpec extends Rates {
+  /** Host path of the socket (usually JAIL/dev/log). */
   readonly path: string;
 }
 
 /** The rate values as written (ini value or command-line argument); undefined when absent. */
 export interface RawRates {
+  /** `base` as written. */
   readonly base?: string;
+  /** `peak` as written. */
   readonly peak?: string;
+  /** `interval` as written. */
   readonly interval?: string;
 }
 
@@ -123,7 +131,9 @@ export function validateRates(
   return { rates: { base, peak, interval }, notices };
 }
 
+/** What jk_socketd.ini asks for. */
 export interface SocketdConfig {
+  /** Sockets in file order, at most one per path. */
   readonly sockets: SocketSpec[];
   /** Things the admin should know; the daemon logs them at LOG_NOTICE. */
   readonly notices: string[];

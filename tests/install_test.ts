@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { parseIni } from "../lib/config/ini.ts";
 import {
+  CFLAGS,
   checkInstallPath,
   jkInitIniMisses,
   layout,
@@ -16,7 +17,7 @@ import {
   TOOLS,
 } from "../tools/install.ts";
 import { DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
-import { type Out, sh as shIn, TestNamespace } from "./namespace.ts";
+import { must, type Out, sh as shIn, TestNamespace } from "./namespace.ts";
 
 const sh = (script: string, ns?: string): Promise<Out> => shIn(script, { ns });
 
@@ -430,6 +431,99 @@ rootTest(
           Deno.writeTextFileSync(`${jail}/etc/passwd`, passwd);
         },
       );
+    } finally {
+      await space.close();
+      cleanup();
+    }
+  },
+);
+
+rootTest(
+  "upgrade: a jail with an older build's runtime copy keeps working; jk_update shrinks it",
+  async (t) => {
+    const { dir: root, cleanup } = safeTestRoot("install-upgrade");
+    const space = await namespace(root);
+    try {
+      const prefix = `${root}/usr`;
+      const lib = `${prefix}/lib/jailkit`;
+      const jail = `${root}/jail`;
+      const standalone = `${root}/standalone`;
+      const uid = 4322;
+      const inst = await sh(installCmd(`--prefix ${prefix}`), space.ns);
+      assert.equal(inst.code, 0, inst.stderr + inst.stdout);
+      for (
+        const s of [
+          `printf '[group jkug]\\nexecutables = /usr/bin/id\\npaths = /usr/bin\\n' ` +
+          `> /etc/jailkit/jk_lsh.ini`,
+          `groupadd -g ${uid} jkug`,
+          `useradd -M -u ${uid} -g jkug -d ${jail}/./home/jku -s ${prefix}/sbin/jk_chrootsh jku`,
+          `${prefix}/sbin/jk_init -j ${jail} jk_lsh`,
+          `${prefix}/sbin/jk_cp -j ${jail} /usr/bin/id`,
+          `${prefix}/sbin/jk_init -j ${standalone} jk_lsh_standalone`,
+        ]
+      ) {
+        const r = await sh(s, space.ns);
+        assert.equal(r.code, 0, `${s}: ${r.stderr}${r.stdout}`);
+      }
+      Deno.mkdirSync(`${jail}/home/jku`, { recursive: true, mode: 0o755 });
+      Deno.chownSync(`${jail}/home/jku`, uid, uid);
+      Deno.writeTextFileSync(
+        `${jail}/etc/passwd`,
+        `jku:x:${uid}:${uid}::/home/jku:${prefix}/sbin/jk_lsh\n`,
+        { append: true },
+      );
+      Deno.writeTextFileSync(`${jail}/etc/group`, `jkug:x:${uid}:\n`, { append: true });
+      const login = `setpriv --reuid=${uid} --regid=${uid} --init-groups env -i USER=jku ` +
+        `${prefix}/sbin/jk_chrootsh -c 'id -u'`;
+
+      await t.step("the older layout: its launcher (no marker) and a copy of LIBDIR", async () => {
+        // The older [jk_lsh] copied LIBDIR (which had no jk_lsh_standalone file), and its jk_lsh
+        // was the plain launcher: this source built without LSH_ENTRY.
+        await must(
+          `mkdir -p ${jail}${prefix}/lib && cp -a ${lib} ${jail}${lib} && ` +
+            `rm ${jail}${lib}/jk_lsh_standalone`,
+        );
+        const old = `${jail}${prefix}/sbin/jk_lsh`;
+        const r = await sh(
+          `cc ${CFLAGS.join(" ")} -DTOOL_NAME='"jk_lsh"' -DLIBDIR='"${lib}"' -DSETUID_ENTRY=0 ` +
+            `-o ${old} ${REPO_ROOT}/ffi/jk_launcher.c`,
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(!new TextDecoder("latin1").decode(Deno.readFileSync(old)).includes("protocol 1"));
+        const du = (await sh(`du -sb ${jail}`)).stdout;
+        console.log(`older layout: ${du.trim()}`);
+      });
+
+      await t.step(
+        "reinstall (new launchers); the login still works, no jk_update run",
+        async () => {
+          const again = await sh(installCmd(`--prefix ${prefix}`), space.ns);
+          assert.equal(again.code, 0, again.stderr + again.stdout);
+          const r = await sh(login, space.ns);
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(r.stdout, `${uid}\n`);
+        },
+      );
+
+      await t.step("jk_update removes the runtime copy; the login still works", async () => {
+        const r = await sh(`${prefix}/sbin/jk_update -j ${jail}`, space.ns);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        assert.match(r.stdout, new RegExp(`removed the runtime copy ${jail}${lib}`));
+        assert.throws(() => Deno.lstatSync(`${jail}${lib}`), Deno.errors.NotFound);
+        const du = (await sh(`du -sb ${jail}`)).stdout;
+        console.log(`after jk_update: ${du.trim()}`);
+        const after = await sh(login, space.ns);
+        assert.equal(after.code, 0, after.stderr);
+        assert.equal(after.stdout, `${uid}\n`);
+      });
+
+      await t.step("a [jk_lsh_standalone] jail keeps its runtime through jk_update", async () => {
+        assert.ok(Deno.statSync(`${standalone}${lib}/deno`).isFile);
+        assert.ok(Deno.statSync(`${standalone}${lib}/jk_lsh_standalone`).isFile);
+        const r = await sh(`${prefix}/sbin/jk_update -j ${standalone}`, space.ns);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        assert.ok(Deno.statSync(`${standalone}${lib}/deno`).isFile);
+      });
     } finally {
       await space.close();
       cleanup();

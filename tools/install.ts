@@ -24,6 +24,9 @@ import { lchownSync } from "node:fs";
 import { join, posix } from "node:path";
 import { parseArgs } from "node:util";
 import { parseIni } from "../lib/config/ini.ts";
+// Installed in LIBDIR, so a jail's copy of LIBDIR made by [jk_lsh_standalone] carries it, while
+// the runtime copy an older build put into every jk_lsh jail does not.
+import { STANDALONE_MARKER } from "../lib/engine/runtime_copy.ts";
 
 export interface ToolSpec {
   readonly name: string;
@@ -124,12 +127,6 @@ export function layout(prefix: string, destdir: string): Layout {
 const DEFAULT_LSH = "/usr/sbin/jk_lsh";
 const DEFAULT_LIBDIR = "/usr/lib/jailkit";
 export const STANDALONE_SECTION = "jk_lsh_standalone";
-/**
- * Installed in LIBDIR, so a jail's copy of LIBDIR made by [jk_lsh_standalone] carries it, while
- * the runtime copy an older build put into every jk_lsh jail does not: jk_update and
- * `jk_init -f` remove only the latter.
- */
-export const STANDALONE_MARKER = "jk_lsh_standalone";
 
 /** Every list item `from` outside comment lines becomes `to`. */
 function replaceItem(lines: string[], from: string, to: string): void {

@@ -5,6 +5,7 @@
  */
 import { posix } from "node:path";
 import { type CopyOptions, CopyPlanner } from "../engine/copy.ts";
+import { installedLibdir, planRuntimeCopyRemoval } from "../engine/runtime_copy.ts";
 import { type IniFile } from "../config/ini.ts";
 import { expandSections, type ResolvedSection } from "../config/profile.ts";
 import { appendGroupEntry, appendPasswdEntry, parseGroup, parsePasswd } from "../config/passwd.ts";
@@ -100,6 +101,14 @@ export function planInit(
       attrs: { mode: 0o755, uid: 0, gid: 0 },
       msg: { text: `Creating jail ${jail}` },
     });
+  }
+  // -f on a jk_lsh jail of the older layout: its runtime copy goes unless a section asks for it.
+  const libdir = installedLibdir();
+  if (
+    opts.force && sections.some((s) => s.name === "jk_lsh") &&
+    !sections.some((s) => [...s.paths, ...s.pathsWithOwner].includes(libdir))
+  ) {
+    planRuntimeCopyRemoval(planner.view, plan, libdir);
   }
   const accounts = new JailAccounts(planner, opts);
   const socketd = new SocketdConfig(jail, `${opts.configDir}/jk_socketd.ini`);

@@ -13,12 +13,15 @@
  *   jail symlink in the way is replaced, never written through); changed host symlinks are
  *   recreated with the host's link text. Set-id bits are stripped as on any copy; the owner
  *   is kept when the jail copy had the host's non-root owner (installed with -o on purpose).
+ * - The runtime copy that older jailkit-deno builds put into every jk_lsh jail is removed
+ *   (lib/engine/runtime_copy.ts), whatever directories were requested.
  * - Jail entries that the host does not have are kept and reported unless the caller asks for
  *   their removal (`deleteDeprecated`): nothing records which of them jailkit put there, and
  *   jailkit 2.23 deleted local additions (scripts, site binaries) this way.
  */
 import { posix } from "node:path";
 import { CopyPlanner } from "../engine/copy.ts";
+import { planRuntimeCopyRemoval } from "../engine/runtime_copy.ts";
 import { JailkitError } from "../core/errors.ts";
 import {
   components,
@@ -425,7 +428,13 @@ export function planUpdate(jail: string, opts: UpdateOptions): UpdatePlan {
     lstat: (p) => replaced.has(p) ? undefined : lstatOrUndefined(p),
   });
   const plan = planner.plan;
-  const findings = scanJail(jail, opts, planner.view);
+  // The runtime copy of the older jk_lsh layout goes, and is not compared entry by entry.
+  const runtimeCopy = planRuntimeCopyRemoval(planner.view, plan);
+  const findings = scanJail(
+    jail,
+    runtimeCopy === undefined ? opts : { ...opts, skips: [...opts.skips, runtimeCopy] },
+    planner.view,
+  );
   const shown = (inJail: string) => planner.view.hostPath(inJail);
   const copyOpts = {
     force: false,

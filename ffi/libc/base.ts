@@ -1,0 +1,99 @@
+/**
+ * What every wrapper shares: errno and ErrnoError, C strings and memory libc may keep a pointer
+ * to, argument checks.
+ */
+import { libc } from "./symbols.ts";
+
+/** sizeof(void *) and sizeof(size_t) on every target Deno ships for; all are little-endian. */
+export const POINTER_BYTES = 8;
+
+/**
+ * Linux errno names indexed by number (asm-generic/errno-base.h and errno.h); "-" marks numbers
+ * Linux leaves unused, and aliases (EWOULDBLOCK, EDEADLOCK, ENOTSUP) appear under the first name.
+ */
+const ERRNO_NAMES: readonly string[] = `
+  - EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM EACCES EFAULT
+  ENOTBLK EBUSY EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY ETXTBSY EFBIG
+  ENOSPC ESPIPE EROFS EMLINK EPIPE EDOM ERANGE EDEADLK ENAMETOOLONG ENOLCK ENOSYS ENOTEMPTY ELOOP
+  - ENOMSG EIDRM ECHRNG EL2NSYNC EL3HLT EL3RST ELNRNG EUNATCH ENOCSI EL2HLT EBADE EBADR EXFULL
+  ENOANO EBADRQC EBADSLT - EBFONT ENOSTR ENODATA ETIME ENOSR ENONET ENOPKG EREMOTE ENOLINK EADV
+  ESRMNT ECOMM EPROTO EMULTIHOP EDOTDOT EBADMSG EOVERFLOW ENOTUNIQ EBADFD EREMCHG ELIBACC ELIBBAD
+  ELIBSCN ELIBMAX ELIBEXEC EILSEQ ERESTART ESTRPIPE EUSERS ENOTSOCK EDESTADDRREQ EMSGSIZE
+  EPROTOTYPE ENOPROTOOPT EPROTONOSUPPORT ESOCKTNOSUPPORT EOPNOTSUPP EPFNOSUPPORT EAFNOSUPPORT
+  EADDRINUSE EADDRNOTAVAIL ENETDOWN ENETUNREACH ENETRESET ECONNABORTED ECONNRESET ENOBUFS EISCONN
+  ENOTCONN ESHUTDOWN ETOOMANYREFS ETIMEDOUT ECONNREFUSED EHOSTDOWN EHOSTUNREACH EALREADY
+  EINPROGRESS ESTALE EUCLEAN ENOTNAM ENAVAIL EISNAM EREMOTEIO EDQUOT ENOMEDIUM EMEDIUMTYPE
+  ECANCELED ENOKEY EKEYEXPIRED EKEYREVOKED EKEYREJECTED EOWNERDEAD ENOTRECOVERABLE ERFKILL
+  EHWPOISON
+`.trim().split(/\s+/);
+
+/** The symbolic name of a Linux errno ("ENOENT"), or "EUNKNOWN" for a number Linux does not use. */
+export function errnoName(errno: number): string {
+  const name = Number.isInteger(errno) ? ERRNO_NAMES[errno] : undefined;
+  return name === undefined || name === "-" ? "EUNKNOWN" : name;
+}
+
+/** A libc call failed; `code` is the errno name, `path` the file it was about (if any). */
+export class ErrnoError extends Error {
+  readonly errno: number;
+  readonly code: string;
+  readonly syscall: string;
+  readonly path?: string;
+
+  constructor(errno: number, syscall: string, path?: string) {
+    const code = errnoName(errno);
+    const subject = path === undefined ? syscall : `${syscall}(${path})`;
+    super(`${subject}: ${code} (${strerror(errno)})`);
+    this.name = "ErrnoError";
+    this.errno = errno;
+    this.code = code;
+    this.syscall = syscall;
+    if (path !== undefined) this.path = path;
+  }
+}
+
+function strerror(errno: number): string {
+  const text = libc().strerror(errno);
+  return text === null ? `errno ${errno}` : Deno.UnsafePointerView.getCString(text);
+}
+
+export function lastErrno(): number {
+  const location = libc().__errno_location();
+  if (location === null) throw new Error("__errno_location returned NULL");
+  return new Deno.UnsafePointerView(location).getInt32();
+}
+
+/** Throws the ErrnoError for the call that just returned -1; must follow that call directly. */
+export function fail(syscall: string, path?: string): never {
+  throw new ErrnoError(lastErrno(), syscall, path);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Memory that libc may keep a pointer to. Always a separate ArrayBuffer: V8 keeps small typed
+ * arrays created by length inside its heap, where the garbage collector moves them.
+ */
+export function fixedBytes(length: number): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(new ArrayBuffer(length));
+}
+
+/** NUL-terminated bytes; a NUL inside would silently cut the string short in C, so refuse it. */
+export function cString(syscall: string, what: string, s: string): Uint8Array<ArrayBuffer> {
+  if (s.includes("\0")) {
+    throw new RangeError(`${syscall}: ${what} contains a NUL byte: ${JSON.stringify(s)}`);
+  }
+  const encoded = encoder.encode(s);
+  const bytes = fixedBytes(encoded.length + 1);
+  bytes.set(encoded);
+  return bytes;
+}
+
+export function checkUint(syscall: string, what: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`${syscall}: ${what} ${value} is not an integer in 0..${max}`);
+  }
+}
+
+/** (uid_t)-1 means "leave unchanged" to the kernel, so an id of 2^32-1 could silently keep root. */
+export const MAX_ID = 0xfffffffe;

@@ -1,0 +1,361 @@
+/**
+ * Descriptor-relative file operations (lib/engine/apply.ts's race-free writes).
+ *
+ * Writes into a jail walk the jail one directory descriptor at a time (openat with O_NOFOLLOW)
+ * and act relative to the last one, so a directory swapped for a symlink after it was checked
+ * cannot redirect them. Paths given to the *at wrappers are single names or relative paths;
+ * `AT_FDCWD` as the directory makes them ordinary path calls.
+ */
+import { checkUint, cString, fail, fixedBytes, MAX_ID } from "./base.ts";
+import { makedev, S_IFBLK, S_IFCHR } from "./devices.ts";
+import { libc } from "./symbols.ts";
+
+/** x86_64 numbers these flags like most architectures; aarch64 uses the asm-generic ones. */
+const ARM64 = Deno.build.arch === "aarch64";
+
+export const O_RDONLY = 0;
+export const O_WRONLY = 0o1;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NONBLOCK = 0o4000;
+export const O_DIRECTORY = ARM64 ? 0o40000 : 0o200000;
+export const O_NOFOLLOW = ARM64 ? 0o100000 : 0o400000;
+export const O_CLOEXEC = 0o2000000;
+/** A descriptor that only names a file: usable as a directory for *at calls, never read. */
+export const O_PATH = 0o10000000;
+
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
+export const AT_EMPTY_PATH = 0x1000;
+
+/** renameat2 flags: fail with EEXIST instead of replacing; swap two entries atomically. */
+export const RENAME_NOREPLACE = 1;
+export const RENAME_EXCHANGE = 2;
+
+export const S_IFMT = 0o170000;
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+export const S_IFLNK = 0o120000;
+
+const MAX_FD = 0x7fffffff;
+
+function checkDirFd(syscall: string, fd: number): void {
+  if (fd !== AT_FDCWD) checkUint(syscall, "descriptor", fd, MAX_FD);
+}
+
+function checkFd(syscall: string, fd: number): void {
+  checkUint(syscall, "descriptor", fd, MAX_FD);
+}
+
+export function open(path: string, flags: number, mode = 0): number {
+  return openat(AT_FDCWD, path, flags, mode);
+}
+
+export function openat(dirfd: number, path: string, flags: number, mode = 0): number {
+  checkDirFd("openat", dirfd);
+  checkUint("openat", "mode", mode, 0o7777);
+  const fd = libc().openat(dirfd, cString("openat", "path", path), flags, mode);
+  if (fd < 0) fail("openat", path);
+  return fd;
+}
+
+/** Linux releases the descriptor even when close reports an error (EIO on NFS, say). */
+export function close(fd: number): void {
+  checkFd("close", fd);
+  if (libc().close(fd) !== 0) fail("close");
+}
+
+export function mkdirat(dirfd: number, path: string, mode: number): void {
+  checkDirFd("mkdirat", dirfd);
+  checkUint("mkdirat", "mode", mode, 0o7777);
+  if (libc().mkdirat(dirfd, cString("mkdirat", "path", path), mode) !== 0) fail("mkdirat", path);
+}
+
+export function symlinkat(target: string, dirfd: number, path: string): void {
+  checkDirFd("symlinkat", dirfd);
+  const text = cString("symlinkat", "target", target);
+  if (libc().symlinkat(text, dirfd, cString("symlinkat", "path", path)) !== 0) {
+    fail("symlinkat", path);
+  }
+}
+
+/** renameat2; `flags` is 0, RENAME_NOREPLACE or RENAME_EXCHANGE. */
+export function renameat(
+  olddirfd: number,
+  oldpath: string,
+  newdirfd: number,
+  newpath: string,
+  flags = 0,
+): void {
+  checkDirFd("renameat2", olddirfd);
+  checkDirFd("renameat2", newdirfd);
+  const from = cString("renameat2", "old path", oldpath);
+  const to = cString("renameat2", "new path", newpath);
+  if (libc().renameat2(olddirfd, from, newdirfd, to, flags) !== 0) fail("renameat2", newpath);
+}
+
+/** `flags` is 0 or AT_REMOVEDIR. */
+export function unlinkat(dirfd: number, path: string, flags = 0): void {
+  checkDirFd("unlinkat", dirfd);
+  if (libc().unlinkat(dirfd, cString("unlinkat", "path", path), flags) !== 0) {
+    fail("unlinkat", path);
+  }
+}
+
+/** mknod relative to a directory descriptor; as `mknod`, the umask applies to `mode`. */
+export function mknodat(
+  dirfd: number,
+  path: string,
+  kind: "c" | "b",
+  mode: number,
+  major: number,
+  minor: number,
+): void {
+  checkDirFd("mknodat", dirfd);
+  checkUint("mknodat", "mode", mode, 0o7777);
+  const type = kind === "c" ? S_IFCHR : kind === "b" ? S_IFBLK : undefined;
+  if (type === undefined) {
+    throw new RangeError(`mknodat: kind ${JSON.stringify(kind)} is not "c" or "b"`);
+  }
+  const dev = makedev(major, minor);
+  if (libc().mknodat(dirfd, cString("mknodat", "path", path), type | mode, dev) !== 0) {
+    fail("mknodat", path);
+  }
+}
+
+/** `flags` is 0, AT_SYMLINK_NOFOLLOW and/or AT_EMPTY_PATH (with path ""). */
+export function fchownat(
+  dirfd: number,
+  path: string,
+  uid: number,
+  gid: number,
+  flags: number,
+): void {
+  checkDirFd("fchownat", dirfd);
+  checkUint("fchownat", "uid", uid, MAX_ID);
+  checkUint("fchownat", "gid", gid, MAX_ID);
+  if (libc().fchownat(dirfd, cString("fchownat", "path", path), uid, gid, flags) !== 0) {
+    fail("fchownat", path);
+  }
+}
+
+export function fchown(fd: number, uid: number, gid: number): void {
+  checkFd("fchown", fd);
+  checkUint("fchown", "uid", uid, MAX_ID);
+  checkUint("fchown", "gid", gid, MAX_ID);
+  if (libc().fchown(fd, uid, gid) !== 0) fail("fchown");
+}
+
+export function fchmod(fd: number, mode: number): void {
+  checkFd("fchmod", fd);
+  checkUint("fchmod", "mode", mode, 0o7777);
+  if (libc().fchmod(fd, mode) !== 0) fail("fchmod");
+}
+
+/**
+ * chmod relative to a directory; follows a symlink at `path`. (glibc before 2.39 emulates
+ * AT_SYMLINK_NOFOLLOW through /proc, so this wrapper does not offer it: call it only where
+ * nobody else can change the entry.)
+ */
+export function fchmodat(dirfd: number, path: string, mode: number): void {
+  checkDirFd("fchmodat", dirfd);
+  checkUint("fchmodat", "mode", mode, 0o7777);
+  if (libc().fchmodat(dirfd, cString("fchmodat", "path", path), mode, 0) !== 0) {
+    fail("fchmodat", path);
+  }
+}
+
+/** struct timespec[2] { atime, mtime } from milliseconds since the epoch (as Date, FileInfo). */
+function timespecs(syscall: string, atimeMs: number, mtimeMs: number): Uint8Array<ArrayBuffer> {
+  const bytes = fixedBytes(32);
+  const view = new DataView(bytes.buffer);
+  [atimeMs, mtimeMs].forEach((ms, i) => {
+    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
+      throw new RangeError(`${syscall}: time ${ms} is not a valid date in milliseconds`);
+    }
+    const seconds = Math.floor(ms / 1000);
+    const nanoseconds = Math.round((ms - seconds * 1000) * 1e6);
+    view.setBigInt64(i * 16, BigInt(seconds), true);
+    view.setBigInt64(i * 16 + 8, BigInt(Math.min(nanoseconds, 999_999_999)), true);
+  });
+  return bytes;
+}
+
+/** Sets access and modification times (milliseconds since the epoch) of an open file. */
+export function futimens(fd: number, atimeMs: number, mtimeMs: number): void {
+  checkFd("futimens", fd);
+  if (libc().futimens(fd, timespecs("futimens", atimeMs, mtimeMs)) !== 0) fail("futimens");
+}
+
+/** utimensat; `flags` is 0 or AT_SYMLINK_NOFOLLOW. Times in milliseconds since the epoch. */
+export function utimensat(
+  dirfd: number,
+  path: string,
+  atimeMs: number,
+  mtimeMs: number,
+  flags: number,
+): void {
+  checkDirFd("utimensat", dirfd);
+  const times = timespecs("utimensat", atimeMs, mtimeMs);
+  if (libc().utimensat(dirfd, cString("utimensat", "path", path), times, flags) !== 0) {
+    fail("utimensat", path);
+  }
+}
+
+/**
+ * linkat; `flags` 0 links a symlink itself rather than its target, AT_EMPTY_PATH (with
+ * oldpath "") links the very inode `olddirfd` refers to (needs CAP_DAC_READ_SEARCH).
+ */
+export function linkat(
+  olddirfd: number,
+  oldpath: string,
+  newdirfd: number,
+  newpath: string,
+  flags: number,
+): void {
+  checkDirFd("linkat", olddirfd);
+  checkDirFd("linkat", newdirfd);
+  const from = cString("linkat", "old path", oldpath);
+  const to = cString("linkat", "new path", newpath);
+  if (libc().linkat(olddirfd, from, newdirfd, to, flags) !== 0) fail("linkat", newpath);
+}
+
+/** PATH_MAX: the kernel refuses to create longer link texts. */
+const LINK_MAX = 4096;
+
+export function readlinkat(dirfd: number, path: string): string {
+  checkDirFd("readlinkat", dirfd);
+  const buf = fixedBytes(LINK_MAX + 1);
+  const n = Number(
+    libc().readlinkat(dirfd, cString("readlinkat", "path", path), buf, BigInt(LINK_MAX + 1)),
+  );
+  if (n < 0) fail("readlinkat", path);
+  if (n > LINK_MAX) throw new RangeError(`readlinkat(${path}): link text longer than ${LINK_MAX}`);
+  return new TextDecoder().decode(buf.subarray(0, n));
+}
+
+/** What the executor needs from struct statx (the same layout on every architecture). */
+export interface FileStat {
+  /** File type and permission bits (S_IFMT | 07777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  ino: bigint;
+  size: number;
+  rdevMajor: number;
+  rdevMinor: number;
+}
+
+const STATX_BASIC_STATS = 0x7ff;
+const STATX_SIZE = 256;
+
+/** statx; `flags` combines AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH (with path "" for an fd). */
+export function statx(dirfd: number, path: string, flags: number): FileStat {
+  checkDirFd("statx", dirfd);
+  const buf = fixedBytes(STATX_SIZE);
+  if (libc().statx(dirfd, cString("statx", "path", path), flags, STATX_BASIC_STATS, buf) !== 0) {
+    fail("statx", path);
+  }
+  const view = new DataView(buf.buffer);
+  return {
+    nlink: view.getUint32(16, true),
+    uid: view.getUint32(20, true),
+    gid: view.getUint32(24, true),
+    mode: view.getUint16(28, true),
+    ino: view.getBigUint64(32, true),
+    size: Number(view.getBigUint64(40, true)),
+    rdevMajor: view.getUint32(128, true),
+    rdevMinor: view.getUint32(132, true),
+  };
+}
+
+/** One read(2); returns the byte count (0 at end of file). */
+export function read(fd: number, buf: Uint8Array<ArrayBuffer>): number {
+  checkFd("read", fd);
+  const n = Number(libc().read(fd, buf, BigInt(buf.length)));
+  if (n < 0) fail("read");
+  return n;
+}
+
+/** One write(2); returns the byte count, which may be short. */
+export function write(fd: number, buf: Uint8Array<ArrayBuffer>): number {
+  checkFd("write", fd);
+  const n = Number(libc().write(fd, buf, BigInt(buf.length)));
+  if (n < 0) fail("write");
+  return n;
+}
+
+export function fsync(fd: number): void {
+  checkFd("fsync", fd);
+  if (libc().fsync(fd) !== 0) fail("fsync");
+}
+
+/** One copy_file_range(2) at both files' offsets; returns the byte count (0 at end of file). */
+export function copyFileRange(fdIn: number, fdOut: number, length: number): number {
+  checkFd("copy_file_range", fdIn);
+  checkFd("copy_file_range", fdOut);
+  checkUint("copy_file_range", "length", length, Number.MAX_SAFE_INTEGER);
+  const n = Number(libc().copy_file_range(fdIn, null, fdOut, null, BigInt(length), 0));
+  if (n < 0) fail("copy_file_range");
+  return n;
+}
+
+/** One sendfile(2) from `fdIn`'s offset; returns the byte count (0 at end of file). */
+export function sendfile(fdOut: number, fdIn: number, count: number): number {
+  checkFd("sendfile", fdOut);
+  checkFd("sendfile", fdIn);
+  checkUint("sendfile", "count", count, Number.MAX_SAFE_INTEGER);
+  const n = Number(libc().sendfile(fdOut, fdIn, null, BigInt(count)));
+  if (n < 0) fail("sendfile");
+  return n;
+}
+
+/**
+ * An open directory descriptor with the path it was reached by (for messages). Closing is the
+ * owner's job and is explicit; `close` is idempotent, and a closed handle refuses to be used,
+ * so a stale number can never name some other file opened later.
+ */
+export class Dir {
+  #fd: number;
+
+  constructor(fd: number, readonly path: string) {
+    checkFd("Dir", fd);
+    this.#fd = fd;
+  }
+
+  get fd(): number {
+    if (this.#fd < 0) throw new Error(`directory handle of ${this.path} used after close`);
+    return this.#fd;
+  }
+
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /**
+   * Opens a directory by path; a symlink or non-directory at its last component fails (ENOTDIR
+   * or ELOOP). `extra` adds O_PATH or O_RDONLY-style access flags.
+   */
+  static open(path: string, extra = O_RDONLY): Dir {
+    return new Dir(open(path, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | extra), path);
+  }
+
+  /** Opens the directory `name` inside this one without following a symlink there. */
+  openDir(name: string, extra = O_PATH): Dir {
+    const fd = openat(this.fd, name, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | extra);
+    return new Dir(fd, this.path === "/" ? `/${name}` : `${this.path}/${name}`);
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    close(fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,5 +1,5 @@
 /**
- * jk_lsh's decisions (spec §2.8): who is calling, which ini section applies, which program runs
+ * jk_lsh's decisions (man/jk_lsh.8): who is calling, which ini section applies, which program runs
  * with which arguments, umask and environment — or why nothing runs, with jailkit's exit code.
  * Nothing here touches the system: the caller passes the passwd/group files, a way to load the
  * config, stat/realpath and the word expander (glibc wordexp in production), and carries out
@@ -116,15 +116,18 @@ function refuse(
   return { exitCode, logPriority, logMessage, userMessage, logs };
 }
 
-/** Log text with control characters shown as \xNN and long text cut, so a line stays one line. */
+/**
+ * Log text with control characters shown as \xNN and long text cut, so a line stays one line.
+ * Only the part that is shown is escaped: a refused command may be megabytes long.
+ */
 export function logText(s: string): string {
   // deno-lint-ignore no-control-regex
-  const shown = s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => {
+  const shown = s.slice(0, LOG_COMMAND_CHARS + 1).replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => {
     return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
   });
   return shown.length <= LOG_COMMAND_CHARS
     ? shown
-    : `${shown.slice(0, LOG_COMMAND_CHARS)}… (${shown.length} characters)`;
+    : `${shown.slice(0, LOG_COMMAND_CHARS)}… (${s.length} characters)`;
 }
 
 // ---------------------------------------------------------------------------------------------

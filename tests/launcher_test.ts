@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { CFLAGS } from "../tools/install.ts";
 import { CALLER_ENV_VAR, decodeCallerEnv } from "../lib/core/environ.ts";
+import { entryKind } from "../lib/login/chrootsh_lsh.ts";
 import { REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 
 const RUNTIME = `${REPO_ROOT}/tools/deno/node_modules/deno/deno`;
@@ -233,5 +234,52 @@ os.execv("${probe}", ["jk_probe"])'`,
     });
   } finally {
     cleanup();
+  }
+});
+
+Deno.test("LSH_ENTRY build: carries jk_chrootsh's marker; without a runtime it names jk_lsh_standalone", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "jk-entry-" });
+  try {
+    const entry = `${dir}/jk_lsh`;
+    const plain = `${dir}/jk_lsh_plain`;
+    const build = async (out: string, lshEntry: boolean) => {
+      const r = await new Deno.Command("cc", {
+        args: [
+          ...CFLAGS,
+          `-DTOOL_NAME="jk_lsh"`,
+          `-DLIBDIR="${dir}/no-such-libdir"`,
+          "-DSETUID_ENTRY=0",
+          `-DLSH_ENTRY=${lshEntry ? 1 : 0}`,
+          "-o",
+          out,
+          `${REPO_ROOT}/ffi/jk_launcher.c`,
+        ],
+        stderr: "piped",
+      }).output();
+      assert.ok(r.success, new TextDecoder().decode(r.stderr));
+    };
+    await build(entry, true);
+    await build(plain, false);
+    const libdir = `${dir}/no-such-libdir`;
+    assert.equal(entryKind(Deno.readFileSync(entry), libdir), "marker");
+    // A launcher without the marker is what builds before it installed as jk_lsh.
+    assert.equal(entryKind(Deno.readFileSync(plain), libdir), "legacy");
+    assert.equal(entryKind(Deno.readFileSync(plain), "/other/lib/jailkit"), undefined);
+    const run = await new Deno.Command(entry, {
+      args: ["-c", "id"],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout.length, 0);
+    assert.match(
+      new TextDecoder().decode(run.stderr),
+      /^jk_lsh: this jail has no jailkit-deno runtime .*jk_init -j JAIL jk_lsh_standalone\n$/,
+    );
+    const other = await new Deno.Command(plain, { stderr: "piped" }).output();
+    assert.match(new TextDecoder().decode(other.stderr), /cannot execute .*No such file/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });

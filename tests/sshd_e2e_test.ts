@@ -97,9 +97,10 @@ rootTest(
           Deno.statSync(`${jail}${prefix}/sbin/jk_lsh`).isFile,
           "jk_lsh's launcher in the jail",
         );
-        assert.ok(
-          Deno.statSync(`${jail}${prefix}/lib/jailkit/deno`).isFile,
-          "the runtime in the jail",
+        assert.throws(
+          () => Deno.lstatSync(`${jail}${prefix}/lib/jailkit`),
+          Deno.errors.NotFound,
+          "no runtime in the jail: jk_chrootsh runs jk_lsh from the host's installation",
         );
         Deno.writeTextFileSync(
           `${jail}/etc/jailkit/jk_lsh.ini`,
@@ -224,8 +225,8 @@ rootTest(
         assert.equal(tty.code, 7, `interactive login: ${tty.stdout}${tty.stderr}`);
         assert.doesNotMatch(tty.stdout, /uid=\d+/);
         await new Promise((r) => setTimeout(r, 300));
-        // jk_chrootsh runs the in-jail jk_lsh's session itself (same process, host /dev/log)
-        // when the jail holds a copy of this installation's jk_lsh.
+        // jk_chrootsh runs the jk_lsh session itself (same process, host /dev/log) when the
+        // in-jail shell is jailkit-deno's jk_lsh entry.
         const sessions = hostLog.messages.filter((m) => /jk_lsh\[\d+\]: jk_lsh .* started/.test(m));
         assert.ok(sessions.length > 0, "jk_lsh sessions logged");
         for (const m of sessions) {
@@ -276,6 +277,102 @@ rootTest(
       }
       await jailLog?.close();
       await hostLog.close();
+      await ns.close();
+      if (createdRunSshd) Deno.removeSync("/run/sshd");
+      cleanup();
+    }
+  },
+);
+
+rootTest(
+  "sshd ChrootDirectory with jk_lsh as the in-jail shell: works with [jk_lsh_standalone], says so without",
+  async (t) => {
+    const { dir, cleanup } = safeTestRoot("sshd-chroot");
+    const ns = await TestNamespace.create(dir);
+    const prefix = `${dir}/usr`;
+    let sshd: Deno.ChildProcess | undefined;
+    const createdRunSshd = (() => {
+      try {
+        Deno.statSync("/run/sshd");
+        return false;
+      } catch {
+        Deno.mkdirSync("/run/sshd", { mode: 0o755 });
+        return true;
+      }
+    })();
+    // jail, section, user: sshd chroots these users itself and starts their shell, jk_lsh.
+    const setups = [
+      { jail: `${dir}/standalone`, section: "jk_lsh_standalone", user: "jkstand" },
+      { jail: `${dir}/small`, section: "jk_lsh", user: "jksmall" },
+    ];
+    try {
+      await t.step("install, the two jails, users whose shell is jk_lsh", async () => {
+        await ns.must(`cd ${REPO_ROOT} && ${DENO} run -A tools/install.ts --prefix ${prefix}`);
+        await ns.must(`groupadd ${GROUP}`);
+        for (const { jail, section, user } of setups) {
+          await ns.must(`${prefix}/sbin/jk_init -j ${jail} ${section}`);
+          await ns.must(`${prefix}/sbin/jk_cp -j ${jail} /usr/bin/id`);
+          await ns.must(
+            `useradd -M -d /home/${user} -g ${GROUP} -s ${prefix}/sbin/jk_lsh ${user} && ` +
+              `usermod -p '*' ${user} && mkdir -p ${jail}/home/${user} && ` +
+              `chown ${user}:${GROUP} ${jail}/home/${user} && ` +
+              `grep -h '^${user}:' /etc/passwd >> ${jail}/etc/passwd && ` +
+              `grep -h '^${GROUP}:' /etc/group >> ${jail}/etc/group`,
+          );
+          Deno.writeTextFileSync(
+            `${jail}/etc/jailkit/jk_lsh.ini`,
+            `[group ${GROUP}]\nexecutables = /usr/bin/id\npaths = /usr/bin\n`,
+          );
+        }
+        assert.ok(Deno.statSync(`${setups[0].jail}${prefix}/lib/jailkit/deno`).isFile);
+        // need_proc: the runtime reads /proc/self/exe at start (mounted in the namespace).
+        await ns.must(`test -d ${setups[0].jail}/proc/self`);
+      });
+
+      const port = freePort();
+      Deno.mkdirSync(`${dir}/ssh/keys`, { recursive: true, mode: 0o755 });
+      await must(`ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/host_ed25519`);
+      await must(`ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/id_ed25519`);
+      const pub = Deno.readTextFileSync(`${dir}/ssh/id_ed25519.pub`);
+      const match = setups.map(({ jail, user }) =>
+        `Match User ${user}\n  ChrootDirectory ${jail}\n  DisableForwarding yes\n`
+      );
+      for (const { user } of setups) Deno.writeTextFileSync(`${dir}/ssh/keys/${user}`, pub);
+      Deno.writeTextFileSync(`${dir}/ssh/sshd_config`, sshdConfig(dir, port) + match.join(""));
+      await must(`/usr/sbin/sshd -t -f ${dir}/ssh/sshd_config`);
+      sshd = ns.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", `${dir}/ssh/sshd_config`]);
+      await waitForPort(port, sshd);
+      const opts = `-i ${dir}/ssh/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes ` +
+        `-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
+      const ssh = (user: string, cmd: string) =>
+        sh(`timeout 60 ssh ${opts} -p ${port} ${user}@127.0.0.1 ${cmd}`);
+
+      await t.step(
+        "[jk_lsh_standalone]: jk_lsh runs inside the jail and applies jk_lsh.ini",
+        async () => {
+          const uid = (await ns.must("id -u jkstand")).stdout.trim();
+          const ok = await ssh("jkstand", "'id -u'");
+          assert.equal(ok.code, 0, ok.stderr);
+          assert.equal(ok.stdout, `${uid}\n`);
+          const refused = await ssh("jkstand", "'cat /etc/passwd'");
+          assert.equal(refused.code, 4, refused.stderr);
+          assert.equal(refused.stdout, "");
+        },
+      );
+
+      await t.step("[jk_lsh] alone: the entry names jk_lsh_standalone and fails", async () => {
+        const r = await ssh("jksmall", "'id -u'");
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.equal(r.stdout, "");
+        assert.match(r.stderr, /no jailkit-deno runtime.*jk_init -j JAIL jk_lsh_standalone/);
+      });
+    } finally {
+      if (sshd) {
+        try {
+          sshd.kill();
+        } catch { /* already gone */ }
+        await sshd.output();
+      }
       await ns.close();
       if (createdRunSshd) Deno.removeSync("/run/sshd");
       cleanup();

@@ -14,7 +14,7 @@ import { JailkitError } from "../core/errors.ts";
 import { kindOf, lstatOrUndefined, type NodeKind } from "../engine/jailpath.ts";
 import { sameContent } from "../core/safeio.ts";
 import { runProgram } from "../engine/apply.ts";
-import { deviceNumbers, mknod } from "../../ffi/libc.ts";
+import { AT_EMPTY_PATH, deviceNumbers, Dir, mknod, statx } from "../../ffi/libc.ts";
 
 /** Why a home could not be moved; the old home is intact whenever this is thrown. */
 export class MoveError extends Error {
@@ -99,11 +99,59 @@ export function checkMoveSource(source: string, destination: string, jail: strin
 }
 
 /**
+ * A source directory held open, and its entries reached through it. The home being moved
+ * belongs to the user, who could swap one of its directories for a symlink while we copy: each
+ * directory is opened relative to the one above without following a symlink (openat with
+ * O_NOFOLLOW) and checked to be the directory that was listed, and its entries are named
+ * through /proc/self/fd, so every read stays inside the tree that was checked.
+ */
+class SourceDir {
+  private constructor(private readonly dir: Dir) {}
+
+  /** Opens `path` (no symlink at its last component), which must still be `info`. */
+  static open(path: string, info: Deno.FileInfo): SourceDir {
+    return SourceDir.#checked(Dir.open(path, O_RDONLY), info);
+  }
+
+  /** The subdirectory `name`, which must still be `info`. */
+  child(name: string, info: Deno.FileInfo): SourceDir {
+    return SourceDir.#checked(this.dir.openDir(name, O_RDONLY), info);
+  }
+
+  static #checked(dir: Dir, info: Deno.FileInfo): SourceDir {
+    try {
+      const now = statx(dir.fd, "", AT_EMPTY_PATH);
+      if (info.ino === null || now.ino !== BigInt(info.ino)) {
+        throw new Error("changed while being copied");
+      }
+      return new SourceDir(dir);
+    } catch (e) {
+      dir.close();
+      throw e;
+    }
+  }
+
+  /** A path naming `name` in this very directory, whatever happens to its path meanwhile. */
+  entry(name: string): string {
+    return `/proc/self/fd/${this.dir.fd}/${name}`;
+  }
+
+  names(): string[] {
+    return sortedNames(`/proc/self/fd/${this.dir.fd}`);
+  }
+
+  close(): void {
+    this.dir.close();
+  }
+}
+
+/**
  * Copies the tree at `src` to the new path `dst` (which must not exist), keeping modes, owners,
  * times, symlinks as symlinks, hard links between files of the tree, fifos and devices.
  * Sockets cannot be copied (they belong to a running program) and make the copy fail. Returns
  * what each source entry looked like, for `unchangedSince`. On failure, throws MoveError with
- * every problem found; the partial copy is left for the caller to remove.
+ * every problem found; the partial copy is left for the caller to remove. The source is read
+ * through SourceDir; `dst` is a new directory in a root-owned parent that only root can write.
  */
 export function copyTree(src: string, dst: string): Manifest {
   const manifest: Manifest = new Map();
@@ -112,7 +160,16 @@ export function copyTree(src: string, dst: string): Manifest {
   const top = Deno.lstatSync(src);
   const dirs: { path: string; info: Deno.FileInfo }[] = [];
 
-  const copyEntry = (from: string, to: string, rel: string, info: Deno.FileInfo, depth: number) => {
+  /** Copies the entry `source` (read through it) shown as `from` in messages. */
+  const copyEntry = (
+    source: string,
+    from: string,
+    to: string,
+    rel: string,
+    info: Deno.FileInfo,
+    depth: number,
+    open: () => SourceDir,
+  ) => {
     if (info.dev !== top.dev) {
       problems.push(`${from} is on another file system (a mount point); unmount it first`);
       return;
@@ -124,9 +181,22 @@ export function copyTree(src: string, dst: string): Manifest {
         if (depth > MAX_DEPTH) throw new Error(`more than ${MAX_DEPTH} nested directories`);
         Deno.mkdirSync(to, { mode: 0o700 });
         dirs.push({ path: to, info });
-        for (const name of sortedNames(from)) {
-          const child = Deno.lstatSync(`${from}/${name}`);
-          copyEntry(`${from}/${name}`, `${to}/${name}`, `${rel}/${name}`, child, depth + 1);
+        const dir = open();
+        try {
+          for (const name of dir.names()) {
+            const child = Deno.lstatSync(dir.entry(name));
+            copyEntry(
+              dir.entry(name),
+              `${from}/${name}`,
+              `${to}/${name}`,
+              `${rel}/${name}`,
+              child,
+              depth + 1,
+              () => dir.child(name, child),
+            );
+          }
+        } finally {
+          dir.close();
         }
         return;
       }
@@ -139,9 +209,9 @@ export function copyTree(src: string, dst: string): Manifest {
         Deno.linkSync(first, to);
         return;
       }
-      if (kind === "file") copyFile(from, to, info);
+      if (kind === "file") copyFile(source, to, info);
       else if (kind === "symlink") {
-        Deno.symlinkSync(Deno.readLinkSync(from), to);
+        Deno.symlinkSync(Deno.readLinkSync(source), to);
         fs.lchownSync(to, ...owner(info));
         fs.lutimesSync(to, info.atime ?? new Date(), info.mtime ?? new Date());
       } else {
@@ -158,7 +228,7 @@ export function copyTree(src: string, dst: string): Manifest {
     }
   };
 
-  copyEntry(src, dst, "", top, 0);
+  copyEntry(src, src, dst, "", top, 0, () => SourceDir.open(src, top));
   // Directory attributes last: filling a directory changes its times, and a read-only mode
   // would stop the copy into it.
   for (const { path, info } of dirs.reverse()) {

@@ -9,7 +9,7 @@ import { jsonText } from "../lib/core/output.ts";
 import { type IniFile, readIni } from "../lib/config/ini.ts";
 import { checkJailSafety, lstatOrUndefined } from "../lib/engine/jailpath.ts";
 import { parsePasswd } from "../lib/config/passwd.ts";
-import { configDir } from "../lib/core/paths.ts";
+import { configDir, DEFAULT_PATH, locateProgram } from "../lib/core/paths.ts";
 import {
   checkJail,
   chrootshPaths,
@@ -21,6 +21,12 @@ import {
   systemCheckFs,
   unknownKeyFindings,
 } from "../lib/admin/check.ts";
+import {
+  checkSshdUsers,
+  jailedShellUsers,
+  querySshd,
+  type SshdSettings,
+} from "../lib/admin/check_sshd.ts";
 
 const HOST_PASSWD = "/etc/passwd";
 
@@ -29,13 +35,15 @@ function usage(): string {
 
 Checks jails for security problems: an unsafe path to the jail, group- or world-writable
 directories, set-uid and set-gid root programs, files and symlinks that differ from the
-host, and jail users that do not match their host accounts. Changes nothing.
+host, jail users that do not match their host accounts, and sshd settings that let
+jailed users past their jail (forwarding, tunnels, ~/.ssh/rc). Changes nothing.
 Without JAIL it checks every jail named in the configuration file and every jail of an
 account in ${HOST_PASSWD} whose home contains /./; with JAIL it checks only those.
 
   -c, --configfile=FILE   configuration file (default ${configDir()}/jk_check.ini)
   -v, --verbose           show what is being tested
       --json              print the findings as one JSON document
+      --sshd-config=FILE  the sshd configuration to evaluate (default: sshd's own)
   -h, --help              this text
 
 Findings are printed on standard output, starting with ERROR: or WARNING:.
@@ -57,6 +65,7 @@ const OPTIONS = {
   verbose: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
   json: { type: "boolean" },
+  "sshd-config": { type: "string" },
 } as const;
 
 /** The configuration, if any: a missing default file is normal, a missing -c FILE is not. */
@@ -71,6 +80,25 @@ function loadConfig(given: string | undefined, note: (t: string) => void): IniFi
     }
     throw e;
   }
+}
+
+/**
+ * How to ask sshd for a user's effective settings, or undefined (noted) when sshd is not
+ * installed; a configuration given with --sshd-config needs sshd.
+ */
+function sshdQuery(
+  configFile: string | undefined,
+  note: (t: string) => void,
+): ((criteria: string) => SshdSettings | string) | undefined {
+  const sshd = locateProgram("sshd", DEFAULT_PATH);
+  if (sshd === undefined) {
+    if (configFile !== undefined) {
+      throw new JailkitError("not-found", `--sshd-config ${configFile}: sshd is not installed`);
+    }
+    note(`sshd is not installed: not checking its settings for jailed users`);
+    return undefined;
+  }
+  return (criteria) => querySshd(sshd, criteria, configFile);
 }
 
 /** Whoever may change the configuration may hide problems from jk_check. */
@@ -129,6 +157,7 @@ function run(): number {
 
   const fs = systemCheckFs();
   const shells = chrootshPaths();
+  const askSshd = sshdQuery(values["sshd-config"], note);
   for (const j of selection.jails) {
     checkJail({
       jail: j.jail,
@@ -142,6 +171,15 @@ function run(): number {
       report,
       note,
     });
+    if (askSshd) {
+      checkSshdUsers({
+        jail: j.jail,
+        users: jailedShellUsers(hostUsers, j.jail, shells),
+        query: askSshd,
+        report,
+        note,
+      });
+    }
   }
   if (json) {
     stdoutText(jsonText({

@@ -155,10 +155,20 @@ rootTest("jk_check: jails of host accounts (/./ homes), their jail entry and she
     const gid = Number(must("id", ["-g", name]).trim());
     const emptyIni = `${f.etc}/empty.ini`;
     Deno.writeTextFileSync(emptyIni, "");
+    // The account's shell is jk_chrootsh, so ours also asks sshd about it: first with a
+    // configuration that closes everything, so that only the jail's findings are seen.
+    must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${f.etc}/host_key`]);
+    const sshd = (config: string) => {
+      Deno.writeTextFileSync(`${f.etc}/sshd_config`, `HostKey ${f.etc}/host_key\n${config}`);
+      return Deno.env.get("JK_REFERENCE") ? [] : ["--sshd-config", `${f.etc}/sshd_config`];
+    };
+    const closed = sshd("DisableForwarding yes\nPermitTunnel no\nPermitUserRC no\n");
     // No argument, no section: the jail is found through the host account. Other tests may
     // have jailed accounts of their own at the same time, so only this jail's lines count.
     const all = async () => {
-      const r = await runTool("jk_check", ["-c", emptyIni], { env: { JAILKIT_ETC: f.etc } });
+      const r = await runTool("jk_check", ["-c", emptyIni, ...closed], {
+        env: { JAILKIT_ETC: f.etc },
+      });
       return r.stdout.split("\n").filter((l) => l.includes(J));
     };
     assert.deepEqual(await all(), [`ERROR: user ${name} does not exist in ${J}/etc/passwd`]);
@@ -171,15 +181,59 @@ rootTest("jk_check: jails of host accounts (/./ homes), their jail entry and she
     Deno.writeTextFileSync(`${J}/home/${name}/profile`, "mine");
     setJailLine(`${name}:x:${uid}:${gid}::/home/${name}:/bin/bash\n`);
     assert.deepEqual(await all(), []);
-    assert.deepEqual((await check(f)).lines, []);
+    assert.deepEqual((await check(f, J, closed)).lines, []);
+
+    if (!Deno.env.get("JK_REFERENCE")) {
+      // sshd's defaults for this user, but X11 forwarding and tunnels on; PermitUserRC off
+      // for everybody else, on for this user (Match User).
+      const open = sshd(
+        `X11Forwarding yes\nPermitTunnel yes\nPermitUserRC no\nMatch User ${name}\n` +
+          "    PermitUserRC yes\n",
+      );
+      const warned = await check(f, J, open);
+      assert.equal(warned.code, 0, warned.stderr);
+      assert.deepEqual(warned.lines, [
+        `WARNING: sshd lets jailed user ${name} of jail ${J} reach past the jail: ssh -L/-D ` +
+        `to the server's local services and network; ssh -R ports listening on the server; ` +
+        `Unix socket forwarding to and from the server; agent forwarding; X11 forwarding; ` +
+        `tun/tap tunnels into the server's network; ~/.ssh/rc run at login ` +
+        `(AllowTcpForwarding yes, PermitOpen any, PermitListen any, GatewayPorts no, ` +
+        `AllowStreamLocalForwarding yes, AllowAgentForwarding yes, X11Forwarding yes, ` +
+        `PermitTunnel yes, PermitUserRC yes); switch them off in a Match block for jailed ` +
+        `users (see jk_check(8))`,
+      ]);
+      const json = JSON.parse((await check(f, J, [...open, "--json"])).stdout);
+      assert.deepEqual(
+        json.findings.map((x: { kind: string; user: string; sshd: string[] }) => [
+          x.kind,
+          x.user,
+          x.sshd.length,
+        ]),
+        [["sshd", name, 9]],
+      );
+      // The recommended Match block, for the user's group.
+      const group = must("id", ["-gn", name]).trim();
+      const matched = sshd(
+        `X11Forwarding yes\nMatch Group ${group}\n    DisableForwarding yes\n` +
+          "    PermitTunnel no\n    PermitUserRC no\n",
+      );
+      assert.deepEqual((await check(f, J, matched)).lines, []);
+      // No sshd configuration sshd accepts: nothing to report, said with -v.
+      const broken = sshd("NoSuchKeyword yes\n");
+      const verbose = await check(f, J, [...broken, "-v"]);
+      assert.equal(verbose.code, 0);
+      assert.ok(verbose.lines.some((l) => l.startsWith(`cannot read sshd's settings for user`)));
+      assert.ok(!verbose.lines.some((l) => l.startsWith("WARNING")));
+      sshd("DisableForwarding yes\nPermitTunnel no\nPermitUserRC no\n");
+    }
 
     setJailLine(`${name}:x:${uid}:${gid}::/home/other:/bin/bash\n`);
-    assert.deepEqual((await check(f)).lines, [
+    assert.deepEqual((await check(f, J, closed)).lines, [
       `ERROR: the real homedir and jail homedir for user ${name} do not correspond in jail ` +
       `${J} (host ${J}/./home/${name}, jail /home/other, expected ${J}/./home/other)`,
     ]);
     setJailLine(`${name}:x:${uid + 1}:${gid}::/home/${name}:/bin/bash\n`);
-    const changed = await check(f);
+    const changed = await check(f, J, closed);
     assert.deepEqual(changed.lines, [`ERROR: user ${name} is changed in jail ${J}`]);
     assert.equal(changed.code, 2);
     setJailLine(`${name}:x:${uid}:${gid}::/home/${name}:/bin/bash\n`);

@@ -48,7 +48,8 @@ export type FindingKind =
   | "symlink" // a symlink differs from the host's
   | "unreadable" // something could not be read or compared
   | "jail-user" // JAIL/etc/passwd against the host
-  | "host-user"; // host accounts with a /./ home
+  | "host-user" // host accounts with a /./ home
+  | "sshd"; // sshd settings that let a jailed user past the jail
 
 /** One problem jk_check found, as printed or as one element of the --json document. */
 export interface Finding {
@@ -62,6 +63,8 @@ export interface Finding {
   readonly path?: string;
   /** User concerned, for the user checks. */
   readonly user?: string;
+  /** For "sshd": the sshd_config settings at fault, as `Keyword value`. */
+  readonly sshd?: readonly string[];
   /** The text after the `ERROR: `/`WARNING: ` prefix. */
   readonly message: string;
 }

@@ -18,7 +18,9 @@
  * });
  * ```
  *
- * Deciding code (planners, parsers, resolvers) never writes; `applyPlan` is the only writer.
+ * Deciding code (planners, parsers, resolvers) never writes; `applyPlan` carries a plan out (or
+ * prints it). The few writers that bypass it (jk_jailuser's home move, jk_socketd's sockets,
+ * the daemons' pid files) are listed with their reasons in lib/engine/apply.ts.
  * @module
  */
 

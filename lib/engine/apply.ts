@@ -13,6 +13,23 @@
  * Files are written to a fresh temp name opened with O_CREAT|O_EXCL|O_NOFOLLOW in that directory,
  * owned, moded and timed through the descriptor, and renamed into place, so an existing
  * destination symlink is replaced, never written through.
+ *
+ * Writers that do not go through `applyPlan`, each for a reason a plan cannot serve:
+ * - jk_jailuser's home move (lib/admin/jailuser_home.ts): copies the user's whole home tree, with
+ *   every file type, owner, time and hard link, from the host into the jail, verifies the copy,
+ *   renames it into place and at the end removes the old home on the host; a plan names single
+ *   files. The source, which the user controls, is read through held directory descriptors; the
+ *   copy is written by path into a fresh temp directory under a parent checked to be root's and
+ *   writable by nobody else, so nobody can swap a path there. usermod runs as a program
+ *   (runProgram below) because the host's account database is its business.
+ * - jk_socketd's sockets and empty root (lib/socketd/forwarder.ts): a socket exists only as
+ *   long as the process that bound it, so it is bound by the forwarder itself, and only where
+ *   lib/socketd/rules.ts planSocket found that nobody but root can change the path; the empty
+ *   chroot directory is created on the host, outside any jail, and checked before use.
+ * - The daemons' pid files, jk_socketd's and jk_chrootlaunch's (lib/core/safeio.ts
+ *   writePidFile): a file on the host, written by a root daemon at start and removed at stop,
+ *   by the one pid-file policy (a directory only root can change, no symlink, no hard link).
+ * - tools/install.ts: the installation itself, into PREFIX/DESTDIR, before any jail exists.
  */
 import { posix } from "node:path";
 import { JailkitError } from "../core/errors.ts";

@@ -211,7 +211,12 @@ export function applyPlan(plan: Plan, opts: ApplyOptions): ApplyResult {
       } catch (e) {
         failed++;
         const message = e instanceof Error ? e.message : String(e);
-        print?.("stderr", `ERROR: ${message}`);
+        if (e instanceof RemoveError) {
+          // Two printed lines, each escaped on its own: panels take the path at the end of
+          // the first.
+          print?.("stderr", `ERROR: ${e.head}`);
+          print?.("stderr", `  (${e.reason})`);
+        } else print?.("stderr", `ERROR: ${message}`);
         results.push({ op, status: "failed", error: message });
       }
     }
@@ -244,6 +249,13 @@ export function resultToJson(plan: Plan, result: ApplyResult, dryRun: boolean): 
       },
     },
   );
+}
+
+/** A failed removal: the line hosting panels parse ends with the path, the reason follows. */
+class RemoveError extends JailkitError {
+  constructor(readonly head: string, readonly reason: string, cause: unknown) {
+    super("io", `${head}\n  (${reason})`, { cause });
+  }
 }
 
 function ioError(action: string, path: string, e: unknown): JailkitError {
@@ -773,9 +785,7 @@ class Executor {
       unlinkat(place.dir.fd, place.name, dir ? AT_REMOVEDIR : 0);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
-      throw new JailkitError("io", `failed to remove ${what} ${place.host}\n  (${reason})`, {
-        cause: e,
-      });
+      throw new RemoveError(`failed to remove ${what} ${place.host}`, reason, e);
     }
     this.#forget("/" + components(inJail).join("/"));
   }

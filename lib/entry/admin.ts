@@ -17,10 +17,12 @@ export class Exit extends Error {
   }
 }
 
+/** Prints one line on stdout, escaped (lib/core/output.ts): it may carry names from a jail. */
 export function stdout(line: string): void {
   writeLine("stdout", line);
 }
 
+/** Prints one line on stderr, escaped like `stdout`. */
 export function stderr(line: string): void {
   writeLine("stderr", line);
 }

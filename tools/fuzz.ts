@@ -1,0 +1,95 @@
+/**
+ * Long fuzz campaigns over the targets of tests/fuzz/ (the CI runs a few thousand inputs per
+ * target in tests/fuzz_test.ts and tests/lsh_fuzz_test.ts; this runs them for as long as asked).
+ *
+ *   deno run -A tools/fuzz.ts [--target NAME]... [--seconds N] [--seed S] [--bound MS]
+ *
+ * --seconds is per target (default 60), --seed the PRNG seed (default: random, printed), --bound
+ * the per-input time over which an input counts as slow (default 500 ms). Prints a summary
+ * table — inputs per target, failures, slow inputs, slowest input — then each failure with the
+ * seed and input index that reproduce it. Exit 1 when anything failed or was slow.
+ */
+import { parseArgs } from "node:util";
+import { ALL_TARGETS } from "../tests/fuzz/all.ts";
+import { drive, type FuzzStats } from "../tests/fuzz/drive.ts";
+
+const USAGE =
+  "usage: deno run -A tools/fuzz.ts [--target NAME]... [--seconds N] [--seed S] [--bound MS]";
+
+function main(): number {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        target: { type: "string", multiple: true },
+        seconds: { type: "string", default: "60" },
+        seed: { type: "string" },
+        bound: { type: "string", default: "500" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(`${USAGE}\ntargets: ${ALL_TARGETS.map((t) => t.name).join(", ")}`);
+    return 0;
+  }
+  const names = values.target ?? ALL_TARGETS.map((t) => t.name);
+  const unknown = names.filter((n) => !ALL_TARGETS.some((t) => t.name === n));
+  if (unknown.length > 0) {
+    console.error(
+      `unknown target ${unknown.join(", ")}; targets: ${ALL_TARGETS.map((t) => t.name).join(", ")}`,
+    );
+    return 2;
+  }
+  const seconds = Number(values.seconds);
+  const boundMs = Number(values.bound);
+  const seed = values.seed === undefined
+    ? Math.floor(Math.random() * 2 ** 32)
+    : Number(values.seed);
+  if (!(seconds > 0) || !(boundMs > 0) || !Number.isInteger(seed)) {
+    console.error(USAGE);
+    return 2;
+  }
+  console.log(`seed ${seed}, ${seconds} s per target, bound ${boundMs} ms`);
+  const all: FuzzStats[] = [];
+  for (const name of names) {
+    const target = ALL_TARGETS.find((t) => t.name === name)!;
+    const stats = drive(target, { seed, seconds, boundMs });
+    all.push(stats);
+    console.log(
+      `  ${name}: ${stats.inputs} inputs, ${stats.failures.length} failures, ` +
+        `slowest ${stats.slowest.ms.toFixed(1)} ms`,
+    );
+  }
+  const rows = [
+    ["target", "inputs", "failures", "slow", "slowest ms", "slowest input"],
+    ...all.map((s) => [
+      s.target,
+      String(s.inputs),
+      String(s.failures.length),
+      String(s.slow.length),
+      s.slowest.ms.toFixed(1),
+      String(s.slowest.index),
+    ]),
+  ];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  console.log("");
+  for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join("  "));
+  for (const s of all) {
+    for (const f of s.failures) {
+      console.log(`\n${s.target} seed ${s.seed} input ${f.index}:\n${f.error}\ninput: ${f.input}`);
+    }
+    if (s.slow.length > 0) {
+      console.log(`\n${s.target} seed ${s.seed} slow inputs: ${s.slow.join(" ")}`);
+    }
+  }
+  return all.some((s) => s.failures.length > 0 || s.slow.length > 0) ? 1 : 0;
+}
+
+Deno.exit(main());

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { rootTest, runTool, safeTestRoot, SYSTEM_PATH } from "./helpers.ts";
+import { librariesOf, REPO_ROOT, rootTest, runTool, safeTestRoot, SYSTEM_PATH } from "./helpers.ts";
+import { TestNamespace } from "./namespace.ts";
 
 function run(cmd: string, args: string[]): { code: number; out: string } {
   const env = { LC_ALL: "C", PATH: SYSTEM_PATH };
@@ -280,6 +281,34 @@ rootTest("jk_cp exit codes: missing name, unsafe jail, not a directory, usage", 
     assert.equal(legacy.code, 0, legacy.stderr);
     assert.ok(Deno.statSync(`${jail}/usr/bin/true`).isFile);
   } finally {
+    cleanup();
+  }
+});
+
+rootTest("jk_cp: an ld.so.conf include with a reversed range [z-a] is no crash", async () => {
+  // Without an ld.so.cache the resolver reads /etc/ld.so.conf; a private /etc (overlay in a
+  // mount namespace) gets one whose include has a range bash treats as matching nothing.
+  const { dir, cleanup } = safeTestRoot("cp-ldconf-range");
+  let ns: TestNamespace | undefined;
+  try {
+    ns = await TestNamespace.create(dir);
+    const jail = newJail(dir);
+    await ns.must(
+      "rm -f /etc/ld.so.cache && printf '%s\\n' 'include /etc/ld.so.conf.d/[z-a]*.conf' " +
+        "'include /etc/ld.so.conf.d/*.conf' > /etc/ld.so.conf",
+    );
+    const deno = Deno.execPath();
+    const r = await ns.sh(
+      `${deno} run -A --no-config --quiet ${REPO_ROOT}/cli/jk_cp.ts -j ${jail} /usr/bin/true`,
+      { env: { NO_COLOR: "1", HOME: "/root" } },
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /internal error|SyntaxError|    at /);
+    assert.ok(Deno.statSync(`${jail}/usr/bin/true`).isFile);
+    const libc = librariesOf("/usr/bin/true").find((l) => /libc\.so/.test(l))!;
+    assert.ok(Deno.statSync(`${jail}${libc}`).isFile, `${libc} copied`);
+  } finally {
+    if (ns) await ns.close();
     cleanup();
   }
 });

@@ -3,12 +3,17 @@
  * engine the command-line tools use.
  *
  * ```ts
- * import { applyPlan, CopyPlanner, checkJailSafety } from "./mod.ts";
+ * import { applyPlan, checkJailSafety, CopyPlanner } from "./mod.ts";
  *
- * checkJailSafety("/srv/jail");
+ * checkJailSafety("/srv/jail"); // throws a JailkitError naming the unsafe component
  * const planner = new CopyPlanner("/srv/jail");
- * planner.copyPaths(["/usr/bin/rsync"], {
- *   force: false, hardlink: false, keepOwner: false, keepSetid: false, glob: false, resolveLibs: true,
+ * planner.copyPaths(["/bin/sh"], {
+ *   force: false,
+ *   hardlink: false,
+ *   keepOwner: false,
+ *   keepSetid: false,
+ *   glob: false,
+ *   resolveLibs: true,
  * });
  * planner.finishLibraryCache();
  * applyPlan(planner.plan.build(), {
@@ -21,6 +26,10 @@
  * Deciding code (planners, parsers, resolvers) never writes; `applyPlan` carries a plan out (or
  * prints it). The few writers that bypass it (jk_jailuser's home move, jk_socketd's sockets,
  * the daemons' pid files) are listed with their reasons in lib/engine/apply.ts.
+ *
+ * The main entry points have examples: `expandSections` and `planInit` (jk_init's profiles),
+ * `CopyPlanner` (jk_cp), `resolveDependencies` (the ELF resolver), `parseIni`, `decideLsh` (jk_lsh)
+ * and `walkJail` (jk_check). How the pieces fit together: docs/design.md.
  * @module
  */
 
@@ -96,6 +105,22 @@ export {
   type SkipReason,
   systemProcFs,
 } from "./lib/admin/list.ts";
+
+// jk_lsh's decision
+export {
+  decideLsh,
+  type ExecPlan,
+  type Expander,
+  isRefusal,
+  type LogEntry,
+  type LogPriority,
+  type LshDecision,
+  type LshExec,
+  type LshFs,
+  type LshRefusal,
+  type LshRequest,
+  type LshUser,
+} from "./lib/login/lsh.ts";
 
 // jk_socketd configuration
 export {

@@ -1,6 +1,6 @@
 /**
  * jk_check — audits jails and reports what it finds; never changes anything. Command line of
- * jailkit 2.23 (spec §2.3) plus jails as arguments and --json; exit 2 when an ERROR was found.
+ * jailkit 2.23 (man/jk_check.8) plus jails as arguments and --json; exit 2 when an ERROR was found.
  */
 import { posix } from "node:path";
 import { main, parseOptions, stderr, stdout, stdoutText } from "../lib/entry/admin.ts";

@@ -1,8 +1,8 @@
 /**
- * jk_chrootlaunch — root starts a daemon chrooted in a jail, optionally as another user and
- * group (spec §2.11). Installed as a plain (not set-uid) launcher; refuses anyone but root.
- * Logs to syslog (ident jk_chrootlaunch, LOG_PID, LOG_DAEMON) and prints errors on stderr,
- * usage on stdout. lib/login/chrootlaunch.ts decides; this file only wires the system in and execs.
+ * jk_chrootlaunch — root starts a daemon chrooted in a jail, optionally as another user and group
+ * (man/jk_chrootlaunch.8). Installed as a plain (not set-uid) launcher; refuses anyone but root.
+ * Logs to syslog (ident jk_chrootlaunch, LOG_PID, LOG_DAEMON) and prints errors on stderr, usage
+ * on stdout. lib/login/chrootlaunch.ts decides; this file only wires the system in and execs.
  */
 import { LOG_DAEMON } from "../ffi/libc.ts";
 import { enterJail, execInJail } from "../lib/login/privilege.ts";

@@ -1,9 +1,9 @@
 /**
- * jk_chrootsh — login shell of jailed users (spec §2.7). Started only through the setuid-root
- * native launcher (ffi/jk_launcher.c), which hands over the caller's environment, argv[0] and
- * umask as data. Never writes to stdout or stderr: everything goes to syslog (ident jk_chrootsh,
- * LOG_PID, LOG_AUTH). lib/login/chrootsh.ts decides; this file only wires the system in and execs.
- * On the login path, so it imports nothing else.
+ * jk_chrootsh — login shell of jailed users (man/jk_chrootsh.8). Started only through the
+ * setuid-root native launcher (ffi/jk_launcher.c), which hands over the caller's environment,
+ * argv[0] and umask as data. Never writes to stdout or stderr: everything goes to syslog (ident
+ * jk_chrootsh, LOG_PID, LOG_AUTH). lib/login/chrootsh.ts decides; this file only wires the system
+ * in and execs. On the login path, so it imports nothing else.
  */
 import { LOG_AUTH } from "../ffi/libc.ts";
 import { readIni } from "../lib/config/ini.ts";

@@ -1,6 +1,6 @@
 /**
  * jk_cp — copy files, directories, devices and programs (with the libraries they need) into a
- * jail. Command line and output lines of jailkit 2.23 (spec §2.2), plus --dry-run and --json.
+ * jail. Command line and output lines of jailkit 2.23 (man/jk_cp.8), plus --dry-run and --json.
  */
 import {
   JAIL_WRITER_OPTIONS,

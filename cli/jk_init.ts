@@ -1,6 +1,6 @@
 /**
  * jk_init — create or complete a jail from the sections of jk_init.ini. Command line, output
- * lines and exit codes of jailkit 2.23 (spec §2.1), plus --dry-run and --json.
+ * lines and exit codes of jailkit 2.23 (man/jk_init.8), plus --dry-run and --json.
  */
 import {
   JAIL_WRITER_OPTIONS,

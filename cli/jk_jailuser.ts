@@ -2,7 +2,7 @@
  * jk_jailuser — put existing users into a jail: add them (and their groups) to the jail's
  * passwd/group files, point their host account at `JAIL/./HOME` with jk_chrootsh as shell, and
  * with -m move their home into the jail. Command line, messages and exit codes of jailkit 2.23
- * (spec §2.5), plus --noninteractive, --dry-run and --json.
+ * (man/jk_jailuser.8), plus --noninteractive, --dry-run and --json.
  */
 import { consolePrinter, resultToJson } from "../lib/engine/apply.ts";
 import {

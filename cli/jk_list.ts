@@ -1,6 +1,6 @@
 /**
  * jk_list — lists the processes running in a chroot jail: pid, user, jail and command, in
- * jailkit 2.23's table (spec §2.6), optionally only those of some jails, or as JSON.
+ * jailkit 2.23's table (man/jk_list.8), optionally only those of some jails, or as JSON.
  */
 import { main, parseOptions, stderr, stdoutText } from "../lib/entry/admin.ts";
 import { JailkitError } from "../lib/core/errors.ts";

@@ -1,5 +1,5 @@
 /**
- * jk_lsh — the restricted in-jail shell (spec §2.8). Runs as the jailed user inside the jail,
+ * jk_lsh — the restricted in-jail shell (man/jk_lsh.8). Runs as the jailed user inside the jail,
  * so "/" is the jail: the user comes from the jail's own /etc/passwd and /etc/group, the config
  * is always /etc/jailkit/jk_lsh.ini (no option or variable can point it elsewhere), and every
  * message goes to syslog (ident jk_lsh, LOG_PID, LOG_AUTH) through the jail's /dev/log.

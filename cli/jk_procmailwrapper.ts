@@ -1,8 +1,8 @@
 /**
- * jk_procmailwrapper — runs procmail for the recipient: inside the recipient's jail when the
- * host home carries the `/./` marker, else the host's procmail (spec §2.12). Started only
- * through the setuid-root native launcher, built to hand fd 3 through (KEEP_FD3). Never writes
- * to stdout or stderr; logs to syslog (ident jk_procmailwrapper, LOG_PID, LOG_AUTH).
+ * jk_procmailwrapper — runs procmail for the recipient: inside the recipient's jail when the host
+ * home carries the `/./` marker, else the host's procmail (man/jk_procmailwrapper.8). Started only
+ * through the setuid-root native launcher, built to hand fd 3 through (KEEP_FD3). Never writes to
+ * stdout or stderr; logs to syslog (ident jk_procmailwrapper, LOG_PID, LOG_AUTH).
  * lib/login/procmailwrapper.ts decides; this file only wires the system in and execs.
  */
 import { LOG_AUTH } from "../ffi/libc.ts";

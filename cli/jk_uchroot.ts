@@ -1,5 +1,5 @@
 /**
- * jk_uchroot — runs one program inside a jail the caller is allowed to use (spec §2.9).
+ * jk_uchroot — runs one program inside a jail the caller is allowed to use (man/jk_uchroot.8).
  * Started only through the setuid-root native launcher (ffi/jk_launcher.c), which hands over
  * the caller's environment, argv[0] and umask as data. Logs to syslog (ident jk_uchroot,
  * LOG_PID, LOG_AUTH) and tells the caller why it refuses on stderr. lib/login/uchroot.ts decides;

@@ -1,7 +1,7 @@
 /**
  * jk_update — refresh the programs and libraries in a jail from the host. Command line,
  * jk_update.ini keys, output lines (which ISPConfig parses) and exit codes of jailkit 2.23
- * (spec §2.4), without its defects, plus --delete-deprecated and --json.
+ * (man/jk_update.8), without its defects, plus --delete-deprecated and --json.
  */
 import {
   JAIL_WRITER_OPTIONS,

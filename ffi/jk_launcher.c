@@ -2,7 +2,7 @@
  * jk_launcher.c - the native entry point of every jailkit-deno tool.
  *
  * Deno must never be setuid (it honours DENO_*, NODE_*, RUST_* and HOME whatever glibc's secure
- * mode says, see docs in ../shared/spec/platform.md), and a root-run Deno must never be steered by
+ * mode says, see docs/design.md, The launcher), and a root-run Deno must never be steered by
  * the caller's environment either. So each installed tool is this small program, compiled once
  * per tool with its name and the install paths baked in. It trusts nothing it is given for
  * paths: not argv, not the environment, not the working directory. It

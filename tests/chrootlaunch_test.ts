@@ -1,7 +1,7 @@
 /**
- * jk_chrootlaunch: every exit code of spec §2.11 / Appendix A on the decision logic with a fake
- * file system, the credentials it computes (never gid 0 or root's groups by accident), the
- * executable checks inside the jail, the pid file, then the installed tool end to end as root
+ * jk_chrootlaunch: every exit code of man/jk_chrootlaunch.8 (EXIT STATUS) on the decision logic
+ * with a fake file system, the credentials it computes (never gid 0 or root's groups by accident),
+ * the executable checks inside the jail, the pid file, then the installed tool end to end as root
  * starting programs as a throwaway user.
  */
 import assert from "node:assert/strict";

@@ -1,7 +1,7 @@
 /**
- * jk_chrootsh: every exit code of spec §2.7 / Appendix A on the decision logic with a fake
- * system, then the installed setuid binary end to end, as an unprivileged user, including the
- * hostile callers the native launcher and the privilege sequence exist for.
+ * jk_chrootsh: every exit code of man/jk_chrootsh.8 (STEPS AND EXIT STATUS) on the decision logic
+ * with a fake system, then the installed setuid binary end to end, as an unprivileged user,
+ * including the hostile callers the native launcher and the privilege sequence exist for.
  */
 import assert from "node:assert/strict";
 import { parseIni } from "../lib/config/ini.ts";
@@ -242,7 +242,7 @@ Deno.test("readSettings: one section, exact keys, trimmed values, strict integer
 });
 
 // ---------------------------------------------------------------------------------------------
-// The run, step by step (spec §2.7 and Appendix A)
+// The run, step by step (man/jk_chrootsh.8, STEPS AND EXIT STATUS)
 
 Deno.test("default: the in-jail shell runs with HOME/USER/USERNAME/SHELL only, in order", () => {
   const e = exec(world((w) => (w.args = ["-c", "export -p"])));

@@ -27,7 +27,7 @@ function proc(
   return { pid, uid: 1000, user, jail, exe, argv, terminated: true };
 }
 
-Deno.test("formatTable: jailkit's columns, header and padding (spec §2.6 example)", () => {
+Deno.test("formatTable: jailkit's columns, header and padding (man/jk_list.8, OUTPUT)", () => {
   const p = proc(12, "jkbash", "/srv/jail", ["/usr/bin/bash", "-c", "sleep 2; echo"]);
   const command = "/srv/jail/usr/bin/bash -c sleep 2; echo ";
   assert.equal(commandText(p), command);

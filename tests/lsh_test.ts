@@ -1,8 +1,9 @@
 /**
- * jk_lsh decisions: spec Appendix A (jk_lsh rows) with our fixes, the real command lines of
- * rsync, scp, sftp, git, cvs and svn clients, and an escape corpus from the history of
- * restricted shells (rssh CVE-2019-1000018 / CVE-2019-3463 / CVE-2019-3464, scponly, lshell,
- * git-shell). Word expansion uses the real glibc wordexp, as jk_lsh does.
+ * jk_lsh decisions: jailkit 2.23's observed cases with our fixes (man/jk_lsh.8, DIFFERENCES FROM
+ * JAILKIT 2.23), the real command lines of rsync, scp, sftp, git, cvs and svn clients, and an
+ * escape corpus from the history of restricted shells (rssh CVE-2019-1000018 / CVE-2019-3463 /
+ * CVE-2019-3464, scponly, lshell, git-shell). Word expansion uses the real glibc wordexp, as
+ * jk_lsh does.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -142,7 +143,7 @@ function runs(d: LshDecision, argv?: string[]): LshExec {
   return d;
 }
 
-// ------------------------------------------------------------------------------ Appendix A
+// ------------------------------------------------------------- jailkit 2.23's observed cases
 
 Deno.test("lsh A: no section for user, group or DEFAULT → 3; [jktes] does not match jktest", () => {
   refused(decide({ ini: "[other]\nexecutables = /bin/ls\n", command: "ls" }), 3);

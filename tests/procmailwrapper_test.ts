@@ -1,8 +1,8 @@
 /**
- * jk_procmailwrapper: every exit code of spec §2.12 on the decision logic with a fake system,
- * the privilege module's entry points it needs (dropPrivileges, keepFd3), then the installed
- * setuid binary (launcher built with KEEP_FD3) end to end, for a jailed and a non-jailed
- * recipient, with stub procmail programs that report what they were given.
+ * jk_procmailwrapper: every exit code of man/jk_procmailwrapper.8 (EXIT STATUS) on the decision
+ * logic with a fake system, the privilege module's entry points it needs (dropPrivileges,
+ * keepFd3), then the installed setuid binary (launcher built with KEEP_FD3) end to end, for a
+ * jailed and a non-jailed recipient, with stub procmail programs that report what they were given.
  */
 import assert from "node:assert/strict";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";

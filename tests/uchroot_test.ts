@@ -1,7 +1,7 @@
 /**
- * jk_uchroot: every exit code of spec §2.9 / Appendix A on the decision logic with a fake
- * system — above all that nothing the caller names is examined before the authorisation —
- * then the installed setuid binary end to end, as an unprivileged user.
+ * jk_uchroot: every exit code of man/jk_uchroot.8 (STEPS AND EXIT STATUS) on the decision logic
+ * with a fake system — above all that nothing the caller names is examined before the
+ * authorisation — then the installed setuid binary end to end, as an unprivileged user.
  */
 import assert from "node:assert/strict";
 import { parseIni } from "../lib/config/ini.ts";

@@ -1,5 +1,5 @@
 /**
- * jk_check (spec §2.3): audits jails for what lets a jailed user, or whoever changed the jail,
+ * jk_check (man/jk_check.8): audits jails for what lets a jailed user, or whoever changed the jail,
  * get more than the admin meant: an unsafe path to the jail, writable directories, set-id root
  * programs, files that differ from the host copies they were made from, and jail users that
  * no longer match their host accounts. It never writes.
@@ -441,9 +441,10 @@ export function setidFinding(
 export const FIRST_USER_UID = 1000;
 
 /**
- * JAIL/etc/passwd against the host (spec §2.3 test 5, §4.2): every user must exist on the host
- * with the same uid and gid, and a regular user's host home must be `JAIL/./HOME`. Root and
- * system accounts copied unchanged from the host (uid < 1000, same uid and gid) are skipped.
+ * JAIL/etc/passwd against the host (man/jk_check.8; docs/design.md, Compatibility contract): every
+ * user must exist on the host with the same uid and gid, and a regular user's host home must be
+ * `JAIL/./HOME`. Root and system accounts copied unchanged from the host (uid < 1000, same uid and
+ * gid) are skipped.
  */
 export function jailUserFindings(
   jail: string,
@@ -505,9 +506,10 @@ export function chrootshPaths(own: string = toolPath("jk_chrootsh")): string[] {
 }
 
 /**
- * Host accounts of one jail (spec §2.3, §4.1): a usable passwd line, an entry of the same name
- * in the jail's passwd, and jk_chrootsh as shell. `jailPasswd` is undefined when the jail has
- * no passwd file and null when it could not be read (already reported, so not repeated here).
+ * Host accounts of one jail (man/jk_check.8; docs/design.md, Compatibility contract): a usable
+ * passwd line, an entry of the same name in the jail's passwd, and jk_chrootsh as shell.
+ * `jailPasswd` is undefined when the jail has no passwd file and null when it could not be read
+ * (already reported, so not repeated here).
  */
 export function hostUserFindings(
   jail: string,
@@ -607,6 +609,7 @@ export interface WalkOptions {
    * about a second time.
    */
   readonly unsafeMessage?: string;
+  /** Receives each finding as soon as it is made. */
   readonly report: (f: Finding) => void;
   /** Receives progress lines (shown with -v). */
   readonly note: (text: string) => void;
@@ -869,6 +872,7 @@ export interface JailCheckInput {
   readonly checkSafety: (jail: string) => void;
   /** The file system the walk reads. */
   readonly fs: CheckFs;
+  /** Receives each finding as soon as it is made. */
   readonly report: (f: Finding) => void;
   /** Receives progress lines (shown with -v). */
   readonly note: (text: string) => void;

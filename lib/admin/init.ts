@@ -1,6 +1,6 @@
 /**
- * jk_init's planning: turns the requested sections of a jk_init.ini into one plan (spec §2.1,
- * minus its defects). Pure with respect to the jail: it reads the host and the jail, and
+ * jk_init's planning: turns the requested sections of a jk_init.ini into one plan (man/jk_init.8,
+ * minus jailkit's defects). Pure with respect to the jail: it reads the host and the jail, and
  * returns the operations; lib/engine/apply.ts carries them out.
  */
 import { posix } from "node:path";
@@ -39,7 +39,10 @@ export interface InitResult {
   sections: string[];
 }
 
-/** The jk_socketd.ini block jk_init appends for need_logsocket (interop, spec §4.4). */
+/**
+ * The jk_socketd.ini block jk_init appends for need_logsocket (docs/design.md, Compatibility
+ * contract).
+ */
 export function socketdBlock(jail: string): string {
   return `\n[${jail}/dev/log]\nbase=512\npeak=2048\ninterval=10\n`;
 }

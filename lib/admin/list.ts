@@ -1,5 +1,5 @@
 /**
- * jk_list (spec §2.6): the processes whose root directory is not `/`, with their user, jail
+ * jk_list (man/jk_list.8): the processes whose root directory is not `/`, with their user, jail
  * and command, in jailkit's table. `/proc` comes in through `ProcFs`, so the scan is tested
  * with fake process tables; `systemProcFs` is the production wiring.
  *
@@ -169,9 +169,9 @@ function cut(s: string, n: number): string {
 }
 
 /**
- * jailkit's table (spec §2.6): sorted by jail (stable), `Pid` 6 wide, user and jail as wide as
- * their longest value (at least 4), the command cut to fit 80 columns (at least MIN_COMMAND),
- * or in full with `wide`. Lines keep their padding, as jailkit's did.
+ * jailkit's table (man/jk_list.8, OUTPUT): sorted by jail (stable), `Pid` 6 wide, user and jail as
+ * wide as their longest value (at least 4), the command cut to fit 80 columns (at least
+ * MIN_COMMAND), or in full with `wide`. Lines keep their padding, as jailkit's did.
  */
 export function formatTable(processes: readonly JailedProcess[], wide: boolean): string[] {
   if (processes.length === 0) return ["No jailed processes found"];

@@ -1,6 +1,6 @@
 /**
- * jk_update's decisions (spec §2.4, minus its defects): compare what a jail holds in some
- * directories with the host files it was copied from, and plan the refreshes.
+ * jk_update's decisions (man/jk_update.8, minus jailkit's defects): compare what a jail holds in
+ * some directories with the host files it was copied from, and plan the refreshes.
  *
  * - Each requested directory is resolved inside the jail, every jail symlink on the way being
  *   checked against the host's link of the same name, and each canonical jail directory is

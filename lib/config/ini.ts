@@ -1,5 +1,5 @@
 /**
- * Jailkit's configuration dialect, in the two flavours its tools read (spec §1.1–1.3):
+ * Jailkit's configuration dialect, in the two flavours its tools read:
  *
  * - "python": what jailkit's Python tools get from configparser (jk_init.ini, jk_check.ini,
  *   jk_update.ini). Keys are lower-cased, `key: value` is accepted, `;` also starts a comment,
@@ -418,9 +418,10 @@ export function iniBool(section: IniSection, key: string, dflt: boolean): boolea
 }
 
 /**
- * Per-user section choice of jk_chrootsh, jk_lsh and jk_uchroot (spec §1.3): the section named
- * exactly like the user, else `group <primary group>` (one space), else `DEFAULT`. The chosen
- * section is used alone; keys it lacks take the tool's built-in default, never another section's.
+ * Per-user section choice of jk_chrootsh, jk_lsh and jk_uchroot (man/jk_chrootsh.8,
+ * CONFIGURATION): the section named exactly like the user, else `group <primary group>` (one
+ * space), else `DEFAULT`. The chosen section is used alone; keys it lacks take the tool's built-in
+ * default, never another section's.
  */
 export function selectUserSection(
   ini: IniFile,

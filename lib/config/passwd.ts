@@ -1,6 +1,7 @@
 /**
  * passwd(5) and group(5) files as jailkit reads and edits them (host and JAIL/etc copies), plus
- * the `/./` home marker that ties a host account to its jail (spec §1.5, §1.6, §2.5, §4).
+ * the `/./` home marker that ties a host account to its jail (docs/design.md, Compatibility
+ * contract).
  *
  * Editing keeps every line we do not change byte for byte (comments, blank lines, malformed
  * lines, CRLF endings, a missing final newline), so an admin's file is never reformatted.
@@ -404,7 +405,7 @@ export interface JailHome {
 const MARKER = "/./";
 
 /**
- * Splits a host home at its LAST `/./` like jk_chrootsh (spec §1.5):
+ * Splits a host home at its LAST `/./` like jk_chrootsh (man/jk_chrootsh.8):
  * `/home/jail/./home/test` → jail `/home/jail`, home `/home/test`; `/srv/jail/./` → home `/`.
  * Undefined without a marker or when the jail part is shorter than 3 bytes (`/a/./x`), which
  * jk_chrootsh also refuses. Canonical-path checks on the jail are the caller's job.
@@ -423,7 +424,7 @@ function hasDotComponent(path: string): boolean {
 
 /**
  * The host home jk_jailuser gives a user of `jail` whose current host home is `hostHome`
- * (spec §2.5 step 4): kept when it already carries this jail's marker, the marker inserted when
+ * (man/jk_jailuser.8): kept when it already carries this jail's marker, the marker inserted when
  * it lies inside the jail, otherwise `JAIL/.` + the old home (`/home/x` → `/srv/jail/./home/x`).
  * No trailing slash, except that a home equal to the jail root becomes `JAIL/./`. Refuses what
  * would yield a wrong marker: relative paths, `.`/`..` components, a jail of `/` or shorter

@@ -2,7 +2,7 @@
  * jk_init's sections ("profiles"): which sections a run processes, in which order, and the typed
  * keys of each. Pure: takes a parsed jk_init.ini, returns data; copying is lib/engine/copy.ts's job.
  *
- * Differences from jailkit 2.23 (spec §2.1), each deliberate:
+ * Differences from jailkit 2.23 (man/jk_init.8 tells admins), each deliberate:
  * - a section runs at most once per run, also when it is named on the command line twice or is
  *   both named and included (jailkit only recorded included sections);
  * - an includesections cycle is a configuration error naming the cycle (jailkit recursed until

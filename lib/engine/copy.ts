@@ -1,6 +1,6 @@
 /**
  * The copy planner shared by jk_cp, jk_init and jk_update: decides, without writing anything,
- * how to reproduce host files in a jail (spec §1.8, minus its defects).
+ * how to reproduce host files in a jail (man/jk_cp.8, minus jailkit's defects).
  *
  * Files land at the same absolute path as on the host. Host symlinks are reproduced with the
  * same link text and their targets copied too, so a usr-merged host yields `lib -> usr/lib` in

@@ -124,7 +124,7 @@ export function componentMatcher(pattern: string): ComponentMatcher {
 export interface GlobOptions {
   /** Filesystem prefix the pattern is matched under; results are spelled without it. */
   root?: string;
-  /** Bound on the result (default MAX_GLOB_MATCHES) so that a broad pattern cannot exhaust memory. */
+  /** Most paths returned (default MAX_GLOB_MATCHES), so a broad pattern cannot exhaust memory. */
   maxMatches?: number;
   /**
    * Called instead of throwing when more than `maxMatches` paths match; the result is then

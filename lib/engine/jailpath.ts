@@ -154,7 +154,9 @@ export class JailView {
   readonly #planned = new Map<string, JailNode>();
   readonly #lstat: (path: string) => Deno.FileInfo | undefined;
 
-  /** `jail` is the normalised jail directory; `lstat` stands in for the host's (see CopyPlanner). */
+  /**
+   * `jail` is the normalised jail directory; `lstat` stands in for the host's (see CopyPlanner).
+   */
   constructor(readonly jail: string, lstat = lstatOrUndefined) {
     this.#lstat = lstat;
   }

@@ -1,7 +1,7 @@
 /**
- * jk_chrootsh (spec §2.7): the login shell of jailed users. It finds the jail from the `/./`
- * in the user's host home, checks the jail and the home, enters the jail as the user and runs
- * the user's in-jail shell. Every step and exit code follows jailkit 2.23; the effects (stat,
+ * jk_chrootsh (man/jk_chrootsh.8): the login shell of jailed users. It finds the jail from the
+ * `/./` in the user's host home, checks the jail and the home, enters the jail as the user and
+ * runs the user's in-jail shell. Every step and exit code follows jailkit 2.23; the effects (stat,
  * reading files, the privilege sequence, syslog) come in through ChrootshSystem, so the whole
  * decision runs in tests against plain data.
  *
@@ -116,8 +116,8 @@ export const DEFAULT_SETTINGS: ChrootshSettings = {
 };
 
 /**
- * The settings for a user: the one section chosen by spec §1.3, keys matched exactly, values
- * trimmed. A value that is not a non-negative decimal integer throws a config error naming
+ * The settings for a user: the one section `selectUserSection` chooses, keys matched exactly,
+ * values trimmed. A value that is not a non-negative decimal integer throws a config error naming
  * FILE:LINE.
  */
 export function readSettings(
@@ -174,8 +174,9 @@ export type ChrootshResult =
   };
 
 /**
- * Runs every check of spec §2.7 in jailkit's order, entering the jail through `sys.enterJail`.
- * Returns the exit code of a refusal (already logged), or what to exec in the jail.
+ * Runs every check of man/jk_chrootsh.8 (STEPS AND EXIT STATUS) in jailkit's order, entering the
+ * jail through `sys.enterJail`. Returns the exit code of a refusal (already logged), or what to
+ * exec in the jail.
  */
 export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
   const refuse = (exitCode: number, priority: LogPriority, message: string) => {

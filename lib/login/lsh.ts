@@ -48,16 +48,22 @@ export const MAX_WORDS = 10000;
 /** Commands are cut to this many characters in log lines. */
 const LOG_COMMAND_CHARS = 400;
 
+/** syslog priority of a line jk_lsh logs. */
 export type LogPriority = "err" | "warning" | "notice" | "info";
 
+/** One line for syslog, in the order it must be logged. */
 export interface LogEntry {
+  /** How urgent the line is; refusals are `warning` or `err`. */
   readonly priority: LogPriority;
+  /** What happened, naming the user and, for commands, what they tried. */
   readonly message: string;
 }
 
+/** What jk_lsh executes once a command is allowed. */
 export interface ExecPlan {
   /** Absolute path of the program; also argv[0], as jailkit did. */
   readonly path: string;
+  /** The program's arguments, argv[0] included. */
   readonly argv: readonly string[];
   /** The complete environment of the program. */
   readonly env: Readonly<Record<string, string>>;
@@ -65,9 +71,13 @@ export interface ExecPlan {
   readonly umask?: number;
 }
 
+/** A command jk_lsh refuses, with what to log and print. */
 export interface LshRefusal {
+  /** jailkit's exit code for the reason (man/jk_lsh.8, EXIT STATUS). */
   readonly exitCode: number;
+  /** Priority of `logMessage`. */
   readonly logPriority: LogPriority;
+  /** The reason in full, for the admin (who, what, which rule). */
   readonly logMessage: string;
   /** The one short line jk_lsh may print on stderr; never names config details. */
   readonly userMessage: string;
@@ -75,21 +85,30 @@ export interface LshRefusal {
   readonly logs: readonly LogEntry[];
 }
 
+/** A command jk_lsh allows. */
 export interface LshExec {
+  /** What to execute. */
   readonly exec: ExecPlan;
   /** Logged in order before the exec (the last one is "executing …"). */
   readonly logs: readonly LogEntry[];
 }
 
+/** The outcome of `decideLsh`; tell the two apart with `isRefusal`. */
 export type LshDecision = LshExec | LshRefusal;
 
+/** True when jk_lsh must not run anything (narrows the union). */
 export function isRefusal(d: LshDecision | LshUser): d is LshRefusal {
   return "exitCode" in d;
 }
 
 /** What the decision needs from the file system (stat and realpath follow symlinks). */
 export interface LshFs {
+  /** Whether `path` (symlinks followed) is a regular file: executables must be. */
   isRegularFile(path: string): boolean;
+  /**
+   * The canonical path, undefined when it does not resolve: a renamed or symlinked program is
+   * still held to the rule of the program it is.
+   */
   realPath(path: string): string | undefined;
 }
 
@@ -99,8 +118,11 @@ export interface LshFs {
  */
 export type Expander = (words: string, env: Readonly<Record<string, string>>) => string[];
 
+/** The calling user as the jail's own passwd and group files name them. */
 export interface LshUser {
+  /** Login name, matched against `[name]` sections. */
   readonly name: string;
+  /** Real uid, shown in log lines. */
   readonly uid: number;
   /** Name of the real primary group. */
   readonly group: string;
@@ -1066,18 +1088,59 @@ export function resolveProgram(
   return { path: word, found: false };
 }
 
+/** Everything `decideLsh` needs; the system comes in as data and functions. */
 export interface LshRequest {
   /** Arguments after argv[0]. */
   readonly args: readonly string[];
+  /** Who is calling; selects the ini section. */
   readonly user: LshUser;
   /** Loads LSH_CONFIG; throws a JailkitError ("not-found" when it does not exist). */
   readonly loadConfig: () => IniFile;
   /** The inherited environment. */
   readonly env: Readonly<Record<string, string>>;
+  /** The file system as the jailed user sees it. */
   readonly fs: LshFs;
+  /** Word expansion for sections with allow_word_expansion; called for nothing else. */
   readonly expand: Expander;
 }
 
+/**
+ * jk_lsh's whole decision for one `-c COMMAND`: the section for the user, the command's syntax,
+ * its program (listed in executables, found in paths) and arguments (the program's rule), the
+ * environment and umask — or the refusal with jailkit's exit code.
+ *
+ * @example An sftp-only group
+ * ```ts
+ * import { strict as assert } from "node:assert";
+ * import { decideLsh, isRefusal, parseIni } from "../../mod.ts";
+ *
+ * const ini = parseIni(
+ *   "[group sftponly]\nexecutables = /usr/lib/openssh/sftp-server\npaths = /usr/lib/openssh\n",
+ *   "/etc/jailkit/jk_lsh.ini",
+ *   "c",
+ * );
+ * const ask = (command: string) =>
+ *   decideLsh({
+ *     args: ["-c", command],
+ *     user: { name: "anna", uid: 1001, group: "sftponly" },
+ *     loadConfig: () => ini,
+ *     env: { HOME: "/home/anna" },
+ *     fs: { isRegularFile: (p) => p === "/usr/lib/openssh/sftp-server", realPath: (p) => p },
+ *     expand: () => {
+ *       throw new Error("allow_word_expansion is off");
+ *     },
+ *   });
+ *
+ * const sftp = ask("sftp-server");
+ * assert.ok(!isRefusal(sftp));
+ * assert.deepEqual(sftp.exec.argv, ["/usr/lib/openssh/sftp-server"]);
+ *
+ * const shell = ask("/bin/bash -i");
+ * assert.ok(isRefusal(shell));
+ * assert.equal(shell.exitCode, 4); // not listed in executables
+ * assert.equal(shell.userMessage, "jk_lsh: command not allowed");
+ * ```
+ */
 export function decideLsh(req: LshRequest): LshDecision {
   const { args, user, fs } = req;
   const who = `user ${user.name} (${user.uid})`;

@@ -1,5 +1,5 @@
 /**
- * One jk_lsh session (spec §2.8): the user from the jail's own /etc/passwd and /etc/group, the
+ * One jk_lsh session (man/jk_lsh.8): the user from the jail's own /etc/passwd and /etc/group, the
  * config from /etc/jailkit/jk_lsh.ini (the jail's: "/" is the jail), every message to syslog,
  * then exec of the allowed program. lib/login/lsh.ts decides; this module gathers the facts and acts.
  * Used by cli/jk_lsh.ts, and by jk_chrootsh when the in-jail shell is this installation's

@@ -1,10 +1,10 @@
 /**
- * jk_procmailwrapper (spec §2.12): installed set-uid root where the mail system runs procmail
- * as the recipient (postfix's mailbox_command, exim's procmail transport, a .forward pipe).
- * For a user whose host home carries the jail marker (`/jail/./home/user`) it runs the jail's
- * procmail inside the jail, as the user; for everyone else it becomes the user and runs the
- * host's procmail, as if the user had started it. The effects come in through ProcmailSystem,
- * so the decision runs in tests against plain data.
+ * jk_procmailwrapper (man/jk_procmailwrapper.8): installed set-uid root where the mail system runs
+ * procmail as the recipient (postfix's mailbox_command, exim's procmail transport, a .forward
+ * pipe). For a user whose host home carries the jail marker (`/jail/./home/user`) it runs the
+ * jail's procmail inside the jail, as the user; for everyone else it becomes the user and runs the
+ * host's procmail, as if the user had started it. The effects come in through ProcmailSystem, so
+ * the decision runs in tests against plain data.
  *
  * Deliberately different from jailkit 2.23 (listed for admins in man/jk_procmailwrapper.8):
  * - the jail gets the same safety checks as jk_chrootsh (the jail and its dev, etc, lib, usr,

@@ -1,5 +1,5 @@
 /**
- * jk_socketd's decisions (spec §2.10): which sockets the configuration asks for and at which
+ * jk_socketd's decisions (man/jk_socketd.8): which sockets the configuration asks for and at which
  * rates, whether a socket path is safe to create, the per-socket rate limiter, the messages the
  * daemon logs, and the line protocol between its processes. Everything here is pure: the daemon
  * (cli/jk_socketd.ts) reads files, binds sockets and sleeps.

@@ -323,7 +323,7 @@ export const SEALED_CACHES = [
 const RUNTIME_DIRS = ["node_compat_bin"] as const;
 
 /** Replaces DENO_DIR's cache databases by directories (see SEALED_CACHES). */
-function sealDenoDir(denoDir: string): void {
+export function sealDenoDir(denoDir: string): void {
   for (const e of Deno.readDirSync(denoDir)) {
     if (SEALED_CACHES.some((c) => e.name.startsWith(c))) {
       Deno.removeSync(join(denoDir, e.name), { recursive: true });

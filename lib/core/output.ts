@@ -5,8 +5,8 @@
  * escape sequences to root's terminal nor start a line of its own that an admin or a hosting
  * panel parsing the output takes for the tool's.
  *
- * Escape form (documented in jailkit(8)); every escape starts with a backslash, so a backslash
- * of the text is doubled and the output can be read back unambiguously:
+ * Escape form (documented in jk_check(8), OUTPUT); every escape starts with a backslash, so a
+ * backslash of the text is doubled and the output can be read back unambiguously:
  * - `\\` a backslash;
  * - `\xHH` a C0 control (U+0000–U+001F, newline and tab included) or DEL (U+007F);
  * - `\uHHHH` a C1 control (U+0080–U+009F), a line or paragraph separator (U+2028, U+2029), a

@@ -1,8 +1,8 @@
 /**
- * jk_chrootlaunch (spec §2.11): root starts a daemon inside a jail, optionally as another user
- * and group. Not set-uid: only root can use it. The effects (stat, readlink, the pid file, the
- * privilege sequence, syslog, output) come in through ChrootlaunchSystem, so the decision runs
- * in tests against plain data.
+ * jk_chrootlaunch (man/jk_chrootlaunch.8): root starts a daemon inside a jail, optionally as
+ * another user and group. Not set-uid: only root can use it. The effects (stat, readlink, the pid
+ * file, the privilege sequence, syslog, output) come in through ChrootlaunchSystem, so the
+ * decision runs in tests against plain data.
  *
  * Order and exit codes as jailkit 2.23: -u/-g (1), no jail (21), no executable (23), relative
  * jail (27), unsafe jail (25), unsafe executable (29), pid file, chdir (33), chroot (35),

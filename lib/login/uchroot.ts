@@ -1,6 +1,6 @@
 /**
- * jk_uchroot (spec §2.9): lets the users and groups listed in /etc/jailkit/jk_uchroot.ini run
- * one program inside a jail they are allowed to use. Setuid root through the native launcher;
+ * jk_uchroot (man/jk_uchroot.8): lets the users and groups listed in /etc/jailkit/jk_uchroot.ini
+ * run one program inside a jail they are allowed to use. Setuid root through the native launcher;
  * the effects (stat, config, the privilege sequence, syslog, output) come in through
  * UchrootSystem, so the whole decision runs in tests against plain data.
  *
@@ -189,7 +189,9 @@ export interface UchrootSettings {
   readonly skipInjailPasswdCheck: boolean;
 }
 
-/** The caller's section (spec §1.3), or undefined when none applies. Throws config errors. */
+/**
+ * The caller's section (`selectUserSection`), or undefined when none applies. Throws config errors.
+ */
 export function readUchrootSettings(
   ini: IniFile,
   user: string,

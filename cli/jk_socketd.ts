@@ -25,6 +25,8 @@ import { configDir } from "../lib/core/paths.ts";
 import { enterJail } from "../lib/login/privilege.ts";
 import {
   DAEMON_ROLE,
+  EXIT_FAILURE,
+  EXIT_UNSAFE_ROOT,
   type SocketdHost,
   type SocketdOptions,
   WORKER_ROLE,
@@ -52,6 +54,15 @@ SIGHUP re-reads the configuration and re-creates the sockets; SIGTERM stops the 
 Exit codes: 0 ok, 1 bad option or configuration, or no socket could be created,
 53 the chroot directory ${EMPTY_ROOT} is not safe.`;
 
+/** Exit codes, as jailkit 2.23 (the forwarder's request to be restarted never leaves the daemon). */
+const EXIT = {
+  ok: 0,
+  /** bad option or configuration, or no socket could be created */
+  failure: EXIT_FAILURE,
+  /** the forwarder's empty chroot directory is not safe */
+  unsafeRoot: EXIT_UNSAFE_ROOT,
+} as const;
+
 const OPTIONS = {
   pidfile: { type: "string", short: "p" },
   nodetach: { type: "boolean", short: "n" },
@@ -68,16 +79,15 @@ function parse(args: string[]): SocketdOptions {
   if (positionals.length > 0) {
     throw new JailkitError("usage", `unexpected argument: ${positionals[0]}`);
   }
-  const str = (v: unknown) => typeof v === "string" ? v : undefined;
-  const pidfile = str(values.pidfile);
+  const { pidfile } = values;
   return {
     pidfile: pidfile === undefined ? undefined : posix.resolve(Deno.cwd(), pidfile),
     nodetach: values.nodetach === true,
     help: values.help === true,
-    socket: str(values.socket),
-    base: str(values.base),
-    peak: str(values.peak) ?? str(values.peek),
-    interval: str(values.interval),
+    socket: values.socket,
+    base: values.base,
+    peak: values.peak ?? values.peek,
+    interval: values.interval,
   };
 }
 
@@ -91,7 +101,7 @@ async function run(): Promise<number> {
   const opts = parse(args);
   if (opts.help) {
     stdoutText(USAGE);
-    return 0;
+    return EXIT.ok;
   }
   if (role === WORKER_ROLE) return await runForwarder(opts, HOST);
   if (role === DAEMON_ROLE) {
@@ -109,4 +119,11 @@ async function run(): Promise<number> {
   return await launchDaemon(args, HOST);
 }
 
-if (import.meta.main) await main(run, { usage: 1, config: 1, "not-found": 1, io: 1 });
+if (import.meta.main) {
+  await main(run, {
+    usage: EXIT.failure,
+    config: EXIT.failure,
+    "not-found": EXIT.failure,
+    io: EXIT.failure,
+  });
+}

@@ -4,7 +4,7 @@
  * to add, whether usermod must run, and what home directory would be moved. lib/admin/jailuser.ts
  * carries the plan out.
  */
-import { toolPath } from "../core/paths.ts";
+import { stripTrailingSlash, toolPath } from "../core/paths.ts";
 import { JailkitError } from "../core/errors.ts";
 import {
   addGroupMember,
@@ -127,8 +127,7 @@ export interface HomeLayout {
 }
 
 export function stripSlashes(p: string): string {
-  const s = p.replace(/\/+$/, "");
-  return s === "" ? "/" : s;
+  return stripTrailingSlash(p) || "/"; // an empty home is the root directory here
 }
 
 /**

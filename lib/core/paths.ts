@@ -87,3 +87,8 @@ function exists(p: string): boolean {
     return false;
   }
 }
+
+/** `p` without its trailing slashes; "/" (and "") stay as they are. */
+export function stripTrailingSlash(p: string): string {
+  return p.length > 1 ? p.replace(/\/+$/, "") || "/" : p;
+}

@@ -1,10 +1,10 @@
 /**
  * This implementation's version and how its tools run the Deno runtime, defined once for the
  * TypeScript side. ffi/jk_launcher.c spells the same runtime flags in C (it cannot import
- * them); tests/install_test.ts keeps the two lists equal.
+ * them); tests/runtime_test.ts keeps the two lists equal.
  */
 
-/** Printed by every tool's --version. */
+/** Printed in jk_socketd's "listening on socket" message. */
 export const VERSION = "2.23-deno";
 
 /**
@@ -21,12 +21,4 @@ export const RUN_FLAGS: readonly string[] = [
   "--no-prompt",
   "--quiet",
   "-A",
-];
-
-/** The subset of RUN_FLAGS that decides how modules resolve: `deno cache` must use it too. */
-export const RESOLUTION_FLAGS: readonly string[] = [
-  "--no-config",
-  "--no-lock",
-  "--no-remote",
-  "--no-npm",
 ];

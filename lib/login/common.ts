@@ -9,6 +9,9 @@ import type { Credentials, PrivilegeStep } from "./privilege.ts";
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
 import { parseGroup, parsePasswd } from "../config/passwd.ts";
 
+/** The login tools take it from here with the rest of their shared code. */
+export { stripTrailingSlash } from "../core/paths.ts";
+
 /** Where every tool's ini lives. */
 export const CONFIG_DIR = "/etc/jailkit";
 
@@ -68,10 +71,6 @@ export class Refusal extends Error {
 
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-export function stripTrailingSlash(p: string): string {
-  return p.length > 1 && p.endsWith("/") ? p.replace(/\/+$/, "") || "/" : p;
 }
 
 /** basename of argv[0] is one of `names` (sshd prefixes "-" for login shells). */

@@ -18,8 +18,7 @@
 import { posix } from "node:path";
 import { JailkitError } from "../core/errors.ts";
 import { parseIni } from "../config/ini.ts";
-
-export const VERSION = "2.23-deno";
+import { VERSION } from "../core/runtime.ts";
 
 /** jailkit's fixed table size. */
 export const MAX_SOCKETS = 128;

@@ -82,6 +82,7 @@ export {
   checkJail,
   type CheckSettings,
   type EntryInfo,
+  entryInfo,
   type Finding as CheckFinding,
   type FindingKind,
   type JailCheckInput,

@@ -31,7 +31,7 @@ import { JailkitError } from "../core/errors.ts";
 import { type IniFile, iniPlainSections, type IniSection } from "../config/ini.ts";
 import { parseJailHome, parsePasswd, type PasswdFile } from "../config/passwd.ts";
 import { JailView, kindOf, type NodeKind } from "../engine/jailpath.ts";
-import { stripTrailingSlash, toolPath } from "../core/paths.ts";
+import { toolPath } from "../core/paths.ts";
 import { openRegular, readBounded, sameContent } from "../core/safeio.ts";
 
 /** `error`: a way out of the jail or into another account (exit 2); `warning`: worth a look. */
@@ -105,6 +105,10 @@ export const NO_SETTINGS: CheckSettings = Object.freeze({
   ignoreSetuidExecuteForOthers: [],
 });
 
+function stripSlash(p: string): string {
+  return p.length > 1 ? p.replace(/\/+$/, "") || "/" : p;
+}
+
 /**
  * Settings of one jail from its section (keys it lacks come from `[DEFAULT]`, as configparser
  * did) or, for a jail without a section, from `[DEFAULT]` alone. Problems (unknown keys,
@@ -132,7 +136,7 @@ export function settingsFor(
         });
         continue;
       }
-      items.push(stripTrailingSlash(posix.normalize(item)));
+      items.push(stripSlash(posix.normalize(item)));
     }
     result[name] = items;
   }
@@ -197,7 +201,7 @@ export function jailedHostUsers(text: string, path: string): JailedHostUser[] {
       problem ??= `${path}:${index + 1}: home ${home} of ${fields[0]} names a jail shorter than ` +
         `3 bytes, which jk_chrootsh refuses`;
     } else {
-      jail = stripTrailingSlash(posix.normalize(parsed.jail));
+      jail = stripSlash(posix.normalize(parsed.jail));
       if (jail !== parsed.jail || !parsed.jail.startsWith("/")) {
         problem ??= `${path}:${index + 1}: home ${home} of ${fields[0]} names the jail ` +
           `${parsed.jail}, which is not a canonical absolute path; jk_chrootsh refuses it`;
@@ -253,7 +257,7 @@ export function selectJails(
       });
       continue;
     }
-    const jail = stripTrailingSlash(posix.normalize(s.name));
+    const jail = stripSlash(posix.normalize(s.name));
     if (jail === "/") {
       findings.push({
         severity: "warning",
@@ -284,7 +288,7 @@ export function selectJails(
   };
   if (args.length > 0) {
     for (const a of args) {
-      const jail = stripTrailingSlash(posix.resolve(cwd, a));
+      const jail = stripSlash(posix.resolve(cwd, a));
       if (jail === "/") {
         findings.push({ severity: "error", kind: "unsafe-jail", jail, message: "/ is not a jail" });
       } else add(jail, "argument");
@@ -319,6 +323,7 @@ export interface EntryInfo {
   readonly ino: number;
 }
 
+/** The facts the checks use, from an lstat or stat result. */
 export function entryInfo(info: Deno.FileInfo): EntryInfo {
   return {
     kind: kindOf(info),
@@ -476,8 +481,8 @@ export function jailUserFindings(
     }
     const marked = parseJailHome(host.home);
     if (
-      !marked || stripTrailingSlash(posix.normalize(marked.jail)) !== jail ||
-      stripTrailingSlash(marked.home) !== stripTrailingSlash(entry.home)
+      !marked || stripSlash(posix.normalize(marked.jail)) !== jail ||
+      stripSlash(marked.home) !== stripSlash(entry.home)
     ) {
       err(
         entry.name,
@@ -538,7 +543,7 @@ export function userHomes(
   const homes = new Set<string>();
   const add = (home: string | undefined) => {
     if (home === undefined || !home.startsWith("/")) return;
-    const h = stripTrailingSlash(posix.normalize(home));
+    const h = stripSlash(posix.normalize(home));
     if (h !== "/") homes.add(h);
   };
   for (const e of jailPasswd?.entries ?? []) if (e.uid >= FIRST_USER_UID) add(e.home);
@@ -627,13 +632,13 @@ function errorText(e: unknown): string {
  *   type CheckFinding,
  *   type CheckFs,
  *   type EntryInfo,
+ *   entryInfo,
  *   NO_SETTINGS,
  *   walkJail,
  * } from "../../mod.ts";
  *
- * const dir = (mode: number, ino: number): EntryInfo => ({
- *   kind: "dir", mode, uid: 0, gid: 0, size: 4096, dev: 1, ino, nlink: 2, rdev: 0,
- * });
+ * const template = entryInfo(Deno.lstatSync("/")); // a real directory's facts to start from
+ * const dir = (mode: number, ino: number): EntryInfo => ({ ...template, mode, uid: 0, gid: 0, ino });
  * const tree = new Map([["/srv/jail", dir(0o755, 2)], ["/srv/jail/upload", dir(0o777, 3)]]);
  * const fs: CheckFs = {
  *   lstat: (path) => tree.get(path),

@@ -43,12 +43,20 @@ export interface OpenFile {
 
 /**
  * openNoFollow, then fstat: a descriptor that is not a regular file is closed and refused with
- * a JailkitError ("io") naming `path`.
+ * a JailkitError ("io") naming `path`; so is one that is not the file `expect` (the inode `path`
+ * was lstat'ed as): it "changed while it was being checked".
  */
-export function openRegular(path: string, follow = false): OpenFile {
+export function openRegular(
+  path: string,
+  follow = false,
+  expect?: { readonly dev: number; readonly ino: number },
+): OpenFile {
   const fd = openNoFollow(path, follow);
   try {
     const st = fs.fstatSync(fd);
+    if (expect && (!st.isFile() || st.dev !== expect.dev || st.ino !== expect.ino)) {
+      throw new JailkitError("io", `${path} changed while it was being checked`);
+    }
     if (!st.isFile()) throw new JailkitError("io", `${path} is not a regular file`);
     return { fd, size: st.size, dev: st.dev, ino: st.ino };
   } catch (e) {
@@ -130,7 +138,7 @@ export interface SameContentOptions {
  * FIFO. Throws a JailkitError ("io") when either is not a regular file, or node's error.
  */
 export function sameContent(a: string, b: string, opts: SameContentOptions = {}): boolean {
-  const fa = opts.expectA === undefined ? openRegular(a) : openExpected(a, opts.expectA);
+  const fa = openRegular(a, false, opts.expectA);
   try {
     const fb = openRegular(b, opts.followB ?? false);
     try {
@@ -152,20 +160,6 @@ export function sameContent(a: string, b: string, opts: SameContentOptions = {})
     }
   } finally {
     fs.closeSync(fa.fd);
-  }
-}
-
-function openExpected(path: string, expect: { dev: number; ino: number }): OpenFile {
-  const fd = openNoFollow(path);
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.dev !== expect.dev || st.ino !== expect.ino) {
-      throw new JailkitError("io", `${path} changed while it was being checked`);
-    }
-    return { fd, size: st.size, dev: st.dev, ino: st.ino };
-  } catch (e) {
-    fs.closeSync(fd);
-    throw e;
   }
 }
 

@@ -10,6 +10,7 @@ import { type IniFile, readIni } from "../lib/config/ini.ts";
 import { checkJailSafety, lstatOrUndefined } from "../lib/engine/jailpath.ts";
 import { parsePasswd } from "../lib/config/passwd.ts";
 import { configDir, DEFAULT_PATH, locateProgram } from "../lib/core/paths.ts";
+import { parseSocketdConfig } from "../lib/socketd/rules.ts";
 import {
   checkJail,
   chrootshPaths,
@@ -79,6 +80,22 @@ function loadConfig(given: string | undefined, note: (t: string) => void): IniFi
       return undefined;
     }
     throw e;
+  }
+}
+
+/**
+ * The sockets jk_socketd makes (its configuration), which are not reported as sockets no
+ * jailkit tool made. Without a readable configuration only each jail's dev/log counts.
+ */
+function socketdSockets(note: (t: string) => void): string[] {
+  const path = posix.join(configDir(), "jk_socketd.ini");
+  try {
+    return parseSocketdConfig(Deno.readTextFileSync(path), path).sockets.map((s) =>
+      posix.normalize(s.path)
+    );
+  } catch (e) {
+    note(`not using ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    return [];
   }
 }
 
@@ -156,6 +173,7 @@ function run(): number {
   for (const f of selection.findings) report(f);
 
   const fs = systemCheckFs();
+  const sockets = socketdSockets(note);
   const shells = chrootshPaths();
   const askSshd = sshdQuery(values["sshd-config"], note);
   for (const j of selection.jails) {
@@ -168,6 +186,7 @@ function run(): number {
       readJailPasswd: () => readJailPasswd(j.jail),
       checkSafety: (jail) => checkJailSafety(jail),
       fs,
+      sockets,
       report,
       note,
     });

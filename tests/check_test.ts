@@ -16,12 +16,15 @@ import {
   type EntryInfo,
   type Finding,
   findingLine,
+  foreignSetidFinding,
   hostUserFindings,
   jailedHostUsers,
+  jailShellFindings,
   jailUserFindings,
   NO_SETTINGS,
   parseMountinfo,
   readJailPasswd,
+  resolveTarget,
   selectJails,
   setidFinding,
   settingsFor,
@@ -46,6 +49,10 @@ interface FakeNode {
   dev?: number;
   /** Same number = same inode (a hard link). */
   ino?: number;
+  /** Links to this inode outside the fake tree. */
+  outsideLinks?: number;
+  /** Device number of a char or block device. */
+  rdev?: number;
 }
 
 class FakeFs implements CheckFs {
@@ -80,6 +87,9 @@ class FakeFs implements CheckFs {
       size,
       dev: n.dev ?? 1,
       ino: n.ino!,
+      nlink: [...this.#nodes.values()].filter((o) => o.ino === n.ino).length +
+        (n.outsideLinks ?? 0),
+      rdev: n.rdev ?? 0,
     };
   }
 
@@ -137,6 +147,7 @@ function freshTree(): Record<string, FakeNode> {
     "/usr/bin/bash": { kind: "file", content: BASH, mode: 0o755 },
     "/usr/bin/sh": { kind: "symlink", target: "dash" },
     "/usr/bin/dash": { kind: "file", content: "ELF dash", mode: 0o755 },
+    "/usr/share": { kind: "dir" },
     "/etc/passwd": { kind: "file", content: "root:x:0:0::/root:/bin/bash\nbob:x:1000:1000::/" },
     "/etc/group": { kind: "file", content: "root:x:0:\nbob:x:1000:" },
     "/etc/ld.so.cache": { kind: "file", content: "host cache with many entries" },
@@ -156,17 +167,24 @@ function freshTree(): Record<string, FakeNode> {
     [`${J}/etc/ld.so.cache`]: { kind: "file", content: "jail cache" },
     [`${J}/etc/profile`]: { kind: "file", content: "PATH=/usr/bin" },
     [`${J}/etc/jailkit/jk_lsh.ini`]: { kind: "file", content: "[alice]\npaths=/usr/bin\n" },
-    [`${J}/etc/only-in-jail`]: { kind: "file", content: "local" },
     [`${J}/tmp`]: { kind: "dir", mode: 0o1777 },
     [`${J}/tmp/hostonly`]: { kind: "file", content: "a jailed user's file" },
     [`${J}/home/alice/notes`]: { kind: "file", content: "alice's own notes" },
-    [`${J}/dev/null`]: { kind: "char", mode: 0o666 },
+    "/dev/null": { kind: "char", mode: 0o666, rdev: 259 },
+    [`${J}/dev/null`]: { kind: "char", mode: 0o666, rdev: 259 },
+    "/etc/alternatives/vi": { kind: "symlink", target: "/usr/bin/vim.basic" },
+    [`${J}/etc/alternatives/vi`]: { kind: "symlink", target: "/usr/bin/vim.basic" },
   };
 }
 
 function walk(
   fs: CheckFs,
-  opts: { settings?: Partial<CheckSettings>; homes?: string[]; unsafe?: string } = {},
+  opts: {
+    settings?: Partial<CheckSettings>;
+    homes?: string[];
+    unsafe?: string;
+    sockets?: string[];
+  } = {},
 ): { findings: Finding[]; notes: string[] } {
   const findings: Finding[] = [];
   const notes: string[] = [];
@@ -175,6 +193,7 @@ function walk(
     settings: { ...NO_SETTINGS, ...opts.settings },
     homes: opts.homes ?? [],
     unsafeMessage: opts.unsafe,
+    sockets: opts.sockets,
     report: (f) => findings.push(f),
     note: (t) => notes.push(t),
   });
@@ -306,7 +325,7 @@ Deno.test("selectJails: sections then passwd jails, trailing slashes, DEFAULT, a
 // One entry
 
 function info(kind: NodeKind, mode: number, uid = 0, gid = 0): EntryInfo {
-  return { kind, mode, uid, gid, size: 0, dev: 1, ino: 1 };
+  return { kind, mode, uid, gid, size: 0, dev: 1, ino: 1, nlink: 1, rdev: 0 };
 }
 
 Deno.test("writableDirFinding: one warning per directory, others first, sticky temp dirs quiet", () => {
@@ -393,7 +412,7 @@ Deno.test("setidFinding: set-id root files warned once, for the widest class not
 // ---------------------------------------------------------------------------------------------
 // The walk
 
-Deno.test("walkJail: a fresh jail reports nothing (tool-written files, /tmp, homes, jail-only files)", () => {
+Deno.test("walkJail: a fresh jail reports nothing (tool-written files, /tmp, homes, host links)", () => {
   const fs = new FakeFs(freshTree());
   const { findings, notes } = walk(fs, { homes: ["/home/alice"] });
   assert.deepEqual(lines(findings), []);
@@ -404,7 +423,7 @@ Deno.test("walkJail: a fresh jail reports nothing (tool-written files, /tmp, hom
     `${J}/usr/bin/dash`,
     `${J}/usr/bin/ls`,
   ]);
-  assert.ok(notes.includes(`ignoring path ${J}/dev/null (char)`));
+  assert.ok(notes.includes(`comparing device ${J}/dev/null and /dev/null`));
 });
 
 Deno.test("walkJail: each planted difference is reported exactly once", () => {
@@ -430,7 +449,8 @@ Deno.test("walkJail: each planted difference is reported exactly once", () => {
         fs.add("/usr/lib/x", { kind: "file", content: "x" });
         fs.add(`${J}/usr/lib`, { kind: "symlink", target: "/etc" });
       },
-      `ERROR: ${J}/usr/lib and /usr/lib are not both symlinks!`,
+      `ERROR: symlink ${J}/usr/lib leads out of the jail when followed from the host (to /etc; ` +
+      "/usr/lib is not a symlink)",
     ],
     [
       "file where the host has a directory",
@@ -548,6 +568,299 @@ Deno.test("walkJail: unreadable entries are errors naming the path, and the walk
   ]);
 });
 
+Deno.test("walkJail: entries the host lacks, each once; a jail-only directory once for all it holds", () => {
+  const fs = new FakeFs({
+    ...freshTree(),
+    // A dropped program, a relative link and a directory tree the host does not have.
+    [`${J}/usr/bin/dropped`]: { kind: "file", content: "ELF", mode: 0o755 },
+    [`${J}/usr/bin/vi`]: { kind: "symlink", target: "ls" },
+    [`${J}/opt/tools/bin/a`]: { kind: "file", content: "a" },
+    [`${J}/opt/tools/b`]: { kind: "symlink", target: "bin/a" },
+    // jk_init's emptydirs for a directory the host lacks, and the parents of a home.
+    [`${J}/srv/empty/deeper`]: { kind: "dir" },
+    [`${J}/srv/www/alice/site.html`]: { kind: "file", content: "alice's page" },
+    // Local data and ignored paths are the jail's own.
+    [`${J}/home/carol/x`]: { kind: "file", content: "x" },
+    [`${J}/tmp/new`]: { kind: "file", content: "x" },
+    [`${J}/var/log/new.log`]: { kind: "file", content: "x" },
+    [`${J}/etc/jailkit/new.ini`]: { kind: "file", content: "x" },
+    [`${J}/usr/local/custom`]: { kind: "file", content: "x" },
+  });
+  const { findings } = walk(fs, {
+    homes: ["/home/alice", "/srv/www/alice"],
+    settings: { ignorePathOnCompare: [`${J}/usr/local`] },
+  });
+  assert.deepEqual(lines(findings), [
+    `WARNING: ${J}/opt/ is only in the jail: /opt does not exist on the host`,
+    `WARNING: ${J}/usr/bin/dropped is only in the jail: /usr/bin/dropped does not exist on ` +
+    "the host",
+    `WARNING: ${J}/usr/bin/vi is only in the jail: /usr/bin/vi does not exist on the host`,
+  ]);
+  assert.deepEqual(findings.map((f) => [f.kind, f.path]), [
+    ["jail-only", `${J}/opt`],
+    ["jail-only", `${J}/usr/bin/dropped`],
+    ["jail-only", `${J}/usr/bin/vi`],
+  ]);
+
+  // A file where the host has a dangling symlink is not a host file either.
+  const dangling = new FakeFs({
+    "/etc/motd": { kind: "symlink", target: "/run/motd.dynamic" },
+    [`${J}/etc/motd`]: { kind: "file", content: "hello" },
+  });
+  assert.deepEqual(lines(walk(dangling).findings), [
+    `ERROR: ${J}/etc/motd is a regular file but /etc/motd is not!`,
+  ]);
+});
+
+Deno.test("walkJail: symlinks that lead out of the jail from the host; the host's own links are quiet", () => {
+  const cases: [string, Record<string, FakeNode>, string[]][] = [
+    ["absolute, planted", { [`${J}/usr/share/x`]: { kind: "symlink", target: "/etc/shadow" } }, [
+      `ERROR: symlink ${J}/usr/share/x leads out of the jail when followed from the host ` +
+      "(to /etc/shadow; /usr/share/x does not exist)",
+    ]],
+    ["relative, .. past the jail root", {
+      [`${J}/usr/share/up`]: { kind: "symlink", target: "../../../etc" },
+    }, [
+      `ERROR: symlink ${J}/usr/share/up leads out of the jail when followed from the host ` +
+      "(to ../../../etc; /usr/share/up does not exist)",
+    ]],
+    ["changed host link", {
+      "/usr/bin/pager": { kind: "symlink", target: "less" },
+      [`${J}/usr/bin/pager`]: { kind: "symlink", target: "/etc/passwd" },
+    }, [
+      `ERROR: symlink ${J}/usr/bin/pager leads out of the jail when followed from the host ` +
+      "(to /etc/passwd; /usr/bin/pager is a symlink to less)",
+    ]],
+    ["where the host has a file", {
+      [`${J}/etc/profile`]: { kind: "symlink", target: "/etc/shadow" },
+    }, [
+      `ERROR: symlink ${J}/etc/profile leads out of the jail when followed from the host ` +
+      "(to /etc/shadow; /etc/profile is not a symlink)",
+    ]],
+    // `b` alone stays inside (it is the jail root), but `a`'s own `..` then leaves.
+    ["through an inner link", {
+      [`${J}/x/b`]: { kind: "symlink", target: ".." },
+      [`${J}/x/a`]: { kind: "symlink", target: "b/../etc/shadow" },
+    }, [
+      `WARNING: ${J}/x/ is only in the jail: /x does not exist on the host`,
+      `ERROR: symlink ${J}/x/a leads out of the jail when followed from the host ` +
+      "(to b/../etc/shadow; /x/a does not exist)",
+    ]],
+    // Leaving through another link is that link's finding, not this one's.
+    ["via a link judged on its own", {
+      [`${J}/usr/share/vi`]: { kind: "symlink", target: "../../etc/alternatives/vi/.." },
+    }, [
+      `WARNING: ${J}/usr/share/vi is only in the jail: /usr/share/vi does not exist on the host`,
+    ]],
+    // The jail's own path, spelt in full, stays in the jail from the host.
+    ["absolute into the jail", {
+      [`${J}/usr/share/ls`]: { kind: "symlink", target: `${J}/usr/bin/ls` },
+    }, [
+      `WARNING: ${J}/usr/share/ls is only in the jail: /usr/share/ls does not exist on the host`,
+    ]],
+    ["the user's own, in a home", {
+      [`${J}/home/alice/secret`]: { kind: "symlink", target: "/etc/shadow" },
+      [`${J}/tmp/t`]: { kind: "symlink", target: "/etc/shadow" },
+    }, []],
+    ["a loop", {
+      [`${J}/usr/share/l1`]: { kind: "symlink", target: "l2/x" },
+      [`${J}/usr/share/l2`]: { kind: "symlink", target: "l1/x" },
+    }, [
+      `WARNING: ${J}/usr/share/l1 is only in the jail: /usr/share/l1 does not exist on the host`,
+      `WARNING: ${J}/usr/share/l2 is only in the jail: /usr/share/l2 does not exist on the host`,
+    ]],
+  ];
+  for (const [name, planted, expected] of cases) {
+    const fs = new FakeFs({ ...freshTree(), ...planted });
+    assert.deepEqual(lines(walk(fs, { homes: ["/home/alice"] }).findings), expected, name);
+  }
+  const escape = walk(
+    new FakeFs({ ...freshTree(), [`${J}/usr/x`]: { kind: "symlink", target: "/" } }),
+  ).findings;
+  assert.deepEqual(escape.map((f) => [f.severity, f.kind, f.path]), [
+    ["error", "symlink-escape", `${J}/usr/x`],
+  ]);
+});
+
+Deno.test("walkJail: hard links to files outside the jail; jk_init -k links are quiet", () => {
+  const fs = new FakeFs({
+    ...freshTree(),
+    // jk_init -k: the host file of the same path, whatever other links the host has.
+    "/usr/bin/perl": { kind: "file", content: "perl", ino: 7, outsideLinks: 1 },
+    [`${J}/usr/bin/perl`]: { kind: "file", content: "perl", ino: 7 },
+    // Two names of one file, both in the jail (host copies of a and b are separate files).
+    "/usr/lib/a": { kind: "file", content: "same" },
+    "/usr/lib/b": { kind: "file", content: "same" },
+    [`${J}/usr/lib/a`]: { kind: "file", content: "same", ino: 8 },
+    [`${J}/usr/lib/b`]: { kind: "file", content: "same", ino: 8 },
+    // The inode of another host file (/etc/shadow), under a name the host lacks.
+    "/etc/shadow": { kind: "file", content: "root:hash", ino: 9 },
+    [`${J}/usr/share/hn`]: { kind: "file", content: "root:hash", ino: 9 },
+    // A jail file linked to a file in no tree we know (another jail, say).
+    [`${J}/etc/profile`]: { kind: "file", content: "PATH=/usr/bin", outsideLinks: 1 },
+    // The tools' own files and the users' data are never -k links.
+    [`${J}/etc/group`]: { kind: "file", content: "root:x:0:\n", ino: 10 },
+    "/etc/group": { kind: "file", content: "root:x:0:\n", ino: 10 },
+  });
+  fs.remove("/etc/group");
+  const result = walk(fs, { homes: ["/home/alice"] }).findings;
+  assert.deepEqual(lines(result), [
+    `ERROR: ${J}/etc/profile is a hard link to a file outside the jail (2 links, 1 in the jail)`,
+    `ERROR: ${J}/usr/share/hn is a hard link to a file outside the jail (2 links, 1 in the jail)`,
+  ]);
+  assert.ok(result.every((f) => f.kind === "hardlink" && f.severity === "error"));
+
+  // A jail-only file whose links are all in the jail is reported as jail-only, at the end.
+  const inside = new FakeFs({
+    ...freshTree(),
+    "/usr/lib/libc.so": { kind: "file" },
+    [`${J}/usr/lib/a`]: { kind: "file", content: "same", ino: 8 },
+    [`${J}/usr/lib/b`]: { kind: "file", content: "same", ino: 8 },
+  });
+  assert.deepEqual(lines(walk(inside).findings), [
+    `WARNING: ${J}/usr/lib/a is only in the jail: /usr/lib/a does not exist on the host`,
+    `WARNING: ${J}/usr/lib/b is only in the jail: /usr/lib/b does not exist on the host`,
+  ]);
+});
+
+Deno.test("walkJail: devices outside /dev or unlike the host's, FIFOs and sockets no tool made", () => {
+  const fs = new FakeFs({
+    ...freshTree(),
+    [`${J}/usr/share/mem`]: { kind: "char", rdev: 257 },
+    [`${J}/home/alice/disk`]: { kind: "block", rdev: 2048 },
+    "/dev/zero": { kind: "char", rdev: 261 },
+    [`${J}/dev/zero`]: { kind: "char", rdev: 2048 },
+    [`${J}/dev/sda`]: { kind: "block", rdev: 2048 },
+    [`${J}/usr/share/fifo`]: { kind: "fifo" },
+    [`${J}/etc/sock`]: { kind: "socket" },
+    // jk_socketd's: dev/log always, others from its configuration; users' own places.
+    [`${J}/dev/log`]: { kind: "socket" },
+    [`${J}/var/spool/postfix/dev/log`]: { kind: "socket" },
+    [`${J}/home/alice/.gnupg/S.gpg-agent`]: { kind: "socket" },
+    [`${J}/tmp/fifo`]: { kind: "fifo" },
+    [`${J}/run/daemon.sock`]: { kind: "socket" },
+  });
+  const { findings } = walk(fs, {
+    homes: ["/home/alice"],
+    sockets: [`${J}/var/spool/postfix/dev/log`],
+  });
+  assert.deepEqual(lines(findings), [
+    `ERROR: ${J}/dev/sda is a block device, but /dev/sda does not exist on the host!`,
+    `ERROR: ${J}/dev/zero is not the same device as /dev/zero!`,
+    `WARNING: ${J}/etc/sock is a socket, which no jailkit tool makes there`,
+    `ERROR: ${J}/home/alice/disk is a block device outside /dev!`,
+    `WARNING: ${J}/usr/share/fifo is a FIFO, which no jailkit tool makes there`,
+    `ERROR: ${J}/usr/share/mem is a char device outside /dev!`,
+  ]);
+  assert.deepEqual(findings.map((f) => f.kind), [
+    "device",
+    "device",
+    "special",
+    "device",
+    "special",
+    "device",
+  ]);
+});
+
+Deno.test("foreignSetidFinding: set-id files owned by anyone but root", () => {
+  const file = (mode: number, uid: number) => ({ ...info("file", mode, uid), size: 1 });
+  assert.equal(foreignSetidFinding(J, `${J}/x`, file(0o4755, 0)), undefined);
+  assert.equal(foreignSetidFinding(J, `${J}/x`, file(0o755, 1000)), undefined);
+  assert.equal(foreignSetidFinding(J, `${J}/x`, info("dir", 0o2775, 1000)), undefined);
+  assert.equal(
+    findingLine(foreignSetidFinding(J, `${J}/x`, file(0o4755, 1000))!),
+    `WARNING: ${J}/x is setuid and owned by uid 1000, not root!`,
+  );
+  assert.equal(
+    findingLine(foreignSetidFinding(J, `${J}/x`, file(0o2711, 33))!),
+    `WARNING: ${J}/x is setgid and owned by uid 33, not root!`,
+  );
+  // In the walk, next to the set-uid-root warnings.
+  const fs = new FakeFs({
+    ...freshTree(),
+    [`${J}/usr/bin/ls`]: { kind: "file", content: LS, mode: 0o4755, uid: 1000 },
+  });
+  assert.deepEqual(lines(walk(fs).findings), [
+    `WARNING: ${J}/usr/bin/ls is setuid and owned by uid 1000, not root!`,
+  ]);
+});
+
+Deno.test("jailShellFindings: a user's shell must be an executable file of the jail", () => {
+  const fs = new FakeFs({
+    [`${J}/bin`]: { kind: "symlink", target: "usr/bin" },
+    [`${J}/usr/bin/bash`]: { kind: "file", mode: 0o755 },
+    [`${J}/usr/bin/rbash`]: { kind: "symlink", target: "/usr/bin/bash" },
+    [`${J}/usr/bin/notes`]: { kind: "file", mode: 0o644 },
+    [`${J}/usr/sbin/jk_lsh`]: { kind: "file", mode: 0o755 },
+    // A link that leaves the jail from the host is followed as a jailed process does.
+    "/usr/bin/zsh": { kind: "file", mode: 0o755 },
+  });
+  const jailPasswd = parsePasswd(
+    [
+      "root:x:0:0:root:/root:/bin/bash",
+      "daemon:x:4242:1:daemon:/usr/sbin:/usr/sbin/nologin",
+      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin",
+      "alice:x:1001:1001::/home/alice:/usr/sbin/jk_lsh",
+      "bob:x:1002:1002::/home/bob:/bin/rbash",
+      "carol:x:1003:1003::/home/carol:/usr/bin/zsh",
+      "dave:x:1004:1004::/home/dave:/usr/bin/notes",
+      "eve:x:1005:1005::/home/eve:",
+      "www-data:x:99:33:www-data:/var/www:/usr/sbin/nologin",
+    ].join("\n"),
+    `${J}/etc/passwd`,
+  );
+  const findings = jailShellFindings(J, jailPasswd, HOST, fs);
+  assert.deepEqual(lines(findings), [
+    `WARNING: the shell /usr/bin/zsh of user carol does not exist in jail ${J}`,
+    `WARNING: the shell /usr/bin/notes of user dave is not an executable file in jail ${J}`,
+    `WARNING: the shell /bin/sh of user eve does not exist in jail ${J}`,
+  ]);
+  assert.deepEqual(findings.map((f) => [f.kind, f.user]), [
+    ["jail-user", "carol"],
+    ["jail-user", "dave"],
+    ["jail-user", "eve"],
+  ]);
+});
+
+Deno.test("resolveTarget: from the host, or as a jailed process sees it", () => {
+  const fs = new FakeFs({
+    [`${J}/bin`]: { kind: "symlink", target: "usr/bin" },
+    [`${J}/usr/bin/ls`]: { kind: "file" },
+    [`${J}/x/b`]: { kind: "symlink", target: ".." },
+    [`${J}/etc/alternatives/vi`]: { kind: "symlink", target: "/usr/bin/vim.basic" },
+  });
+  const host = { chroot: false, followLast: false };
+  const chroot = { chroot: true, followLast: true };
+  assert.deepEqual(resolveTarget(fs, J, "/", "bin/ls", host), {
+    where: "inside",
+    path: "/usr/bin/ls",
+  });
+  assert.deepEqual(resolveTarget(fs, J, "/usr", "../../x", host), { where: "outside" });
+  assert.deepEqual(resolveTarget(fs, J, "/x", "b/../y", host), { where: "outside" });
+  assert.deepEqual(resolveTarget(fs, J, "/x", "b/y", host), { where: "inside", path: "/y" });
+  assert.deepEqual(resolveTarget(fs, J, "/", "etc/alternatives/vi/..", host), {
+    where: "via-link",
+  });
+  assert.deepEqual(resolveTarget(fs, J, "/", `${J}/bin/ls`, host), {
+    where: "inside",
+    path: "/usr/bin/ls",
+  });
+  assert.deepEqual(resolveTarget(fs, J, "/usr", "/etc/x", chroot), {
+    where: "inside",
+    path: "/etc/x",
+  });
+  assert.deepEqual(resolveTarget(fs, J, "/", "../../bin/ls", chroot), {
+    where: "inside",
+    path: "/usr/bin/ls",
+  });
+  assert.deepEqual(resolveTarget(fs, J, "/", "etc/alternatives/vi", chroot), {
+    where: "inside",
+    path: "/usr/bin/vim.basic",
+  });
+  const loop = new FakeFs({ [`${J}/a`]: { kind: "symlink", target: "a" } });
+  assert.deepEqual(resolveTarget(loop, J, "/", "a", chroot), { where: "loop" });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Users
 
@@ -645,6 +958,8 @@ Deno.test("checkJail: an unsafe jail is one error, its directory not warned agai
     [`${J}/etc`]: { kind: "dir", mode: 0o777 },
     [`${J}/home/alice/notes`]: { kind: "file", content: "alice's own notes" },
     "/home/alice/notes": { kind: "file", content: "host notes" },
+    "/usr/sbin/jk_lsh": { kind: "file", content: "jk_lsh", mode: 0o755 },
+    [`${J}/usr/sbin/jk_lsh`]: { kind: "file", content: "jk_lsh", mode: 0o755 },
   });
   const findings: Finding[] = [];
   checkJail({

@@ -6,7 +6,15 @@
  * With JK_REFERENCE set, jk_check is jailkit 2.23's; the jails are still built by our jk_init.
  */
 import assert from "node:assert/strict";
-import { rootTest, runTool, safeTestRoot, SYSTEM_PATH, tempDir } from "./helpers.ts";
+import {
+  DENO,
+  REPO_ROOT,
+  rootTest,
+  runTool,
+  safeTestRoot,
+  SYSTEM_PATH,
+  tempDir,
+} from "./helpers.ts";
 
 /** Our tool even under JK_REFERENCE: fixtures must not depend on the tool being judged. */
 async function ours(tool: string, args: string[], env: Record<string, string>) {
@@ -345,5 +353,183 @@ rootTest("jk_check: command line, configuration file errors, verbose progress", 
     assert.doesNotMatch(verbose.stdout, /^(ERROR|WARNING):/m);
   } finally {
     f.cleanup();
+  }
+});
+
+/** Binds a Unix socket at `path` and leaves it there, as jk_socketd leaves JAIL/dev/log. */
+function makeSocket(path: string): void {
+  // Deno removes the socket file when its listener closes; a process that exits does not.
+  must("python3", [
+    "-c",
+    "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])",
+    path,
+  ]);
+}
+
+rootTest(
+  "jk_check: every entry a jailed user or intruder can plant is reported, text and --json",
+  async () => {
+    const f = await freshJail("check-planted");
+    const J = f.jail;
+    try {
+      Deno.symlinkSync("/etc/shadow", `${J}/usr/share/x`);
+      Deno.symlinkSync("/etc/passwd", `${J}/usr/bin/pw`);
+      Deno.symlinkSync("../../../../../../etc", `${J}/usr/lib/up`);
+      Deno.copyFileSync(`${J}/usr/bin/true`, `${J}/usr/bin/dropped`);
+      Deno.mkdirSync(`${J}/opt/tools`, { recursive: true });
+      Deno.writeTextFileSync(`${J}/opt/tools/readme`, "hi");
+      // A hard link needs the same file system: a host file next to the jail stands for one.
+      Deno.writeTextFileSync(`${f.root}/host-secret`, "secret");
+      Deno.linkSync(`${f.root}/host-secret`, `${J}/usr/share/hn`);
+      must("mknod", [`${J}/usr/share/mem`, "c", "1", "1"]);
+      must("mknod", [`${J}/dev/sda-null`, "b", "8", "0"]);
+      must("mkfifo", [`${J}/usr/share/fifo`]);
+      makeSocket(`${J}/etc/sock`);
+      Deno.copyFileSync(`${J}/usr/bin/true`, `${J}/usr/bin/suidbob`);
+      Deno.chownSync(`${J}/usr/bin/suidbob`, 1000, 1000);
+      Deno.chmodSync(`${J}/usr/bin/suidbob`, 0o4755);
+      const passwd = Deno.readTextFileSync(`${J}/etc/passwd`);
+      Deno.writeTextFileSync(
+        `${J}/etc/passwd`,
+        `${passwd}ghost:x:2000:2000::/home/ghost:/bin/zsh\n`,
+      );
+      // What jk_socketd and the users leave is theirs: a socket at dev/log, a user's own link
+      // to a host file in /tmp.
+      makeSocket(`${J}/dev/log`);
+      Deno.symlinkSync("/etc/shadow", `${J}/tmp/mine`);
+
+      const r = await check(f);
+      assert.deepEqual(r.lines, [
+        `ERROR: ${J}/dev/sda-null is a block device, but /dev/sda-null does not exist on the host!`,
+        `WARNING: ${J}/etc/sock is a socket, which no jailkit tool makes there`,
+        `WARNING: ${J}/opt/tools/ is only in the jail: /opt/tools does not exist on the host`,
+        `WARNING: ${J}/usr/bin/dropped is only in the jail: /usr/bin/dropped does not exist on ` +
+        "the host",
+        `ERROR: symlink ${J}/usr/bin/pw leads out of the jail when followed from the host ` +
+        "(to /etc/passwd; /usr/bin/pw does not exist)",
+        `WARNING: ${J}/usr/bin/suidbob is only in the jail: /usr/bin/suidbob does not exist on ` +
+        "the host",
+        `WARNING: ${J}/usr/bin/suidbob is setuid and owned by uid 1000, not root!`,
+        `ERROR: symlink ${J}/usr/lib/up leads out of the jail when followed from the host ` +
+        "(to ../../../../../../etc; /usr/lib/up does not exist)",
+        `WARNING: ${J}/usr/share/fifo is a FIFO, which no jailkit tool makes there`,
+        `ERROR: ${J}/usr/share/mem is a char device outside /dev!`,
+        `ERROR: symlink ${J}/usr/share/x leads out of the jail when followed from the host ` +
+        "(to /etc/shadow; /usr/share/x does not exist)",
+        `ERROR: ${J}/usr/share/hn is a hard link to a file outside the jail (2 links, 1 in the ` +
+        "jail)",
+        `ERROR: user ghost in jail ${J} does not exist on the real system`,
+        `WARNING: the shell /bin/zsh of user ghost does not exist in jail ${J}`,
+      ]);
+      assert.equal(r.code, 2);
+
+      const doc = JSON.parse((await check(f, J, ["--json"])).stdout);
+      assert.deepEqual(
+        doc.findings.map((x: { severity: string; kind: string }) => `${x.severity} ${x.kind}`),
+        [
+          "error device",
+          "warning special",
+          "warning jail-only",
+          "warning jail-only",
+          "error symlink-escape",
+          "warning jail-only",
+          "warning setid",
+          "error symlink-escape",
+          "warning special",
+          "error device",
+          "error symlink-escape",
+          "error hardlink",
+          "error jail-user",
+          "warning jail-user",
+        ],
+      );
+      assert.equal(doc.errors, 7);
+      assert.equal(doc.warnings, 7);
+    } finally {
+      f.cleanup();
+    }
+  },
+);
+
+rootTest(
+  "jk_check: silent on jails the jailkit tools wrote, for every shipped jk_init section",
+  () => {
+    const { dir: root, cleanup } = safeTestRoot("check-sections");
+    const ini = Deno.readTextFileSync(`${REPO_ROOT}/data/jk_init.ini`);
+    const sections = [...ini.matchAll(/^\[([a-z0-9_-]+)\]/gm)].map((m) => m[1]);
+    assert.ok(sections.length > 30, sections.join(" "));
+    try {
+      // need_proc sections add a line to /etc/fstab and mount proc in the jail: everything
+      // runs in a mount namespace of its own, with a copy of /etc bound over the host's. Our
+      // tools, also under JK_REFERENCE: the question is what they leave behind.
+      const tool = (name: string) =>
+        `${DENO} run -A --no-config --quiet ${REPO_ROOT}/cli/${name}.ts`;
+      const socket = "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])";
+      const script = [
+        `cp -a /etc ${root}/etc-copy`,
+        `mount --bind ${root}/etc-copy /etc`,
+        `for s in ${sections.join(" ")}; do`,
+        `  j=${root}/jail-$s`,
+        `  ${tool("jk_init")} -j $j $s >/dev/null 2>${root}/init.err ||` +
+        ` { echo "=== $s jk_init failed"; cat ${root}/init.err; }`,
+        // need_logsocket names JAIL/dev/log in jk_socketd.ini; jk_socketd makes the socket.
+        `  if grep -qF "[$j/dev/log]" ${root}/etc-jailkit/jk_socketd.ini 2>/dev/null; then` +
+        ` python3 -c '${socket}' $j/dev/log; fi`,
+        `  out=$(${tool("jk_check")} $j 2>&1); rc=$?`,
+        `  if [ -n "$out" ] || [ $rc != 0 ]; then echo "=== $s exit $rc"; echo "$out"; fi`,
+        `  umount $j/proc 2>/dev/null; rm -rf $j`,
+        `done`,
+        `echo checked`,
+      ].join("\n");
+      const o = new Deno.Command("unshare", {
+        args: ["-m", "--propagation", "private", "sh", "-c", script],
+        stdout: "piped",
+        stderr: "piped",
+        env: { PATH: SYSTEM_PATH, JAILKIT_ETC: `${root}/etc-jailkit`, NO_COLOR: "1" },
+      }).outputSync();
+      const dec = new TextDecoder();
+      assert.equal(o.code, 0, dec.decode(o.stderr));
+      assert.equal(dec.decode(o.stdout), "checked\n");
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+rootTest("jk_check: silent after jk_init -k, jk_jailuser -m, jk_cp and jk_update", async () => {
+  const { dir: root, cleanup } = safeTestRoot("check-tools");
+  const { dir: etc, cleanup: cleanEtc } = tempDir("check-tools-etc");
+  const jail = `${root}/jail`;
+  const name = `jkk${crypto.randomUUID().slice(0, 6)}`;
+  const env = { JAILKIT_ETC: etc };
+  let created = false;
+  try {
+    const init = await ours("jk_init", ["-k", "-j", jail, "basicshell", "jk_lsh", "openvpn"], env);
+    assert.equal(init.code, 0, init.stderr);
+    must("useradd", ["-m", "-d", `/home/${name}`, "-s", "/bin/bash", name]);
+    created = true;
+    const jailed = await ours(
+      "jk_jailuser",
+      ["-m", "-n", "-s", "/bin/bash", "-j", jail, name],
+      env,
+    );
+    assert.equal(jailed.code, 0, jailed.stderr);
+    // Host absolute symlinks (the alternatives chain of an editor, the time zone) as copied.
+    const cp = await ours("jk_cp", ["-j", jail, "/usr/bin/editor", "/etc/localtime"], env);
+    assert.equal(cp.code, 0, cp.stderr);
+    const update = await ours("jk_update", ["-j", jail], env);
+    assert.equal(update.code, 0, update.stderr);
+    const r = await runTool("jk_check", [jail], { env });
+    // Other tests' jailed accounts name other jails; sshd's settings for jailed accounts are
+    // another check (the sshd tests above).
+    const lines = r.stdout.split("\n").filter((l) => l.includes(jail));
+    assert.deepEqual(lines.filter((l) => !l.startsWith("WARNING: sshd ")), []);
+  } finally {
+    try {
+      if (created) must("userdel", ["-f", name]);
+    } finally {
+      cleanup();
+      cleanEtc();
+    }
   }
 });

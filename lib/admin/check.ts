@@ -46,6 +46,11 @@ export type FindingKind =
   | "setid"
   | "content" // a file differs from the host copy
   | "symlink" // a symlink differs from the host's
+  | "symlink-escape" // a symlink that leads out of the jail when followed from the host
+  | "jail-only" // an entry of a compared directory that the host lacks
+  | "hardlink" // a file sharing its inode with a file outside the jail
+  | "device" // a device node outside /dev, or unlike the host's device of that name
+  | "special" // a FIFO or socket no jailkit tool made
   | "unreadable" // something could not be read or compared
   | "jail-user" // JAIL/etc/passwd against the host
   | "host-user" // host accounts with a /./ home
@@ -321,6 +326,10 @@ export interface EntryInfo {
   readonly dev: number;
   /** Inode number: with `dev`, recognises bind mounts and hard links. */
   readonly ino: number;
+  /** Number of hard links. */
+  readonly nlink: number;
+  /** Device number of a char or block device (0 otherwise). */
+  readonly rdev: number;
 }
 
 /** The facts the checks use, from an lstat or stat result. */
@@ -333,6 +342,8 @@ export function entryInfo(info: Deno.FileInfo): EntryInfo {
     size: info.size,
     dev: info.dev ?? 0,
     ino: info.ino ?? 0,
+    nlink: info.nlink ?? 1,
+    rdev: info.rdev ?? 0,
   };
 }
 
@@ -435,17 +446,46 @@ export function setidFinding(
   return undefined;
 }
 
+/**
+ * A set-uid or set-gid file owned by someone other than root: whoever runs it gains its
+ * owner's or group's rights, and the owner may rewrite it at will. The jailkit tools never
+ * write one: copies keep set-id bits only with -s or paths_w_setuid, and the host programs
+ * that have them belong to root.
+ */
+export function foreignSetidFinding(
+  jail: string,
+  host: string,
+  info: EntryInfo,
+): Finding | undefined {
+  if (info.kind !== "file" || (info.mode & 0o6000) === 0 || info.uid === 0) return undefined;
+  const bits = (info.mode & 0o4000) !== 0 ? "setuid" : "setgid";
+  return {
+    severity: "warning",
+    kind: "setid",
+    jail,
+    path: host,
+    message: `${host} is ${bits} and owned by uid ${info.uid}, not root!`,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Users
 
 /** Accounts below this uid are system accounts (Debian's UID_MIN). */
 export const FIRST_USER_UID = 1000;
+/** Accounts above this uid are system accounts too (Debian's UID_MAX; nobody is 65534). */
+export const LAST_USER_UID = 60000;
+
+/** Root and the accounts of the host system, which jk_init copies unchanged. */
+function isSystemUid(uid: number): boolean {
+  return uid < FIRST_USER_UID || uid > LAST_USER_UID;
+}
 
 /**
  * JAIL/etc/passwd against the host (man/jk_check.8; docs/design.md, Compatibility contract): every
  * user must exist on the host with the same uid and gid, and a regular user's host home must be
- * `JAIL/./HOME`. Root and system accounts copied unchanged from the host (uid < 1000, same uid and
- * gid) are skipped.
+ * `JAIL/./HOME`. Root and system accounts copied unchanged from the host (uid below 1000 or above
+ * 60000, same uid and gid) are skipped.
  */
 export function jailUserFindings(
   jail: string,
@@ -475,7 +515,7 @@ export function jailUserFindings(
       err(entry.name, `user ${entry.name} is changed in jail ${jail}`);
       continue;
     }
-    if (entry.uid < FIRST_USER_UID) {
+    if (isSystemUid(entry.uid)) {
       note(`${entry.name} is a system account copied from the host; home not compared`);
       continue;
     }
@@ -534,6 +574,57 @@ export function hostUserFindings(
   return findings;
 }
 
+/**
+ * Users of JAIL/etc/passwd whose shell is not an executable file of the jail (followed as a
+ * jailed process follows it): jk_chrootsh cannot start them, or starts whatever someone puts
+ * there later. An empty shell is /bin/sh. Root and system accounts (a system uid in the jail
+ * or on the host: jk_init copies them with the host's shell) log in to no jail: not reported;
+ * one whose uid differs from the host's is reported by jailUserFindings.
+ */
+export function jailShellFindings(
+  jail: string,
+  jailPasswd: PasswdFile,
+  hostPasswd: PasswdFile,
+  fs: Pick<CheckFs, "lstat" | "readLink">,
+): Finding[] {
+  const findings: Finding[] = [];
+  for (const entry of jailPasswd.entries) {
+    if (jailPasswd.byName(entry.name) !== entry || isSystemUid(entry.uid)) continue;
+    const host = hostPasswd.byName(entry.name)?.uid;
+    if (host !== undefined && isSystemUid(host)) continue;
+    const shell = entry.shell === "" ? "/bin/sh" : entry.shell;
+    const warn = (what: string) =>
+      findings.push({
+        severity: "warning",
+        kind: "jail-user",
+        jail,
+        user: entry.name,
+        message: `the shell ${shell} of user ${entry.name} ${what} in jail ${jail}`,
+      });
+    if (!shell.startsWith("/")) {
+      warn("is not an absolute path");
+      continue;
+    }
+    let info: EntryInfo | undefined;
+    try {
+      const dest = resolveTarget(fs, jail, "/", shell, { chroot: true, followLast: true });
+      if (dest.where !== "inside") {
+        warn("is a symlink loop");
+        continue;
+      }
+      info = fs.lstat(dest.path === "/" ? jail : jail + dest.path);
+    } catch (e) {
+      warn(`cannot be looked up (${errorText(e)})`);
+      continue;
+    }
+    if (info === undefined) warn("does not exist");
+    else if (info.kind !== "file" || (info.mode & 0o111) === 0) {
+      warn("is not an executable file");
+    }
+  }
+  return findings;
+}
+
 /** In-jail homes whose files are the users' own, never compared with the host. */
 export function userHomes(
   jail: string,
@@ -546,7 +637,7 @@ export function userHomes(
     const h = stripSlash(posix.normalize(home));
     if (h !== "/") homes.add(h);
   };
-  for (const e of jailPasswd?.entries ?? []) if (e.uid >= FIRST_USER_UID) add(e.home);
+  for (const e of jailPasswd?.entries ?? []) if (!isSystemUid(e.uid)) add(e.home);
   for (const u of hostUsers) if (u.jail === jail) add(u.inJailHome);
   return [...homes];
 }
@@ -610,10 +701,82 @@ export interface WalkOptions {
    * about a second time.
    */
   readonly unsafeMessage?: string;
+  /**
+   * Host paths of the sockets jk_socketd makes in this jail (its configuration), besides
+   * JAIL/dev/log: not reported as sockets no jailkit tool made.
+   */
+  readonly sockets?: readonly string[];
   /** Receives each finding as soon as it is made. */
   readonly report: (f: Finding) => void;
   /** Receives progress lines (shown with -v). */
   readonly note: (text: string) => void;
+}
+
+/** Most symlinks one resolution follows, as the kernel's limit. */
+const MAX_LINKS = 40;
+
+/** Where a symlink's target leads, as `resolveTarget` finds it. */
+export type Destination =
+  | { readonly where: "inside"; readonly path: string }
+  /** Its own text leads out of the jail (absolute, or `..` past the jail root). */
+  | { readonly where: "outside" }
+  /** Another symlink on the way leads out on its own (and is judged on its own). */
+  | { readonly where: "via-link" }
+  /** More than MAX_LINKS symlinks: nobody can follow it. */
+  | { readonly where: "loop" };
+
+/**
+ * Follows `text`, read from a symlink in the in-jail directory `from`, the way a process does.
+ * With `chroot`, as a process jailed in `jail`: absolute targets start at the jail, `..` stops
+ * at its root. Otherwise as a process on the host: an absolute target outside the jail's path,
+ * or a `..` past its root, leaves the jail. Symlinks on the way are followed (in the jail:
+ * `fs` never follows one), the last component only with `followLast`; a missing component is
+ * taken literally, as if someone could create it. Each component remembers which link's text
+ * it came from, so a walk that leaves through another link is told apart from one that leaves
+ * by `text` itself: the same link is judged where the walk finds it.
+ */
+export function resolveTarget(
+  fs: Pick<CheckFs, "lstat" | "readLink">,
+  jail: string,
+  from: string,
+  text: string,
+  opts: { readonly chroot: boolean; readonly followLast: boolean },
+): Destination {
+  const done = from === "/" ? [] : from.slice(1).split("/");
+  const pending: [name: string, origin: number][] = [];
+  let links = 0;
+  /** Queues a link text's components; false when an absolute text leaves the jail. */
+  const push = (t: string, origin: number): boolean => {
+    let rest = t;
+    if (t.startsWith("/")) {
+      done.length = 0;
+      if (!opts.chroot) {
+        if (t !== jail && !t.startsWith(`${jail}/`)) return false;
+        rest = t.slice(jail.length);
+      }
+    }
+    const names = rest.split("/").filter((c) => c !== "" && c !== ".");
+    pending.unshift(...names.map((n): [string, number] => [n, origin]));
+    return true;
+  };
+  if (!push(text, 0)) return { where: "outside" };
+  while (pending.length > 0) {
+    const [name, origin] = pending.shift()!;
+    if (name === "..") {
+      if (done.length > 0) done.pop();
+      else if (!opts.chroot) return { where: origin === 0 ? "outside" : "via-link" };
+      continue;
+    }
+    done.push(name);
+    if (pending.length === 0 && !opts.followLast) break;
+    const host = `${jail}/${done.join("/")}`;
+    if (fs.lstat(host)?.kind !== "symlink") continue;
+    if (++links > MAX_LINKS) return { where: "loop" };
+    const target = fs.readLink(host);
+    done.pop();
+    if (!push(target, links)) return { where: "via-link" };
+  }
+  return { where: "inside", path: `/${done.join("/")}` };
 }
 
 function errorText(e: unknown): string {
@@ -693,8 +856,21 @@ export function walkJail(fs: CheckFs, o: WalkOptions): void {
     return;
   }
 
+  const sockets = new Set([hostOf("/dev/log"), ...(o.sockets ?? [])]);
+  /** Files with more than one link, by inode, to count the links found in the jail. */
+  const linked = new Map<string, { nlink: number; paths: string[]; foreign: string[] }>();
+  /**
+   * Jail-only files with several links, reported when the links are counted: one linked to a
+   * file outside the jail is reported as that, once.
+   */
+  const jailOnlyLinked: { inJail: string; key: string; scope: JailOnlyScope | undefined }[] = [];
   const visited = new Set<string>();
-  const visitDir = (inJail: string, info: EntryInfo, depth: number) => {
+  const visitDir = (
+    inJail: string,
+    info: EntryInfo,
+    depth: number,
+    scope: JailOnlyScope | undefined,
+  ) => {
     const host = hostOf(inJail);
     const key = `${info.dev}:${info.ino}`;
     if (visited.has(key)) {
@@ -731,8 +907,8 @@ export function walkJail(fs: CheckFs, o: WalkOptions): void {
         continue;
       }
       if (ci === undefined) continue; // removed while we walked
-      const compare = !isUnder(childInJail, notCompared) &&
-        !isUnder(child, settings.ignorePathOnCompare);
+      const local = isUnder(childInJail, notCompared);
+      const compare = !local && !isUnder(child, settings.ignorePathOnCompare);
       if (ci.kind === "dir") {
         if (ci.dev !== info.dev) {
           const type = fs.mountType(child);
@@ -741,23 +917,117 @@ export function walkJail(fs: CheckFs, o: WalkOptions): void {
             continue;
           }
         }
-        visitDir(childInJail, ci, depth + 1);
+        let childScope = compare ? scope : undefined;
+        if (compare && childScope === undefined && onHost(childInJail) === false) {
+          // Reported only once something below it turns out to be jail-only too: jk_init's
+          // emptydirs and the parents of homes stay silent.
+          childScope = { host: child, inJail: childInJail, reported: false };
+        }
+        visitDir(childInJail, ci, depth + 1, childScope);
       } else if (ci.kind === "file") {
-        if (compare) compareFile(childInJail, ci);
+        if (compare) compareFile(childInJail, ci, scope);
         else o.note(`not comparing ${child} with the host (local to the jail)`);
         o.note(`testing file permissions for ${child}`);
-        const f = setidFinding(jail, child, ci, settings);
+        const f = setidFinding(jail, child, ci, settings) ?? foreignSetidFinding(jail, child, ci);
         if (f) o.report(f);
+        if (ci.nlink > 1) countLink(childInJail, ci, local);
       } else if (ci.kind === "symlink") {
-        if (compare) compareLink(childInJail);
+        if (compare) compareLink(childInJail, scope);
         else o.note(`not comparing ${child} with the host (local to the jail)`);
+      } else if (ci.kind === "char" || ci.kind === "block") {
+        checkDevice(childInJail, ci, compare);
+      } else if (compare && !sockets.has(child)) {
+        const what = ci.kind === "fifo" ? "a FIFO" : "a socket";
+        o.report({
+          severity: "warning",
+          kind: "special",
+          jail,
+          path: child,
+          message: `${child} is ${what}, which no jailkit tool makes there`,
+        });
       } else {
         o.note(`ignoring path ${child} (${ci.kind})`);
       }
     }
   };
 
-  const compareFile = (inJail: string, info: EntryInfo) => {
+  /** Whether the host has `inJail` (a symlink counts); undefined when lstat failed. */
+  const onHost = (inJail: string): boolean | undefined => {
+    try {
+      return fs.lstat(inJail) !== undefined;
+    } catch (e) {
+      unreadable(hostOf(inJail), `cannot lstat() ${inJail}: ${errorText(e)}`);
+      return undefined;
+    }
+  };
+
+  /**
+   * An entry the host lacks, in a compared directory: reported itself, or as the topmost
+   * jail-only directory above it (once).
+   */
+  const jailOnly = (inJail: string, scope: JailOnlyScope | undefined) => {
+    if (scope?.reported) return;
+    const path = scope?.host ?? hostOf(inJail);
+    const shown = scope ? `${path}/` : path;
+    if (scope) scope.reported = true;
+    o.report({
+      severity: "warning",
+      kind: "jail-only",
+      jail,
+      path,
+      message: `${shown} is only in the jail: ${
+        scope?.inJail ?? inJail
+      } does not exist on the host`,
+    });
+  };
+
+  /**
+   * A file with several links. A link to the host file of the same path is what jk_init -k
+   * and jk_update write (outside the tools' own files and the users' data); the others are
+   * judged when the walk has counted every link inside the jail.
+   */
+  const countLink = (inJail: string, info: EntryInfo, local: boolean) => {
+    const key = `${info.dev}:${info.ino}`;
+    let entry = linked.get(key);
+    if (entry === undefined) {
+      entry = { nlink: info.nlink, paths: [], foreign: [] };
+      linked.set(key, entry);
+    }
+    entry.paths.push(hostOf(inJail));
+    let host: EntryInfo | undefined;
+    try {
+      host = local ? undefined : fs.lstat(inJail);
+    } catch {
+      host = undefined;
+    }
+    if (host?.dev !== info.dev || host.ino !== info.ino) entry.foreign.push(hostOf(inJail));
+  };
+
+  const checkDevice = (inJail: string, info: EntryInfo, compare: boolean) => {
+    const a = hostOf(inJail);
+    const err = (message: string) =>
+      o.report({ severity: "error", kind: "device", jail, path: a, message });
+    if (!isUnder(inJail, ["/dev"])) {
+      err(`${a} is a ${info.kind} device outside /dev!`);
+      return;
+    }
+    if (!compare) return;
+    let host: EntryInfo | undefined;
+    try {
+      host = fs.lstat(inJail);
+    } catch (e) {
+      unreadable(a, `cannot lstat() ${inJail}: ${errorText(e)}`);
+      return;
+    }
+    o.note(`comparing device ${a} and ${inJail}`);
+    if (host === undefined) {
+      err(`${a} is a ${info.kind} device, but ${inJail} does not exist on the host!`);
+    } else if (host.kind !== info.kind || host.rdev !== info.rdev) {
+      err(`${a} is not the same device as ${inJail}!`);
+    }
+  };
+
+  const compareFile = (inJail: string, info: EntryInfo, scope: JailOnlyScope | undefined) => {
     const a = hostOf(inJail);
     const b = inJail;
     let host: EntryInfo | undefined;
@@ -768,11 +1038,18 @@ export function walkJail(fs: CheckFs, o: WalkOptions): void {
       return;
     }
     if (host === undefined) {
-      o.note(`not comparing ${a}: ${b} does not exist on the host`);
-      return;
+      // A dangling host symlink is not a regular file either.
+      const exists = onHost(b);
+      if (exists === undefined) return;
+      if (!exists) {
+        if (info.nlink > 1) {
+          jailOnlyLinked.push({ inJail, key: `${info.dev}:${info.ino}`, scope });
+        } else jailOnly(inJail, scope);
+        return;
+      }
     }
     o.note(`comparing ${a} and ${b}`);
-    if (host.kind !== "file") {
+    if (host?.kind !== "file") {
       o.report({
         severity: "error",
         kind: "content",
@@ -811,7 +1088,7 @@ export function walkJail(fs: CheckFs, o: WalkOptions): void {
     }
   };
 
-  const compareLink = (inJail: string) => {
+  const compareLink = (inJail: string, scope: JailOnlyScope | undefined) => {
     const a = hostOf(inJail);
     const b = inJail;
     let host: EntryInfo | undefined;
@@ -825,12 +1102,38 @@ export function walkJail(fs: CheckFs, o: WalkOptions): void {
       unreadable(a, `cannot read ${a} or ${b}: ${errorText(e)}`);
       return;
     }
-    if (host === undefined) {
-      o.note(`not comparing ${a}: ${b} does not exist on the host`);
+    o.note(`comparing ${a} and ${b}`);
+    // The host's own link, as jk_cp copies it, leads where the host's does: to the host file
+    // the jail's copy mirrors. Any other link is followed from the host to see where it goes.
+    if (ours === theirs) return;
+    let dest: Destination;
+    try {
+      dest = resolveTarget(fs, jail, posix.dirname(inJail), ours, {
+        chroot: false,
+        followLast: false,
+      });
+    } catch (e) {
+      unreadable(a, `cannot follow ${a}: ${errorText(e)}`);
       return;
     }
-    o.note(`comparing ${a} and ${b}`);
-    if (theirs === undefined) {
+    if (dest.where === "outside") {
+      if (host === undefined && scope) jailOnly(inJail, scope);
+      const hostSide = host === undefined
+        ? "does not exist"
+        : theirs === undefined
+        ? "is not a symlink"
+        : `is a symlink to ${theirs}`;
+      o.report({
+        severity: "error",
+        kind: "symlink-escape",
+        jail,
+        path: a,
+        message: `symlink ${a} leads out of the jail when followed from the host (to ${ours}; ` +
+          `${b} ${hostSide})`,
+      });
+    } else if (host === undefined) {
+      jailOnly(inJail, scope);
+    } else if (theirs === undefined) {
       o.report({
         severity: "error",
         kind: "symlink",
@@ -849,7 +1152,32 @@ export function walkJail(fs: CheckFs, o: WalkOptions): void {
     }
   };
 
-  visitDir("/", root, 0);
+  visitDir("/", root, 0, undefined);
+
+  for (const { inJail, key, scope } of jailOnlyLinked) {
+    const entry = linked.get(key);
+    if (entry === undefined || entry.nlink <= entry.paths.length) jailOnly(inJail, scope);
+  }
+  for (const { nlink, paths, foreign } of linked.values()) {
+    if (nlink <= paths.length) continue;
+    for (const path of foreign) {
+      o.report({
+        severity: "error",
+        kind: "hardlink",
+        jail,
+        path,
+        message: `${path} is a hard link to a file outside the jail (${nlink} links, ` +
+          `${paths.length} in the jail)`,
+      });
+    }
+  }
+}
+
+/** The topmost directory of the jail that the host lacks, above the entries being walked. */
+interface JailOnlyScope {
+  readonly host: string;
+  readonly inJail: string;
+  reported: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -873,6 +1201,8 @@ export interface JailCheckInput {
   readonly checkSafety: (jail: string) => void;
   /** The file system the walk reads. */
   readonly fs: CheckFs;
+  /** Host paths of jk_socketd's configured sockets (see WalkOptions.sockets). */
+  readonly sockets?: readonly string[];
   /** Receives each finding as soon as it is made. */
   readonly report: (f: Finding) => void;
   /** Receives progress lines (shown with -v). */
@@ -925,11 +1255,13 @@ export function checkJail(i: JailCheckInput): void {
     settings: i.settings,
     homes: userHomes(jail, jailPasswd ?? undefined, i.hostUsers),
     unsafeMessage,
+    sockets: i.sockets,
     report: i.report,
     note: i.note,
   });
   if (jailPasswd) {
     for (const f of jailUserFindings(jail, jailPasswd, i.hostPasswd, i.note)) i.report(f);
+    for (const f of jailShellFindings(jail, jailPasswd, i.hostPasswd, i.fs)) i.report(f);
   }
   for (const f of hostUserFindings(jail, i.hostUsers, jailPasswd, i.shells)) i.report(f);
 }

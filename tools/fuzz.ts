@@ -80,7 +80,9 @@ function main(): number {
   ];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   console.log("");
-  for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join("  "));
+  for (const r of rows) {
+    console.log(r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd());
+  }
   for (const s of all) {
     for (const f of s.failures) {
       console.log(`\n${s.target} seed ${s.seed} input ${f.index}:\n${f.error}\ninput: ${f.input}`);

@@ -1,7 +1,7 @@
 /**
  * jk_socketd's forwarder (`--role=worker`), started by the supervisor: connects to the host's
- * /dev/log, binds the jail sockets, then chroots into an empty directory and becomes
- * FORWARDER_USER with no groups and PR_SET_NO_NEW_PRIVS (lib/login/privilege.ts, handed in by
+ * /dev/log, binds the jail sockets, then chroots into an empty directory and becomes one of
+ * FORWARDER_USERS with no groups and PR_SET_NO_NEW_PRIVS (lib/login/privilege.ts, handed in by
  * the entry point). It forwards and rate-limits until the host's socket goes away, then exits
  * with EXIT_HOST_LOG_GONE so the supervisor starts a fresh one; it also exits when its stdin
  * (a pipe from the supervisor) ends, so it never outlives the supervisor.
@@ -55,22 +55,41 @@ import {
  */
 export const EMPTY_ROOT = "/var/lib/jailkit/empty";
 
-/** The host account the forwarder runs as after the chroot (never uid or gid 0). */
-export const FORWARDER_USER = "nobody";
+/**
+ * The host accounts the forwarder may run as after the chroot, in order of preference: the
+ * system user the Debian package creates for it alone (debian/jailkit.postinst), so that no
+ * other daemon's process can signal or trace it, else nobody (a checkout, `deno task install`).
+ */
+export const FORWARDER_USERS = ["jk_socketd", "nobody"] as const;
 
-/** FORWARDER_USER's ids from the host's /etc/passwd, with no supplementary groups. */
+/**
+ * The first of FORWARDER_USERS that `byName` knows, with its ids and no supplementary groups.
+ * Throws when none exists or the chosen one has uid or gid 0 (no silent fall-through to the
+ * next name: a root-mapped jk_socketd account is a misconfiguration to report).
+ */
+export function chooseForwarderUser(
+  byName: (name: string) => { uid: number; gid: number } | undefined,
+  path: string,
+): { name: string; uid: number; gid: number; groups: number[] } {
+  for (const name of FORWARDER_USERS) {
+    const entry = byName(name);
+    if (entry === undefined) continue;
+    if (entry.uid === 0 || entry.gid === 0) {
+      throw new JailkitError("config", `${path}: user ${name} has uid or gid 0`);
+    }
+    return { name, uid: entry.uid, gid: entry.gid, groups: [] };
+  }
+  throw new JailkitError("not-found", `${path}: none of the users ${FORWARDER_USERS.join(", ")}`);
+}
+
+/** The forwarder's account from the host's /etc/passwd (see chooseForwarderUser). */
 function lookupForwarderUser(): { uid: number; gid: number; groups: number[] } {
   const path = "/etc/passwd";
   const text = readDbFile(path);
   if (text === undefined) throw new JailkitError("io", `${path}: cannot read`);
-  const entry = parsePasswd(text, path).byName(FORWARDER_USER);
-  if (entry === undefined) {
-    throw new JailkitError("not-found", `${path}: no user ${FORWARDER_USER}`);
-  }
-  if (entry.uid === 0 || entry.gid === 0) {
-    throw new JailkitError("config", `${path}: user ${FORWARDER_USER} has uid or gid 0`);
-  }
-  return { uid: entry.uid, gid: entry.gid, groups: [] };
+  const db = parsePasswd(text, path);
+  const { uid, gid, groups } = chooseForwarderUser((n) => db.byName(n), path);
+  return { uid, gid, groups };
 }
 
 type Say = (priority: number, text: string, always?: boolean) => void;

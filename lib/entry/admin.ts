@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { type ErrorKind, JailkitError } from "../core/errors.ts";
 import type { Plan } from "../core/plan.ts";
+import { VERSION } from "../core/runtime.ts";
 import { writeLine, writeOwnText } from "../core/output.ts";
 import { applyPlan, consolePrinter, resultToJson } from "../engine/apply.ts";
 import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../engine/jailpath.ts";
@@ -64,6 +65,13 @@ export function parseOptions<const T extends NonNullable<ParseArgsConfig["option
   options: T,
   usage: string,
 ) {
+  // Every administrative tool answers --version (jailkit 2.23's had none), before any other
+  // check, so that scripts can ask which implementation is installed.
+  const end = args.indexOf("--");
+  if ((end === -1 ? args : args.slice(0, end)).includes("--version")) {
+    stdoutText(`${usage.match(/^Usage: (\S+)/)?.[1] ?? "jailkit"} (jailkit-deno) ${VERSION}`);
+    throw new Exit(0);
+  }
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {

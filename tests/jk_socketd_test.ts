@@ -266,6 +266,13 @@ rootTest(
     let supervisor: number | undefined = daemon.pid;
     try {
       await out.waitFor("the last socket", (l) => l.includes(`listening on socket ${big}`));
+      // The refusals of the sockets configured after it follow on the same stream.
+      for (const path of ["/relative/../dev/log", linked, planted, open]) {
+        await out.waitFor(
+          `the refusal of ${path}`,
+          (l) => l.startsWith(`refusing to create socket ${path}: `),
+        );
+      }
       assert.ok(out.lines.includes("opened /dev/log"), out.text);
       for (const [path, rates] of [[a, "[10:100]/60.000000"], [b, "[511:2048]/5.000000"]]) {
         assert.ok(

@@ -59,6 +59,11 @@ rootTest(
         Deno.mkdirSync(n);
         Deno.chmodSync(n, 0o777);
       }
+      // A name that is not UTF-8 (bytes ff fe): Deno reads it as U+FFFD U+FFFD.
+      const mk = new Deno.Command("/bin/sh", {
+        args: ["-c", 'mkdir -m 777 "$1/f_$(printf "\\377\\376")"', "sh", `${jail}/tmp`],
+      }).outputSync();
+      assert.equal(mk.code, 0, new TextDecoder().decode(mk.stderr));
       const lines = (out: string) => out.split("\n").filter((l) => l !== "");
       const forged = (l: string) => /^(ERROR|WARNING): forged/.test(l);
 
@@ -78,6 +83,12 @@ rootTest(
       assert.ok(
         lines(check.stdout).includes(
           `WARNING: ${jail}/tmp/e_\\u009b31m\\x0aWARNING: forged/ is writable for others!`,
+        ),
+        check.stdout,
+      );
+      assert.ok(
+        lines(check.stdout).includes(
+          `WARNING: ${jail}/tmp/f_\\ufffd\\ufffd has a name that is not valid UTF-8; it was not inspected`,
         ),
         check.stdout,
       );

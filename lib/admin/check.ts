@@ -906,7 +906,20 @@ export function walkJail(fs: CheckFs, o: WalkOptions): void {
         unreadable(child, `cannot lstat() ${child}: ${errorText(e)}`);
         continue;
       }
-      if (ci === undefined) continue; // removed while we walked
+      if (ci === undefined) {
+        // Deno decodes names lossily (each byte that is not UTF-8 becomes U+FFFD), so such a
+        // name cannot be looked up again; saying so beats skipping it silently.
+        if (name.includes("\ufffd")) {
+          o.report({
+            severity: "warning",
+            kind: "unreadable",
+            jail,
+            path: child,
+            message: `${child} has a name that is not valid UTF-8; it was not inspected`,
+          });
+        }
+        continue; // else removed while we walked
+      }
       const local = isUnder(childInJail, notCompared);
       const compare = !local && !isUnder(child, settings.ignorePathOnCompare);
       if (ci.kind === "dir") {

@@ -38,6 +38,7 @@ import { type Credentials, type ExecSpec, PrivilegeError } from "./privilege.ts"
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
 import { type JailNode, JailView } from "../engine/jailpath.ts";
 import { JailkitError } from "../core/errors.ts";
+import { VERSION } from "../core/runtime.ts";
 import {
   type CallerSystem,
   initgroups,
@@ -49,8 +50,6 @@ import {
   stepExitTable,
   stripTrailingSlash,
 } from "./common.ts";
-
-export const VERSION = "2.23-deno";
 
 /** Exit codes, as jailkit 2.23. */
 export const EXIT = {

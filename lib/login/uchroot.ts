@@ -32,6 +32,7 @@ import { type ExecSpec, PrivilegeError } from "./privilege.ts";
 import type { IniFile } from "../config/ini.ts";
 import { iniInt, iniList, selectUserSection } from "../config/ini.ts";
 import { JailkitError } from "../core/errors.ts";
+import { VERSION } from "../core/runtime.ts";
 import {
   argv0Is,
   type CallerSystem,
@@ -50,7 +51,6 @@ import {
 } from "./common.ts";
 
 export const CONFIG_FILE = "/etc/jailkit/jk_uchroot.ini";
-export const VERSION = "2.23-deno";
 
 /** basename(argv[0]) must be one of these. */
 export const ACCEPTED_NAMES: readonly string[] = ["jk_uchroot", "-jk_uchroot"];

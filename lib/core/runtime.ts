@@ -4,7 +4,7 @@
  * them); tests/runtime_test.ts keeps the two lists equal.
  */
 
-/** Printed in jk_socketd's "listening on socket" message. */
+/** Printed by the tools' --version and in jk_socketd's "listening on socket" message. */
 export const VERSION = "2.23-deno";
 
 /**

@@ -517,12 +517,24 @@ rootTest(
         assert.equal(after.stdout, `${uid}\n`);
       });
 
+      await t.step("jk_init -f … jk_lsh removes a runtime copy too", async () => {
+        await must(`cp -a ${lib} ${jail}${lib} && rm ${jail}${lib}/jk_lsh_standalone`);
+        const r = await sh(`${prefix}/sbin/jk_init -f -j ${jail} jk_lsh`, space.ns);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        assert.match(r.stdout, new RegExp(`removed the runtime copy ${jail}${lib}`));
+        assert.throws(() => Deno.lstatSync(`${jail}${lib}`), Deno.errors.NotFound);
+        const after = await sh(login, space.ns);
+        assert.equal(after.code, 0, after.stderr);
+      });
+
       await t.step("a [jk_lsh_standalone] jail keeps its runtime through jk_update", async () => {
         assert.ok(Deno.statSync(`${standalone}${lib}/deno`).isFile);
         assert.ok(Deno.statSync(`${standalone}${lib}/jk_lsh_standalone`).isFile);
-        const r = await sh(`${prefix}/sbin/jk_update -j ${standalone}`, space.ns);
-        assert.equal(r.code, 0, r.stderr + r.stdout);
-        assert.ok(Deno.statSync(`${standalone}${lib}/deno`).isFile);
+        for (const cmd of [`jk_update -j ${standalone}`, `jk_init -f -j ${standalone} jk_lsh`]) {
+          const r = await sh(`${prefix}/sbin/${cmd}`, space.ns);
+          assert.equal(r.code, 0, r.stderr + r.stdout);
+          assert.ok(Deno.statSync(`${standalone}${lib}/deno`).isFile, cmd);
+        }
       });
     } finally {
       await space.close();

@@ -3,10 +3,14 @@
  *
  *   PREFIX/lib/jailkit/deno              the pinned Deno runtime (tools/deno/node_modules/deno/deno)
  *   PREFIX/lib/jailkit/{mod.ts,cli,lib,ffi,data}   our sources and default ini files
- *   PREFIX/lib/jailkit/deno-dir          DENO_DIR, filled now so a start needs no writes
+ *   PREFIX/lib/jailkit/deno-dir          DENO_DIR: the transpiled sources (gen/), filled now; the
+ *                                        runtime's cache databases sealed (SEALED_CACHES), so no
+ *                                        run writes anything there
+ *   PREFIX/lib/jailkit/jk_lsh_standalone marks a jail's copy of LIBDIR as wanted (see below)
  *   PREFIX/sbin/jk_*, PREFIX/bin/jk_uchroot   the native launchers (ffi/jk_launcher.c), one per
  *                                        tool with cli/<tool>.ts; setuid root: jk_chrootsh,
- *                                        jk_uchroot, jk_procmailwrapper
+ *                                        jk_uchroot, jk_procmailwrapper; jk_lsh's carries the
+ *                                        in-jail entry marker (LSH_ENTRY)
  *   DESTDIR/etc/jailkit/*.ini            the defaults from data/, never over an admin's file
  *   PREFIX/share/man/manN/*.N            man pages from man/
  *
@@ -15,10 +19,12 @@
  * setuid launcher runs). Files are replaced by rename, so running tools never see half a file.
  *
  * PREFIX is compiled into the launchers, and jk_init.ini (the /etc copy and the bundled one) is
- * rewritten so its [jk_lsh] section names PREFIX/sbin/jk_lsh and PREFIX/lib/jailkit: the
- * in-jail jk_lsh is this launcher and needs the runtime and sources at the same paths inside
- * the jail. With --destdir (staging for a package) the module cache cannot be filled, because
- * its entries are keyed by the final paths; the command that fills it is printed instead.
+ * rewritten so that [jk_lsh] names PREFIX/sbin/jk_lsh (only that entry point goes into a jail:
+ * jk_chrootsh runs the session from this installation) and [jk_lsh_standalone] names
+ * PREFIX/lib/jailkit (the runtime and sources, for jails where sshd's ChrootDirectory or su
+ * starts jk_lsh). With --destdir (staging for a package) the module cache cannot be filled,
+ * because its entries are keyed by the final paths; the command that fills and seals it is
+ * printed instead.
  */
 import { lchownSync } from "node:fs";
 import { join, posix } from "node:path";

@@ -54,19 +54,32 @@ export class TestNamespace {
   }
 
   /**
-   * A namespace under `root` (a safeTestRoot directory) with /etc overlaid; with `devLog`,
-   * /dev is overlaid too and /dev/log is bound to that (test listener) socket.
+   * A namespace under `root` (a safeTestRoot directory) with /etc overlaid (or the top-level
+   * directories in `overlay`, which `root` must not be below); with `devLog`, /dev is overlaid
+   * too and /dev/log is bound to that (test listener) socket.
    */
-  static async create(root: string, opts: { devLog?: string } = {}): Promise<TestNamespace> {
+  static async create(
+    root: string,
+    opts: { devLog?: string; overlay?: readonly string[] } = {},
+  ): Promise<TestNamespace> {
     const ns = new TestNamespace(root);
-    for (const d of ["ns", "etc-up", "etc-work", "dev-up", "dev-work"]) {
+    const overlays = (opts.overlay ?? ["/etc"]).map((d) => ({ dir: d, name: d.slice(1) }));
+    const dirs = [
+      "ns",
+      "dev-up",
+      "dev-work",
+      ...overlays.flatMap((o) => [`${o.name}-up`, `${o.name}-work`]),
+    ];
+    for (const d of dirs) {
       Deno.mkdirSync(`${root}/${d}`, { mode: 0o755 });
     }
     await must(`mount --bind ${root}/ns ${root}/ns && mount --make-private ${root}/ns`);
     Deno.writeTextFileSync(ns.nsFile, "");
     await must(`unshare --mount=${ns.nsFile} --propagation private true`);
-    let setup = `mount -t overlay overlay -o lowerdir=/etc,upperdir=${root}/etc-up,` +
-      `workdir=${root}/etc-work /etc`;
+    let setup = overlays.map((o) =>
+      `mount -t overlay overlay -o lowerdir=${o.dir},upperdir=${root}/${o.name}-up,` +
+      `workdir=${root}/${o.name}-work ${o.dir}`
+    ).join(" && ");
     if (opts.devLog) {
       // An overlay hides the mounts below /dev; /dev/pts is kept aside and moved back so that
       // terminals (ssh -t) still work in the namespace.

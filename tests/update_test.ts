@@ -43,6 +43,16 @@ function fixture(spec: Record<string, Entry>, jailSpec: Record<string, Entry> = 
   Deno.mkdirSync(mirror, { recursive: true });
   build(host, spec);
   build(mirror, jailSpec);
+  // Written in the same millisecond as the host's, a jail file of the same size would pass
+  // for the host's copy (size and mtime); copies made by the tools get the host's time.
+  const age = (dir: string) => {
+    for (const e of Deno.readDirSync(dir)) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory) age(p);
+      else if (e.isFile) Deno.utimeSync(p, 1e9, 1e9);
+    }
+  };
+  age(mirror);
   return { host, jail, mirror, cleanup };
 }
 
@@ -96,17 +106,21 @@ Deno.test("identical trees: nothing to update, nothing deprecated", () => {
   }
 });
 
-Deno.test("a file is outdated exactly when its bytes differ", () => {
+Deno.test("a file is outdated when its bytes differ; the host's size and mtime mean a current copy", () => {
   const f = fixture(
-    { "size": "host-size", "same-size": "AAAA", "same": "same", "newer": "data" },
-    { "size": "jail", "same-size": "AAAB", "same": "same", "newer": "data" },
+    { "size": "host-size", "same-size": "AAAA", "same": "same", "newer": "data", "kept": "XXXX" },
+    { "size": "jail", "same-size": "AAAB", "same": "same", "newer": "data", "kept": "XXXY" },
   );
   try {
-    // Times never decide: a jail copy newer than the host with the same bytes is up to date,
-    // one with older times and other bytes of the same length is not.
+    // A time that differs only makes the bytes count: a jail copy newer than the host with the
+    // same bytes is up to date, one with older times and other bytes of the same length is not.
     Deno.utimeSync(`${f.mirror}/newer`, 2e9, 2e9);
     Deno.utimeSync(`${f.mirror}/same-size`, 1, 1);
-    Deno.utimeSync(`${f.host}/same-size`, 1, 1);
+    Deno.utimeSync(`${f.host}/same-size`, 2, 2);
+    // The host's size and mtime, as every copy gets them, are taken as the host's copy without
+    // reading it (jk_cp -f decides so too; jk_check reads every byte and reports this one).
+    Deno.utimeSync(`${f.mirror}/kept`, 1, 1);
+    Deno.utimeSync(`${f.host}/kept`, 1, 1);
     assert.deepEqual(decided(f), [
       { kind: "update", inJail: "JH/same-size", to: "file", target: undefined, was: "file" },
       { kind: "update", inJail: "JH/size", to: "file", target: undefined, was: "file" },

@@ -7,8 +7,9 @@
  *   scanned once: on a usr-merged jail `/bin/` and `/usr/bin/` are one directory, so every
  *   change is reported once. A requested directory the jail lacks is a `skip` line.
  * - Jail entries are read through their canonical in-jail path with lstat; a jail symlink is
- *   compared as a link, never followed. A regular file is outdated when its bytes differ from
- *   the host's (same inode, or same size and same bytes, is up to date).
+ *   compared as a link, never followed. A regular file is up to date when it has the host
+ *   file's size and mtime (the copy engine gives copies the host's mtime; jk_cp -f decides
+ *   the same way), else when its bytes are the host's (same inode, or same size and bytes).
  * - Outdated files are replaced by the copy engine (temp file renamed over the old entry, so a
  *   jail symlink in the way is replaced, never written through); changed host symlinks are
  *   recreated with the host's link text. Set-id bits are stripped as on any copy; the owner
@@ -345,6 +346,9 @@ class Scanner {
     }
     if (jailKind !== "file") return update("file");
     this.#found.push({ kind: "verbose", text: `checking ${this.#host(inJail)}` });
+    // The copy engine gives every copy its host file's mtime, so equal size and mtime mean the
+    // copy is current, as jk_cp -f decides: nothing is read (jk_check compares every byte).
+    if (j.size === h.size && j.mtime !== null && j.mtime.getTime() === h.mtime?.getTime()) return;
     let same: boolean;
     try {
       same = sameContent(host, this.#host(inJail));

@@ -1,0 +1,152 @@
+/**
+ * jk_check and jk_update -d benchmark (run on demand, as root): builds an
+ * extendedshell + netutils + editors jail with our jk_init, then times, in one run, on the same
+ * jail with a warm page cache:
+ * - `jk_update -d` (nothing to do), ours against Debian's jailkit 2.23;
+ * - our `jk_check` (every byte of every compared file) against jailkit's `jk_update -d` (which
+ *   also reads every byte) and jailkit's `jk_check` (one random KiB per file);
+ * - the peak RSS of each (`/usr/bin/time -f %M`), then again with a 2 GiB sparse file in the
+ *   jail and the same file on the host, so both tools stream it.
+ * Medians of REPEAT runs. `deno run -A bench/check_bench.ts [REPEAT]`
+ */
+import { referenceTool, REPO, scratch } from "./reference.ts";
+import { RUN_FLAGS } from "../lib/core/runtime.ts";
+
+const repeat = Number(Deno.args[0] ?? 5);
+const SECTIONS = ["extendedshell", "netutils", "editors"];
+const BIG = 2 * 1024 * 1024 * 1024;
+
+if (Deno.uid() !== 0) {
+  console.error("bench: run as root (jails are made on a root-owned path)");
+  Deno.exit(1);
+}
+
+interface Run {
+  seconds: number;
+  /** User plus system CPU seconds: less disturbed than wall time on a busy machine. */
+  cpu: number;
+  /** Peak resident set size, MB. */
+  rssMb: number;
+}
+
+const env = {
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  NO_COLOR: "1",
+  RUST_BACKTRACE: "0",
+};
+
+/** One run under /usr/bin/time: wall seconds and peak RSS. Exit codes in `ok` are success. */
+function once(argv: string[], ok: number[], extraEnv: Record<string, string>): Run {
+  const out = new Deno.Command("/usr/bin/time", {
+    args: ["-f", "jkbench %e %U %S %M", ...argv],
+    env: { ...env, ...extraEnv },
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  const err = new TextDecoder().decode(out.stderr);
+  const m = err.match(/^jkbench ([0-9.]+) ([0-9.]+) ([0-9.]+) ([0-9]+)$/m);
+  if (!m || !ok.includes(out.code)) {
+    throw new Error(`${argv.join(" ")}: exit ${out.code}: ${err}`);
+  }
+  return {
+    seconds: Number(m[1]),
+    cpu: Number(m[2]) + Number(m[3]),
+    rssMb: Number(m[4]) / 1024,
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median wall time and median peak RSS of `repeat` runs, after one warm-up run. */
+function measure(argv: string[], ok: number[], extraEnv: Record<string, string> = {}): Run {
+  once(argv, ok, extraEnv);
+  const runs = Array.from({ length: repeat }, () => once(argv, ok, extraEnv));
+  return {
+    seconds: median(runs.map((r) => r.seconds)),
+    cpu: median(runs.map((r) => r.cpu)),
+    rssMb: median(runs.map((r) => r.rssMb)),
+  };
+}
+
+function countEntries(dir: string): number {
+  let n = 0;
+  for (const e of Deno.readDirSync(dir)) {
+    n++;
+    if (e.isDirectory && !e.isSymlink) n += countEntries(`${dir}/${e.name}`);
+  }
+  return n;
+}
+
+function row(label: string, r: Run, vs?: Run, vsLabel?: string): string {
+  const ratio = vs
+    ? `${(vs.seconds / r.seconds).toFixed(2)}× (CPU ${(vs.cpu / r.cpu).toFixed(2)}×) ${vsLabel}`
+    : "";
+  return `| ${label.padEnd(40)} | ${r.seconds.toFixed(3).padStart(7)} s | ` +
+    `${r.cpu.toFixed(3).padStart(7)} s | ${r.rssMb.toFixed(1).padStart(6)} MB | ${ratio} |`;
+}
+
+const dir = scratch("check");
+const jail = `${dir}/jail`;
+const etc = `${dir}/etc`;
+Deno.mkdirSync(etc);
+const emptyIni = `${etc}/jk_check.ini`;
+Deno.writeTextFileSync(emptyIni, "");
+// The big file sits at the same path on the host and in the jail (/opt is scanned by both
+// jk_update and jk_check); the host copy is removed at the end.
+const bigDir = `/opt/jk-check-bench-${Deno.pid}`;
+// As the installed tools run (tools/install.ts): the same runtime flags.
+const ours = (tool: string) => [Deno.execPath(), "run", ...RUN_FLAGS, `${REPO}/cli/${tool}.ts`];
+try {
+  const init = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-config", `${REPO}/cli/jk_init.ts`, "-j", jail, ...SECTIONS],
+    env: { ...env, JAILKIT_ETC: etc },
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  if (!init.success) throw new Error(`jk_init: ${new TextDecoder().decode(init.stderr)}`);
+  console.log(`jail ${jail}: ${SECTIONS.join(" + ")}, ${countEntries(jail)} entries`);
+
+  const refUpdate = referenceTool("jk_update", dir);
+  const refCheck = referenceTool("jk_check", dir);
+  if (!refUpdate || !refCheck) {
+    console.log("Debian's jailkit 2.23 not found (/opt/jailkit-ref or JAILKIT_REF): ours only");
+  }
+  const refIni = `${dir}/ref-check.ini`;
+  Deno.writeTextFileSync(refIni, `[${jail}]\n`);
+  const ourEnv = { JAILKIT_ETC: etc };
+
+  const table = (title: string) => {
+    const updOurs = measure([...ours("jk_update"), "-j", jail, "-d"], [0], ourEnv);
+    const chkOurs = measure([...ours("jk_check"), "-c", emptyIni, jail], [0, 2], ourEnv);
+    const updRef = refUpdate ? measure([...refUpdate, "-j", jail, "-d"], [0]) : undefined;
+    const chkRef = refCheck ? measure([...refCheck, "-c", refIni], [0]) : undefined;
+    console.log(`\n${title} (medians of ${repeat})\n`);
+    console.log("| run | wall | CPU | peak RSS | speed-up over |\n|---|---|---|---|---|");
+    console.log(row("jk_update -d, ours", updOurs, updRef, "jailkit's"));
+    if (updRef) console.log(row("jk_update -d, jailkit 2.23", updRef));
+    console.log(row("jk_check (whole files), ours", chkOurs, updRef, "jailkit's jk_update -d"));
+    if (chkRef) console.log(row("jk_check (1 KiB per file), jailkit 2.23", chkRef));
+  };
+
+  table("Fresh jail");
+
+  Deno.mkdirSync(bigDir, { mode: 0o755 });
+  // Sparse on both sides: reading 2 GiB of holes costs memory bandwidth, not disk.
+  for (const d of [`${bigDir}`, `${jail}${bigDir}`]) {
+    Deno.mkdirSync(d, { recursive: true, mode: 0o755 });
+    const f = Deno.openSync(`${d}/big.bin`, { create: true, write: true });
+    f.truncateSync(BIG);
+    f.close();
+    Deno.utimeSync(`${d}/big.bin`, 1_700_000_000, 1_700_000_000);
+  }
+  table(`With a 2 GiB file at ${bigDir}/big.bin on the host and in the jail`);
+} finally {
+  for (const d of [bigDir, dir]) {
+    try {
+      Deno.removeSync(d, { recursive: true });
+    } catch { /* never made */ }
+  }
+}

@@ -15,7 +15,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DENO, REPO_ROOT, rootTest } from "./helpers.ts";
-import { must, sh, TestNamespace } from "./namespace.ts";
+import { must, sh, syslogListener, TestNamespace } from "./namespace.ts";
 import { freePort, sshdConfig, waitForPort } from "./sshd.ts";
 
 const SETUID = ["/usr/sbin/jk_chrootsh", "/usr/bin/jk_uchroot", "/usr/bin/jk_procmailwrapper"];
@@ -114,8 +114,8 @@ async function repackHigher(deb: string, dir: string): Promise<string> {
 }
 
 /** A namespace with /usr, /etc, /var overlaid, /home a test directory, no service starts. */
-async function packageNamespace(dir: string): Promise<TestNamespace> {
-  const ns = await TestNamespace.create(dir, { overlay: ["/usr", "/etc", "/var"] });
+async function packageNamespace(dir: string, devLog?: string): Promise<TestNamespace> {
+  const ns = await TestNamespace.create(dir, { overlay: ["/usr", "/etc", "/var"], devLog });
   Deno.mkdirSync(`${dir}/home`, { mode: 0o755 });
   await ns.must(`mount --bind ${dir}/home /home`);
   await ns.must(
@@ -236,7 +236,12 @@ rootTest(
 
       await t.step("upgrade over itself keeps a modified conffile; no jk_update", async () => {
         await ns!.must("echo '# admin setting' >> /etc/jailkit/jk_chrootsh.ini");
+        // The admin's dpkg-statoverride wins over the package's set-uid bit.
+        await ns!.must("dpkg-statoverride --update --add root root 0755 /usr/bin/jk_uchroot");
         const r = await ns!.must(`${APT} install ${higher}`);
+        assert.equal((await ns!.must("stat -c %a /usr/bin/jk_uchroot")).stdout.trim(), "755");
+        assert.equal((await ns!.must("stat -c %a /usr/sbin/jk_chrootsh")).stdout.trim(), "4755");
+        await ns!.must("dpkg-statoverride --remove /usr/bin/jk_uchroot");
         assert.match(r.stdout, /Unpacking jailkit \(.*\+rebuild1\) over/);
         const ini = (await ns!.must("cat /etc/jailkit/jk_chrootsh.ini")).stdout;
         assert.match(ini, /^# admin setting$/m);
@@ -303,44 +308,80 @@ rootTest(
   },
 );
 
-rootTest("deb: fresh install, every tool starts (--help, --version), purge", async (t) => {
-  const { dir, cleanup } = runTestRoot();
-  let ns: TestNamespace | undefined;
-  try {
-    const deb = await ourDeb();
-    ns = await packageNamespace(dir);
-    await t.step("install on a machine without jailkit", async () => {
-      await ns!.must(`${APT} install ${deb}`);
-      await ns!.must("grep -qx /usr/sbin/jk_chrootsh /etc/shells && getent passwd jk_socketd");
-    });
-    await t.step("every tool: --help and --version; the login entries start", async () => {
-      for (const tool of TOOLS) {
-        const name = tool.slice(tool.lastIndexOf("/") + 1);
-        if (LOGIN_ENTRIES.includes(name)) {
-          // Login shells without options (as in jailkit 2.23): run by root they refuse (jk_chrootsh
-          // only in syslog, exit 12), which shows the launcher started the runtime's tool.
-          const r = await ns!.sh(`${tool} -c true`);
-          assert.notEqual(r.code, 0, tool);
-          assert.doesNotMatch(r.stderr, /cannot execute|error: |Uncaught/, `${tool}: ${r.stderr}`);
-          if (name === "jk_chrootsh") assert.equal(r.code, 12, "refusing to run for root");
-          continue;
+rootTest(
+  "deb: fresh install, every tool starts (--help, --version), jk_socketd, purge",
+  async (t) => {
+    const { dir, cleanup } = runTestRoot();
+    let ns: TestNamespace | undefined;
+    const hostLog = syslogListener(`${dir}/hostlog.sock`);
+    try {
+      const deb = await ourDeb();
+      ns = await packageNamespace(dir, `${dir}/hostlog.sock`);
+      // The pid file and the jail of the socket go to a /run of the namespace's own.
+      await ns.must("mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/sockjail/dev");
+      await t.step("install on a machine without jailkit", async () => {
+        await ns!.must(`${APT} install ${deb}`);
+        await ns!.must("grep -qx /usr/sbin/jk_chrootsh /etc/shells && getent passwd jk_socketd");
+      });
+      await t.step("every tool: --help and --version; the login entries start", async () => {
+        for (const tool of TOOLS) {
+          const name = tool.slice(tool.lastIndexOf("/") + 1);
+          if (LOGIN_ENTRIES.includes(name)) {
+            // Login shells without options (as in jailkit 2.23): run by root they refuse (jk_chrootsh
+            // only in syslog, exit 12), which shows the launcher started the runtime's tool.
+            const r = await ns!.sh(`${tool} -c true`);
+            assert.notEqual(r.code, 0, tool);
+            assert.doesNotMatch(
+              r.stderr,
+              /cannot execute|error: |Uncaught/,
+              `${tool}: ${r.stderr}`,
+            );
+            if (name === "jk_chrootsh") assert.equal(r.code, 12, "refusing to run for root");
+            continue;
+          }
+          const help = await ns!.sh(`${tool} --help`);
+          assert.equal(help.code, 0, `${tool} --help: ${help.stderr}`);
+          assert.match(help.stdout + help.stderr, new RegExp(`Usage: ${name}`), tool);
+          const v = await ns!.sh(`${tool} --version`);
+          assert.equal(v.code, 0, `${tool} --version: ${v.stderr}`);
+          assert.match(v.stdout, new RegExp(`^${name} (\\(jailkit-deno\\)|version) \\S+\n$`), tool);
         }
-        const help = await ns!.sh(`${tool} --help`);
-        assert.equal(help.code, 0, `${tool} --help: ${help.stderr}`);
-        assert.match(help.stdout + help.stderr, new RegExp(`Usage: ${name}`), tool);
-        const v = await ns!.sh(`${tool} --version`);
-        assert.equal(v.code, 0, `${tool} --version: ${v.stderr}`);
-        assert.match(v.stdout, new RegExp(`^${name} (\\(jailkit-deno\\)|version) \\S+\n$`), tool);
-      }
-    });
-    await t.step("purge", async () => {
-      await ns!.must(`${APT} purge jailkit`);
-      await ns!.must("test ! -e /etc/jailkit && test ! -e /usr/lib/jailkit");
-      const shells = (await ns!.must("cat /etc/shells")).stdout;
-      assert.doesNotMatch(shells, /jk_chrootsh/);
-    });
-  } finally {
-    await ns?.close();
-    cleanup();
-  }
-});
+      });
+      await t.step(
+        "init script: jk_socketd runs only with a socket listed, as jk_socketd",
+        async () => {
+          const idle = await ns!.must("/etc/init.d/jk_socketd start");
+          assert.match(idle.stdout, /Not starting jk_socketd: no socket listed/);
+          await ns!.must("test ! -e /run/jk_socketd.pid");
+          await ns!.must("printf '[/run/sockjail/dev/log]\\n' >> /etc/jailkit/jk_socketd.ini");
+          await ns!.must("/etc/init.d/jk_socketd start");
+          const pid = (await ns!.must("cat /run/jk_socketd.pid")).stdout.trim();
+          const workers = (await ns!.must(`ps -o user:20=,args= --ppid ${pid}`)).stdout.trim();
+          assert.match(workers, /^jk_socketd\s.*--role=worker/, workers);
+          const tag = `jkdeb${crypto.randomUUID().slice(0, 8)}`;
+          await ns!.must(`logger -u /run/sockjail/dev/log -t ${tag} hello-from-the-jail`);
+          for (let i = 0; i < 50 && !hostLog.messages.some((m) => m.includes(tag)); i++) {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          assert.ok(hostLog.messages.some((m) => m.includes(`${tag}: hello-from-the-jail`)));
+          await ns!.must("/etc/init.d/jk_socketd stop");
+          await ns!.must("test ! -e /run/jk_socketd.pid");
+          // Gone, or a zombie until PID 1 reaps it (start-stop-daemon already saw it end).
+          const state = await ns!.sh(`ps -o stat= -p ${pid}`);
+          assert.match(state.stdout.trim(), /^(Z.*)?$/, `jk_socketd ${pid} still runs`);
+        },
+      );
+      await t.step("purge", async () => {
+        await ns!.must(`${APT} purge jailkit`);
+        await ns!.must("test ! -e /etc/jailkit && test ! -e /usr/lib/jailkit");
+        const shells = (await ns!.must("cat /etc/shells")).stdout;
+        assert.doesNotMatch(shells, /jk_chrootsh/);
+      });
+    } finally {
+      await ns?.sh("/etc/init.d/jk_socketd stop");
+      await ns?.close();
+      await hostLog.close();
+      cleanup();
+    }
+  },
+);

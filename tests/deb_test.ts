@@ -3,9 +3,10 @@
  * jailkit 2.23, logins through a real sshd, upgrade over itself, every tool's --help and
  * --version, the jk_socketd unit, purge.
  *
- * dpkg and apt run inside a private mount namespace whose /usr, /etc and /var are overlays
- * (tests/namespace.ts) with their upper layers in a directory under /run, so the machine's
- * package database and files are never touched; /home is a test directory. Services are not
+ * dpkg and apt run inside a private mount namespace whose /usr and /var are overlays
+ * (tests/namespace.ts) with their upper layers in a directory under /run and whose /etc is a
+ * copy there, so the machine's package database and files are never touched; /home is a test
+ * directory. Services are not
  * started (policy-rc.d says no, as in a chroot build).
  *
  * The package: $JK_DEB (.ci/run builds it) or, when unset, `deno task deb` into the test
@@ -115,7 +116,13 @@ async function repackHigher(deb: string, dir: string): Promise<string> {
 
 /** A namespace with /usr, /etc, /var overlaid, /home a test directory, no service starts. */
 async function packageNamespace(dir: string, devLog?: string): Promise<TestNamespace> {
-  const ns = await TestNamespace.create(dir, { overlay: ["/usr", "/etc", "/var"], devLog });
+  const ns = await TestNamespace.create(dir, { overlay: ["/usr", "/var"], devLog });
+  // /etc is a private copy rather than an overlay: other tests that run useradd on the host
+  // leave their *.lock files in the host's /etc for a moment, and an overlay would show them.
+  await ns.must(
+    `cp -a /etc ${dir}/etc && find ${dir}/etc -maxdepth 1 -name '*.lock' -delete && ` +
+      `mount --bind ${dir}/etc /etc`,
+  );
   Deno.mkdirSync(`${dir}/home`, { mode: 0o755 });
   await ns.must(`mount --bind ${dir}/home /home`);
   await ns.must(

@@ -80,6 +80,7 @@ export {
   fchown,
   fchownat,
   fsync,
+  ftruncate,
   futimens,
   linkat,
   mkdirat,

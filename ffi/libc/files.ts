@@ -246,6 +246,16 @@ export interface FileStat {
   size: number;
   rdevMajor: number;
   rdevMinor: number;
+  /** The containing device as a dev_t (glibc's encoding, the number Deno.FileInfo.dev holds). */
+  dev: number;
+}
+
+/** glibc's makedev() in arithmetic, so a stat needs no second call into libc. */
+function devT(major: number, minor: number): number {
+  return Number(
+    (BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) |
+      (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff),
+  );
 }
 
 const STATX_BASIC_STATS = 0x7ff;
@@ -268,6 +278,7 @@ export function statx(dirfd: number, path: string, flags: number): FileStat {
     size: Number(view.getBigUint64(40, true)),
     rdevMajor: view.getUint32(128, true),
     rdevMinor: view.getUint32(132, true),
+    dev: devT(view.getUint32(136, true), view.getUint32(140, true)),
   };
 }
 
@@ -290,6 +301,12 @@ export function write(fd: number, buf: Uint8Array<ArrayBuffer>): number {
 export function fsync(fd: number): void {
   checkFd("fsync", fd);
   if (libc().fsync(fd) !== 0) fail("fsync");
+}
+
+export function ftruncate(fd: number, length: number): void {
+  checkFd("ftruncate", fd);
+  checkUint("ftruncate", "length", length, Number.MAX_SAFE_INTEGER);
+  if (libc().ftruncate(fd, BigInt(length)) !== 0) fail("ftruncate");
 }
 
 /** One copy_file_range(2) at both files' offsets; returns the byte count (0 at end of file). */

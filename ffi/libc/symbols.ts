@@ -292,6 +292,13 @@ const symbols = {
     result: "isize", /* ssize_t */
   },
   fsync: { parameters: ["i32" /* int fd */], result: "i32" /* int */ },
+  ftruncate: {
+    parameters: [
+      "i32", /* int fd */
+      "i64", /* off_t length */
+    ],
+    result: "i32", /* int */
+  },
   copy_file_range: {
     parameters: [
       "i32", /* int fd_in */

@@ -26,13 +26,12 @@
  *   files without following symlinks or blocking on FIFOs.
  */
 import { posix } from "node:path";
-import { closeSync } from "node:fs";
 import { JailkitError } from "../core/errors.ts";
 import { type IniFile, iniPlainSections, type IniSection } from "../config/ini.ts";
 import { parseJailHome, parsePasswd, type PasswdFile } from "../config/passwd.ts";
 import { JailView, kindOf, type NodeKind } from "../engine/jailpath.ts";
-import { toolPath } from "../core/paths.ts";
-import { openRegular, readBounded, sameContent } from "../core/safeio.ts";
+import { stripTrailingSlash, toolPath } from "../core/paths.ts";
+import { closeFd, openRegular, readBounded, sameContent } from "../core/safeio.ts";
 
 /** `error`: a way out of the jail or into another account (exit 2); `warning`: worth a look. */
 export type Severity = "error" | "warning";
@@ -110,10 +109,6 @@ export const NO_SETTINGS: CheckSettings = Object.freeze({
   ignoreSetuidExecuteForOthers: [],
 });
 
-function stripSlash(p: string): string {
-  return p.length > 1 ? p.replace(/\/+$/, "") || "/" : p;
-}
-
 /**
  * Settings of one jail from its section (keys it lacks come from `[DEFAULT]`, as configparser
  * did) or, for a jail without a section, from `[DEFAULT]` alone. Problems (unknown keys,
@@ -141,7 +136,7 @@ export function settingsFor(
         });
         continue;
       }
-      items.push(stripSlash(posix.normalize(item)));
+      items.push(stripTrailingSlash(posix.normalize(item)));
     }
     result[name] = items;
   }
@@ -206,7 +201,7 @@ export function jailedHostUsers(text: string, path: string): JailedHostUser[] {
       problem ??= `${path}:${index + 1}: home ${home} of ${fields[0]} names a jail shorter than ` +
         `3 bytes, which jk_chrootsh refuses`;
     } else {
-      jail = stripSlash(posix.normalize(parsed.jail));
+      jail = stripTrailingSlash(posix.normalize(parsed.jail));
       if (jail !== parsed.jail || !parsed.jail.startsWith("/")) {
         problem ??= `${path}:${index + 1}: home ${home} of ${fields[0]} names the jail ` +
           `${parsed.jail}, which is not a canonical absolute path; jk_chrootsh refuses it`;
@@ -262,7 +257,7 @@ export function selectJails(
       });
       continue;
     }
-    const jail = stripSlash(posix.normalize(s.name));
+    const jail = stripTrailingSlash(posix.normalize(s.name));
     if (jail === "/") {
       findings.push({
         severity: "warning",
@@ -293,7 +288,7 @@ export function selectJails(
   };
   if (args.length > 0) {
     for (const a of args) {
-      const jail = stripSlash(posix.resolve(cwd, a));
+      const jail = stripTrailingSlash(posix.resolve(cwd, a));
       if (jail === "/") {
         findings.push({ severity: "error", kind: "unsafe-jail", jail, message: "/ is not a jail" });
       } else add(jail, "argument");
@@ -521,8 +516,8 @@ export function jailUserFindings(
     }
     const marked = parseJailHome(host.home);
     if (
-      !marked || stripSlash(posix.normalize(marked.jail)) !== jail ||
-      stripSlash(marked.home) !== stripSlash(entry.home)
+      !marked || stripTrailingSlash(posix.normalize(marked.jail)) !== jail ||
+      stripTrailingSlash(marked.home) !== stripTrailingSlash(entry.home)
     ) {
       err(
         entry.name,
@@ -634,7 +629,7 @@ export function userHomes(
   const homes = new Set<string>();
   const add = (home: string | undefined) => {
     if (home === undefined || !home.startsWith("/")) return;
-    const h = stripSlash(posix.normalize(home));
+    const h = stripTrailingSlash(posix.normalize(home));
     if (h !== "/") homes.add(h);
   };
   for (const e of jailPasswd?.entries ?? []) if (!isSystemUid(e.uid)) add(e.home);
@@ -1362,6 +1357,6 @@ export function readJailPasswd(jail: string): string | undefined {
     }
     return new TextDecoder().decode(bytes);
   } finally {
-    closeSync(fd);
+    closeFd(fd);
   }
 }

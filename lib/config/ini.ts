@@ -24,9 +24,8 @@
  * `]`, no brackets inside the name), keys outside any section, stray carriage returns, NUL bytes,
  * files over 1 MiB and lines that are neither comment, header nor key/value are errors.
  */
-import { closeSync } from "node:fs";
 import { configError, JailkitError } from "../core/errors.ts";
-import { openNoFollow, readBounded } from "../core/safeio.ts";
+import { closeFd, openNoFollow, readBounded } from "../core/safeio.ts";
 
 /** Which of jailkit's two readers a file was written for; see the module documentation. */
 export type IniDialect = "python" | "c";
@@ -306,7 +305,7 @@ export function readConfigText(path: string): string {
   } catch (e) {
     throw new JailkitError("io", `${path}: cannot read: ${(e as Error).message}`, { cause: e });
   } finally {
-    closeSync(fd);
+    closeFd(fd);
   }
   if (bytes === undefined) {
     throw new JailkitError(

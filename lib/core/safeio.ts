@@ -7,10 +7,13 @@
  *   the ffi/libc.ts `*at` calls (openat with O_NOFOLLOW at every step, mkdirat, renameat2…):
  *   node:fs and Deno.* have no descriptor-relative calls, so only libc can keep a write inside
  *   the jail while someone swaps a directory for a symlink.
- * - Reading or writing one named file goes through this module, on node:fs descriptors:
- *   `fs.openSync` takes the O_NOFOLLOW/O_NONBLOCK/O_CREAT flags and `fs.fstatSync` answers for
- *   the file actually opened (regular? the inode we lstat'ed? how many links? whose?), which
- *   Deno.openSync cannot (no O_NOFOLLOW, no dev/ino/nlink on an open file).
+ * - Reading or writing one named file goes through this module, on libc descriptors:
+ *   open(2) takes the O_NOFOLLOW/O_NONBLOCK/O_CREAT flags and statx on the descriptor answers
+ *   for the file actually opened (regular? the inode we lstat'ed? how many links? whose?),
+ *   which Deno.openSync cannot (no O_NOFOLLOW, no dev/ino/nlink on an open file). Not node:fs:
+ *   loading it makes Deno 2.9 read /proc/self/exe, and jk_lsh and jk_chrootsh read their
+ *   configuration with this module where a jail has no /proc; one libc call per read is also
+ *   what makes jk_check's whole-file comparison fast.
  * - Deno.* stays for what has no race to lose: lstat/stat/readDir/readLink for reporting and
  *   planning (deciding code re-checks on the descriptor before acting), processes, signals
  *   and sockets. Privilege changes, chroot, execve and syslog are libc (ffi/libc.ts) only.
@@ -19,18 +22,52 @@
  * documentation of lib/engine/apply.ts; the pid file below is one of them.
  */
 import { Buffer } from "node:buffer";
-import * as fs from "node:fs";
 import { posix } from "node:path";
 import { JailkitError } from "./errors.ts";
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  close,
+  fchmod,
+  type FileStat,
+  ftruncate,
+  O_CLOEXEC,
+  O_CREAT,
+  O_NOFOLLOW,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_WRONLY,
+  open,
+  read,
+  S_IFDIR,
+  S_IFMT,
+  S_IFREG,
+  statx,
+  unlinkat,
+  write,
+} from "../../ffi/libc.ts";
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+/** statx of an open descriptor: the file actually opened, whatever its name points at now. */
+function fstat(fd: number): FileStat {
+  return statx(fd, "", AT_EMPTY_PATH);
+}
+
+function isRegular(st: FileStat): boolean {
+  return (st.mode & S_IFMT) === S_IFREG;
+}
+
+/** Closes a descriptor this module opened (callers of openNoFollow/openRegular use it too). */
+export function closeFd(fd: number): void {
+  close(fd);
+}
 
 /**
  * Opens `path` for reading without blocking on a FIFO and, unless `follow`, without following
- * a final symlink (ELOOP instead). Returns a node:fs descriptor; throws node's error.
+ * a final symlink (ELOOP instead). Returns a descriptor for closeFd; throws an ErrnoError
+ * whose `code` is the errno name (ENOENT, ELOOP, EACCES…).
  */
 export function openNoFollow(path: string, follow = false): number {
-  return fs.openSync(path, O_RDONLY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
+  return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 }
 
 /** An open regular file and what fstat said about it. */
@@ -53,23 +90,24 @@ export function openRegular(
 ): OpenFile {
   const fd = openNoFollow(path, follow);
   try {
-    const st = fs.fstatSync(fd);
-    if (expect && (!st.isFile() || st.dev !== expect.dev || st.ino !== expect.ino)) {
+    const st = fstat(fd);
+    const ino = Number(st.ino);
+    if (expect && (!isRegular(st) || st.dev !== expect.dev || ino !== expect.ino)) {
       throw new JailkitError("io", `${path} changed while it was being checked`);
     }
-    if (!st.isFile()) throw new JailkitError("io", `${path} is not a regular file`);
-    return { fd, size: st.size, dev: st.dev, ino: st.ino };
+    if (!isRegular(st)) throw new JailkitError("io", `${path} is not a regular file`);
+    return { fd, size: st.size, dev: st.dev, ino };
   } catch (e) {
-    fs.closeSync(fd);
+    close(fd);
     throw e;
   }
 }
 
 /** Fills `buf` from the descriptor's position unless the file ends first; returns the bytes read. */
-function readFull(fd: number, buf: Uint8Array): number {
+function readFull(fd: number, buf: Uint8Array<ArrayBuffer>): number {
   let used = 0;
   while (used < buf.length) {
-    const n = fs.readSync(fd, buf, used, buf.length - used, null);
+    const n = read(fd, buf.subarray(used));
     if (n === 0) break;
     used += n;
   }
@@ -85,7 +123,7 @@ function readFull(fd: number, buf: Uint8Array): number {
 export function readBounded(fd: number, max: number): Uint8Array | undefined {
   let hint = 0;
   try {
-    hint = fs.fstatSync(fd).size;
+    hint = fstat(fd).size;
   } catch {
     // Only a hint; reading tells.
   }
@@ -98,14 +136,14 @@ export function readBounded(fd: number, max: number): Uint8Array | undefined {
       bigger.set(buf);
       buf = bigger;
     }
-    const n = fs.readSync(fd, buf, used, buf.length - used, null);
+    const n = read(fd, buf.subarray(used));
     if (n === 0) return buf.subarray(0, used);
     used += n;
   }
 }
 
 /**
- * readBounded on `path`, opened with openNoFollow (`follow` as there). Throws node's error
+ * readBounded on `path`, opened with openNoFollow (`follow` as there). Throws an ErrnoError
  * when the file cannot be opened or read; undefined when it holds more than `max` bytes.
  */
 export function readBoundedFile(path: string, max: number, follow = true): Uint8Array | undefined {
@@ -113,13 +151,13 @@ export function readBoundedFile(path: string, max: number, follow = true): Uint8
   try {
     return readBounded(fd, max);
   } finally {
-    fs.closeSync(fd);
+    close(fd);
   }
 }
 
 /** Bytes compared at a time by sameContent: two buffers of this size, allocated once. */
 export const COMPARE_CHUNK = 1024 * 1024;
-let compareBuffers: [Uint8Array, Uint8Array] | undefined;
+let compareBuffers: [Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>] | undefined;
 
 export interface SameContentOptions {
   /** Follow a final symlink at `b` (the host side of jk_check). `a` is never followed. */
@@ -135,7 +173,7 @@ export interface SameContentOptions {
  * True when two regular files hold the same bytes: the same inode, or the same size and every
  * byte equal. Streams through two fixed COMPARE_CHUNK buffers (never a whole file in memory),
  * opens without following `a`'s symlink (nor `b`'s unless followB) and without blocking on a
- * FIFO. Throws a JailkitError ("io") when either is not a regular file, or node's error.
+ * FIFO. Throws a JailkitError ("io") when either is not a regular file, or an ErrnoError.
  */
 export function sameContent(a: string, b: string, opts: SameContentOptions = {}): boolean {
   const fa = openRegular(a, false, opts.expectA);
@@ -156,10 +194,10 @@ export function sameContent(a: string, b: string, opts: SameContentOptions = {})
         if (Buffer.compare(ba.subarray(0, na), bb.subarray(0, nb)) !== 0) return false;
       }
     } finally {
-      fs.closeSync(fb.fd);
+      close(fb.fd);
     }
   } finally {
-    fs.closeSync(fa.fd);
+    close(fa.fd);
   }
 }
 
@@ -172,9 +210,6 @@ export interface DirStat {
   readonly mode: number;
   readonly uid: number;
 }
-
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
 
 /**
  * Why a pid file may not be created in `realDir` (a canonical directory), or undefined: every
@@ -237,27 +272,31 @@ export function writePidFile(path: string, pid: number): void {
   if (problem) throw refused("unsafe-jail", problem);
   let fd: number;
   try {
-    fd = fs.openSync(posix.join(dir, name), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+    fd = open(
+      posix.join(dir, name),
+      O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+      0o644,
+    );
   } catch (e) {
     throw refused("io", `cannot open: ${messageOf(e)}`);
   }
   try {
-    const info = fs.fstatSync(fd);
-    if (!info.isFile()) throw refused("unsafe-jail", "not a regular file");
+    const info = fstat(fd);
+    if (!isRegular(info)) throw refused("unsafe-jail", "not a regular file");
     if (info.nlink !== 1) throw refused("unsafe-jail", `has ${info.nlink} hard links`);
     if (info.uid !== Deno.uid()) {
       throw refused("unsafe-jail", `owned by uid ${info.uid}, not by us`);
     }
-    fs.fchmodSync(fd, 0o644);
-    fs.ftruncateSync(fd, 0);
+    fchmod(fd, 0o644);
+    ftruncate(fd, 0);
     const bytes = new TextEncoder().encode(`${pid}\n`);
     let offset = 0;
-    while (offset < bytes.length) offset += fs.writeSync(fd, bytes, offset);
+    while (offset < bytes.length) offset += write(fd, bytes.subarray(offset));
   } catch (e) {
     if (e instanceof JailkitError) throw e;
     throw refused("io", messageOf(e));
   } finally {
-    fs.closeSync(fd);
+    close(fd);
   }
 }
 
@@ -266,7 +305,7 @@ const MAX_PID_FILE_BYTES = 64;
 
 /**
  * Removes the pid file writePidFile wrote, if it is still a regular file naming `pid` (a later
- * instance may have taken it over); never follows a symlink. Throws node's error.
+ * instance may have taken it over); never follows a symlink. Throws an ErrnoError.
  */
 export function removePidFile(path: string, pid: number): void {
   let fd: number;
@@ -279,10 +318,10 @@ export function removePidFile(path: string, pid: number): void {
   }
   let ours: boolean;
   try {
-    const bytes = fs.fstatSync(fd).isFile() ? readBounded(fd, MAX_PID_FILE_BYTES) : undefined;
+    const bytes = isRegular(fstat(fd)) ? readBounded(fd, MAX_PID_FILE_BYTES) : undefined;
     ours = bytes !== undefined && new TextDecoder().decode(bytes) === `${pid}\n`;
   } finally {
-    fs.closeSync(fd);
+    close(fd);
   }
-  if (ours) fs.unlinkSync(path);
+  if (ours) unlinkat(AT_FDCWD, path);
 }

@@ -18,6 +18,8 @@ export const O_WRONLY = 0o1;
 export const O_CREAT = 0o100;
 export const O_EXCL = 0o200;
 export const O_NONBLOCK = 0o4000;
+/** Opening a terminal must not make it our controlling one. */
+export const O_NOCTTY = 0o400;
 export const O_DIRECTORY = ARM64 ? 0o40000 : 0o200000;
 export const O_NOFOLLOW = ARM64 ? 0o100000 : 0o400000;
 export const O_CLOEXEC = 0o2000000;
@@ -287,6 +289,15 @@ export function read(fd: number, buf: Uint8Array<ArrayBuffer>): number {
   checkFd("read", fd);
   const n = Number(libc().read(fd, buf, BigInt(buf.length)));
   if (n < 0) fail("read");
+  return n;
+}
+
+/** One pread(2) at `offset`, leaving the file position alone; returns the byte count (0 at end of file). */
+export function pread(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number): number {
+  checkFd("pread", fd);
+  checkUint("pread", "offset", offset, Number.MAX_SAFE_INTEGER);
+  const n = Number(libc().pread(fd, buf, BigInt(buf.length), BigInt(offset)));
+  if (n < 0) fail("pread");
   return n;
 }
 

@@ -283,6 +283,15 @@ const symbols = {
     ],
     result: "isize", /* ssize_t */
   },
+  pread: {
+    parameters: [
+      "i32", /* int fd */
+      "buffer", /* void *buf */
+      "usize", /* size_t count */
+      "i64", /* off_t offset */
+    ],
+    result: "isize", /* ssize_t */
+  },
   write: {
     parameters: [
       "i32", /* int fd */

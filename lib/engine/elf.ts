@@ -5,8 +5,20 @@
  * through a small block cache, never whole (binaries can be hundreds of MB), and every offset,
  * count and size is checked against the file size before it is used: the input is hostile.
  */
-import * as fs from "node:fs";
 import { JailkitError } from "../core/errors.ts";
+import {
+  AT_EMPTY_PATH,
+  close,
+  O_CLOEXEC,
+  O_NOCTTY,
+  O_NONBLOCK,
+  O_RDONLY,
+  open,
+  pread,
+  S_IFMT,
+  S_IFREG,
+  statx,
+} from "../../ffi/libc.ts";
 
 /** Random access to a file or buffer of known size. */
 export interface ByteReader {
@@ -82,7 +94,7 @@ class FdReader implements ByteReader {
     const buf = new Uint8Array(length);
     let done = 0;
     while (done < length) {
-      const n = fs.readSync(this.fd, buf, done, length - done, offset + done);
+      const n = pread(this.fd, buf.subarray(done), offset + done);
       if (n <= 0) {
         throw new JailkitError(
           "parse",
@@ -487,23 +499,22 @@ export function withFileReader<T>(
   path: string,
   fn: (reader: ByteReader, id: FileIdentity) => T,
 ): T | null {
-  const c = fs.constants;
   let fd: number;
   try {
     // Never open special files: opening a device can have side effects (tapes, ttys).
     if (!Deno.statSync(path).isFile) return null;
-    fd = fs.openSync(path, c.O_RDONLY | c.O_NONBLOCK | c.O_NOCTTY);
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   } catch (e) {
     throw fsError(path, e);
   }
   try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) return null;
-    return fn(new FdReader(fd, st.size, path), { dev: st.dev, ino: st.ino });
+    const st = statx(fd, "", AT_EMPTY_PATH);
+    if ((st.mode & S_IFMT) !== S_IFREG) return null;
+    return fn(new FdReader(fd, st.size, path), { dev: st.dev, ino: Number(st.ino) });
   } catch (e) {
     throw fsError(path, e);
   } finally {
-    fs.closeSync(fd);
+    close(fd);
   }
 }
 

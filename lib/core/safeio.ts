@@ -171,9 +171,10 @@ export interface SameContentOptions {
 
 /**
  * True when two regular files hold the same bytes: the same inode, or the same size and every
- * byte equal. Streams through two fixed COMPARE_CHUNK buffers (never a whole file in memory),
- * opens without following `a`'s symlink (nor `b`'s unless followB) and without blocking on a
- * FIFO. Throws a JailkitError ("io") when either is not a regular file, or an ErrnoError.
+ * byte equal, up to the size fstat reported when they were opened (a file still being written
+ * is not chased). Streams through two fixed COMPARE_CHUNK buffers (never a whole file in
+ * memory), opens without following `a`'s symlink (nor `b`'s unless followB) and without
+ * blocking on a FIFO. Throws a JailkitError ("io") when either is not a regular file, or an ErrnoError.
  */
 export function sameContent(a: string, b: string, opts: SameContentOptions = {}): boolean {
   const fa = openRegular(a, false, opts.expectA);
@@ -186,13 +187,17 @@ export function sameContent(a: string, b: string, opts: SameContentOptions = {})
         new Uint8Array(COMPARE_CHUNK),
         new Uint8Array(COMPARE_CHUNK),
       ];
-      for (;;) {
-        const na = readFull(fa.fd, ba);
-        const nb = readFull(fb.fd, bb);
-        if (na !== nb) return false;
-        if (na === 0) return true;
-        if (Buffer.compare(ba.subarray(0, na), bb.subarray(0, nb)) !== 0) return false;
+      // Up to the size both descriptors reported: no read is spent on finding the end.
+      for (let left = fa.size; left > 0;) {
+        const want = Math.min(left, COMPARE_CHUNK);
+        const na = readFull(fa.fd, ba.subarray(0, want));
+        const nb = readFull(fb.fd, bb.subarray(0, want));
+        // One of them shrank since fstat: no longer the same size.
+        if (na !== want || nb !== want) return false;
+        if (Buffer.compare(ba.subarray(0, want), bb.subarray(0, want)) !== 0) return false;
+        left -= want;
       }
+      return true;
     } finally {
       close(fb.fd);
     }

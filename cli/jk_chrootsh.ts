@@ -1,8 +1,9 @@
 /**
  * jk_chrootsh — login shell of jailed users (man/jk_chrootsh.8). Started only through the
  * setuid-root native launcher (ffi/jk_launcher.c), which hands over the caller's environment,
- * argv[0] and umask as data. Never writes to stdout or stderr: everything goes to syslog (ident
- * jk_chrootsh, LOG_PID, LOG_AUTH). lib/login/chrootsh.ts decides; this file only wires the system
+ * argv[0] and umask as data. Apart from the usage and version it prints for a lone --help or
+ * --version, never writes to stdout or stderr: everything goes to syslog (ident jk_chrootsh,
+ * LOG_PID, LOG_AUTH). lib/login/chrootsh.ts decides; this file only wires the system
  * in and execs. On the login path, so it imports nothing else.
  */
 import { LOG_AUTH } from "../ffi/libc.ts";
@@ -13,7 +14,9 @@ import { installPrefix, toolPath } from "../lib/core/paths.ts";
 import { runLshSession } from "../lib/login/lsh_session.ts";
 import { inspectInJailShell } from "../lib/login/chrootsh_lsh.ts";
 import { hostCallerSystem, log, openToolLog, runPrivileged } from "../lib/entry/setuid.ts";
-import { CONFIG_FILE, EXIT, runChrootsh } from "../lib/login/chrootsh.ts";
+import { CONFIG_FILE, EXIT, runChrootsh, USAGE } from "../lib/login/chrootsh.ts";
+import { loginInfo } from "../lib/core/runtime.ts";
+import { writeOwnText } from "../lib/core/output.ts";
 
 /**
  * When the in-jail shell is jailkit-deno's jk_lsh (lib/login/chrootsh_lsh.ts says how that is
@@ -61,4 +64,10 @@ function main(): number {
   }
 }
 
+// --help and --version are answered first: no privilege, configuration or log is touched.
+const info = loginInfo("jk_chrootsh", Deno.args, USAGE);
+if (info !== undefined) {
+  writeOwnText("stdout", info);
+  Deno.exit(0);
+}
 runPrivileged(main, EXIT.internal);

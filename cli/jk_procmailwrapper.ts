@@ -1,15 +1,18 @@
 /**
  * jk_procmailwrapper — runs procmail for the recipient: inside the recipient's jail when the host
  * home carries the `/./` marker, else the host's procmail (man/jk_procmailwrapper.8). Started only
- * through the setuid-root native launcher, built to hand fd 3 through (KEEP_FD3). Never writes to
- * stdout or stderr; logs to syslog (ident jk_procmailwrapper, LOG_PID, LOG_AUTH).
- * lib/login/procmailwrapper.ts decides; this file only wires the system in and execs.
+ * through the setuid-root native launcher, built to hand fd 3 through (KEEP_FD3). Apart from a
+ * lone --help or --version, never writes to stdout or stderr; logs to syslog (ident
+ * jk_procmailwrapper, LOG_PID, LOG_AUTH). lib/login/procmailwrapper.ts decides; this file only
+ * wires the system in and execs.
  */
 import { LOG_AUTH } from "../ffi/libc.ts";
 import { readDbFile } from "../lib/config/passwd.ts";
 import { dropPrivileges, execInJail } from "../lib/login/privilege.ts";
 import { hostCallerSystem, log, openToolLog, runPrivileged } from "../lib/entry/setuid.ts";
-import { EXIT, runProcmailwrapper } from "../lib/login/procmailwrapper.ts";
+import { EXIT, runProcmailwrapper, USAGE } from "../lib/login/procmailwrapper.ts";
+import { loginInfo } from "../lib/core/runtime.ts";
+import { writeOwnText } from "../lib/core/output.ts";
 
 function main(): number {
   openToolLog("jk_procmailwrapper", LOG_AUTH);
@@ -28,4 +31,10 @@ function main(): number {
   }
 }
 
+// --help and --version are answered first: no privilege, configuration or log is touched.
+const info = loginInfo("jk_procmailwrapper", Deno.args, USAGE);
+if (info !== undefined) {
+  writeOwnText("stdout", info);
+  Deno.exit(0);
+}
 runPrivileged(main, EXIT.internal);

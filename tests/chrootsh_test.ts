@@ -4,6 +4,7 @@
  * including the hostile callers the native launcher and the privilege sequence exist for.
  */
 import assert from "node:assert/strict";
+import { VERSION } from "../lib/core/runtime.ts";
 import { parseIni } from "../lib/config/ini.ts";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import { PrivilegeError, type PrivilegeStep, sameDirectory } from "../lib/login/privilege.ts";
@@ -700,6 +701,34 @@ os.execvp("setpriv",["setpriv","--reuid=${UID}","--regid=${GID}","--init-groups"
       assert.equal(other.code, 1);
       assert.equal(other.stdout, "");
     });
+
+    await t.step(
+      "a lone --version or --help is answered, unlogged; otherwise the shell gets it",
+      async () => {
+        const since = log.messages.length;
+        const version = await login(["--version"]);
+        assert.equal(version.code, 0, version.stderr);
+        assert.equal(version.stdout, `jk_chrootsh (jailkit-deno) ${VERSION}\n`);
+        assert.equal(version.stderr, "");
+        const help = await login(["--help"]);
+        assert.equal(help.code, 0, help.stderr);
+        assert.match(help.stdout, /^Usage: jk_chrootsh \[ARGUMENT\.\.\.\]\n/);
+        // Before the refusal of root (exit 12): nothing is checked for the answer.
+        const asRoot = await ns!.sh(`${chrootsh} --version`);
+        assert.equal(asRoot.code, 0, asRoot.stderr);
+        assert.equal(asRoot.stdout, version.stdout);
+        await new Promise((res) => setTimeout(res, 100));
+        assert.deepEqual(log.messages.slice(since), []);
+        const shell = await login(["-c", "echo --version"]);
+        assert.equal(shell.code, 0, shell.stderr);
+        assert.equal(shell.stdout, "--version\n");
+        assert.equal(
+          (await login(["--version", "extra"])).stdout,
+          "",
+          "two arguments go to the shell",
+        );
+      },
+    );
   } finally {
     await log.close();
     if (ns) await ns.close();

@@ -5,6 +5,7 @@
  * sftp clients of this machine talk through jk_lsh to the servers in the jail.
  */
 import assert from "node:assert/strict";
+import { VERSION } from "../lib/core/runtime.ts";
 import { dirname, join } from "node:path";
 import { DENO, REPO_ROOT, rootTest, safeTestRoot, tempDir } from "./helpers.ts";
 import { syslogListener } from "./namespace.ts";
@@ -310,6 +311,18 @@ rootTest("jk_lsh CLI in a chroot: runs, refuses, logs, umask, env, real clients"
         assert.ok(Deno.statSync(join(jail, "home/jkt2/pwned.log")).isFile);
       },
     );
+
+    await t.step("a lone --version or --help is answered, unlogged", async () => {
+      const since = messages.length;
+      const version = await lsh(jail, "jkt", ["--version"]);
+      assert.equal(version.code, 0, version.stderr);
+      assert.equal(version.stdout, `jk_lsh (jailkit-deno) ${VERSION}\n`);
+      const help = await lsh(jail, "jkt", ["--help"]);
+      assert.equal(help.code, 0, help.stderr);
+      assert.match(help.stdout, /^Usage: jk_lsh -c COMMAND\n/);
+      assert.deepEqual(await logsSince(messages, since), []);
+      assert.equal((await lsh(jail, "jkt", ["-c", "--version"])).code, 4, "a command, not listed");
+    });
 
     await t.step("interactive → 7, $USER of another account → 2, exec failure → 255", async () => {
       const since = messages.length;

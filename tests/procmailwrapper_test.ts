@@ -5,6 +5,7 @@
  * jailed and a non-jailed recipient, with stub procmail programs that report what they were given.
  */
 import assert from "node:assert/strict";
+import { VERSION } from "../lib/core/runtime.ts";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import { PrivilegeError, type PrivilegeStep } from "../lib/login/privilege.ts";
 import type { StatInfo } from "../lib/login/common.ts";
@@ -492,6 +493,17 @@ os.execvp("setpriv", ["setpriv", "--reuid=${uid}", "--regid=${GID}", "${groups}"
       assert.equal(r.stdout, "");
       const asRoot = await ns!.sh(`${wrapper} -a x`, { stdin: "" });
       assert.equal(asRoot.code, 11);
+    });
+
+    await t.step("a lone --version or --help is answered before any check", async () => {
+      // As root, which is otherwise refused (exit 11).
+      const version = await ns!.sh(`${wrapper} --version`, { stdin: "" });
+      assert.equal(version.code, 0, version.stderr);
+      assert.equal(version.stdout, `jk_procmailwrapper (jailkit-deno) ${VERSION}\n`);
+      const help = await ns!.sh(`${wrapper} --help`, { stdin: "" });
+      assert.equal(help.code, 0, help.stderr);
+      assert.match(help.stdout, /^Usage: jk_procmailwrapper /);
+      assert.equal((await ns!.sh(`${wrapper} --version -a x`, { stdin: "" })).code, 11);
     });
 
     await t.step("refusals: 35 user not in the jail, 39 other home, 53 unsafe", async () => {

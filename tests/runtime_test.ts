@@ -4,7 +4,7 @@
  * under the same rules as the launcher runs it.
  */
 import assert from "node:assert/strict";
-import { RUN_FLAGS } from "../lib/core/runtime.ts";
+import { loginInfo, RUN_FLAGS, VERSION } from "../lib/core/runtime.ts";
 import { REPO_ROOT } from "./helpers.ts";
 
 /** The string literals of the C array `runtime_flags`, in order. */
@@ -24,4 +24,25 @@ Deno.test("RUN_FLAGS are the launcher's runtime flags after `run`, except --cach
     [...RUN_FLAGS].sort(),
   );
   assert.ok(flags.includes("--cached-only"), "the installed launcher never fills the cache");
+});
+
+Deno.test("loginInfo: only a lone --help or --version is answered", () => {
+  assert.equal(loginInfo("jk_lsh", ["--version"], "Usage: x"), `jk_lsh (jailkit-deno) ${VERSION}`);
+  assert.equal(loginInfo("jk_lsh", ["--help"], "Usage: x"), "Usage: x");
+  for (
+    const args of [
+      [],
+      ["-c", "--version"],
+      ["--version", "x"],
+      ["--help", "--version"],
+      ["-V"],
+      [
+        "--versio",
+      ],
+      ["--version="],
+      [" --help"],
+    ]
+  ) {
+    assert.equal(loginInfo("jk_lsh", args, "Usage: x"), undefined, JSON.stringify(args));
+  }
 });

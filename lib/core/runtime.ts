@@ -8,6 +8,24 @@
 export const VERSION = "2.23-deno";
 
 /**
+ * A login entry's answer to `--help` (its usage) or `--version` (the administrative tools'
+ * `TOOL (jailkit-deno) VERSION`), or undefined. jailkit 2.23's had neither. Only a single
+ * argument that is exactly one of them counts, so a shell's `-c COMMAND` and procmail's
+ * arguments are never taken for one; the entry asks before anything else, so answering touches
+ * no privilege, configuration or log.
+ */
+export function loginInfo(
+  tool: string,
+  args: readonly string[],
+  usage: string,
+): string | undefined {
+  if (args.length !== 1) return undefined;
+  if (args[0] === "--version") return `${tool} (jailkit-deno) ${VERSION}`;
+  if (args[0] === "--help") return usage;
+  return undefined;
+}
+
+/**
  * What the installed launcher passes after `run`, minus `--cached-only` (sources run from a
  * checkout may still need their cache filled): no config, lock file, remote or npm module is
  * looked up, no V8 code cache is read back, nothing is ever prompted for.

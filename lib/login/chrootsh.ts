@@ -50,6 +50,12 @@ import {
 } from "./common.ts";
 export const CONFIG_FILE = "/etc/jailkit/jk_chrootsh.ini";
 
+/** What `jk_chrootsh --help` prints (man/jk_chrootsh.8, SYNOPSIS). */
+export const USAGE = `Usage: jk_chrootsh [ARGUMENT...]
+The login shell of jailed users: enters the jail named by the /./ in the user's
+home directory and runs the user's shell there with the ARGUMENTs (sshd passes
+-c COMMAND). Set-uid root; its messages go to syslog. See jk_chrootsh(8).`;
+
 /**
  * basename(argv[0]) must be one of these (sshd prefixes "-" for login shells). `su` stays
  * accepted as in jailkit, for sites that link su to jk_chrootsh; argv[0] is the caller's

@@ -41,6 +41,11 @@ import type { GroupFile, PasswdFile } from "../config/passwd.ts";
 /** The config as seen from inside the jail; never chosen by the caller. */
 export const LSH_CONFIG = "/etc/jailkit/jk_lsh.ini";
 
+/** What `jk_lsh --help` prints (man/jk_lsh.8, SYNOPSIS). */
+export const USAGE = `Usage: jk_lsh -c COMMAND
+The restricted shell inside a jail: runs COMMAND only when /etc/jailkit/jk_lsh.ini
+allows it for the user. Its messages go to syslog. See jk_lsh(8).`;
+
 /** Longer commands are refused. The kernel caps one argument at 128 KiB anyway. */
 export const MAX_COMMAND_CHARS = 131072;
 /** More words (after expansion: a glob can produce many) are refused. */

@@ -42,6 +42,12 @@ import {
 /** Where procmail is, on the host and inside every jail (jailkit's PROCMAILPATH). */
 export const PROCMAIL = "/usr/bin/procmail";
 
+/** What `jk_procmailwrapper --help` prints (man/jk_procmailwrapper.8, SYNOPSIS). */
+export const USAGE = `Usage: jk_procmailwrapper [PROCMAIL-ARGUMENT...]
+Runs procmail for the recipient: inside the recipient's jail when the home
+directory holds /./, else the host's procmail. Set-uid root; its messages go to
+syslog. See jk_procmailwrapper(8).`;
+
 export const ACCEPTED_NAMES: readonly string[] = ["jk_procmailwrapper", "-jk_procmailwrapper"];
 
 /** Exit codes, as jailkit 2.23. */

@@ -301,9 +301,16 @@ function closeDir(dir: Dir): void {
   } catch { /* Linux released the descriptor anyway */ }
 }
 
+/** Random per run; a counter makes each name of the run unique (creation is O_EXCL anyway). */
+let tempPrefix: string | undefined;
+let tempCount = 0;
+
 function tempName(): string {
-  const rand = crypto.getRandomValues(new Uint8Array(6));
-  return `.jk_tmp.${Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  tempPrefix ??= `.jk_tmp.${
+    Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, "0"))
+      .join("")
+  }`;
+  return `${tempPrefix}.${(tempCount++).toString(36)}`;
 }
 
 /** Where an operation acts: the entry `name` in the open directory `dir`; `host` for messages. */
@@ -316,25 +323,51 @@ interface Place {
 /** Errors after which a kernel copy method is skipped for the next one (nothing copied yet). */
 const KERNEL_COPY_REFUSALS = new Set(["EXDEV", "EINVAL", "ENOSYS", "EOPNOTSUPP"]);
 
+/** The kernel copy methods, in the order copyData tries them. */
+const KERNEL_COPIES = [
+  copyFileRange,
+  (i: number, o: number, n: number) => sendfile(o, i, n),
+] as const;
+
 /**
- * Copies the rest of `from` into `to` inside the kernel: copy_file_range, else sendfile (where
- * the kernel refuses copy_file_range between these filesystems), else read/write.
+ * Kernel copy methods refused between two file systems (source and destination st_dev), so
+ * the next file between them does not pay for the refusal again (jk_init copies hundreds).
  */
-function copyData(from: number, to: number): void {
-  for (const step of [copyFileRange, (i: number, o: number, n: number) => sendfile(o, i, n)]) {
-    let copied = 0;
-    try {
-      for (let n; (n = step(from, to, KERNEL_COPY_CHUNK)) > 0;) copied += n;
-    } catch (e) {
-      if (copied === 0 && KERNEL_COPY_REFUSALS.has(errnoCode(e) ?? "")) continue;
-      throw e;
-    }
-    if (copied > 0) return;
-    // Nothing copied: an empty file, or one of /proc or /sys, whose data only read(2) sees.
-    break;
-  }
+const refusedCopies = new Map<string, Set<number>>();
+
+/**
+ * Copies `from` (whose fstat said `size` bytes, on device `fromDev`) into `to` inside the
+ * kernel: copy_file_range, else sendfile (where the kernel refuses copy_file_range between
+ * these filesystems), else read/write. The kernel copies stop at `size`; a file that says 0
+ * (as /proc and /sys files do) or of which they copied nothing is read to its end.
+ */
+function copyData(from: number, to: number, size: number, fromDev: number): void {
+  if (size > 0 && kernelCopy(from, to, size, fromDev)) return;
   const buf = readBuffer ??= new Uint8Array(new ArrayBuffer(READ_CHUNK));
   for (let n; (n = read(from, buf)) > 0;) writeAll(to, buf.subarray(0, n));
+}
+
+/** copyData's kernel copy; false when no method copied anything. */
+function kernelCopy(from: number, to: number, size: number, fromDev: number): boolean {
+  const pair = `${fromDev}:${statx(to, "", AT_EMPTY_PATH).dev}`;
+  const refused = refusedCopies.get(pair) ?? new Set<number>();
+  for (const [method, step] of KERNEL_COPIES.entries()) {
+    if (refused.has(method)) continue;
+    let copied = 0;
+    try {
+      for (let n; copied < size && (n = step(from, to, KERNEL_COPY_CHUNK)) > 0;) copied += n;
+    } catch (e) {
+      if (copied === 0 && KERNEL_COPY_REFUSALS.has(errnoCode(e) ?? "")) {
+        refused.add(method);
+        refusedCopies.set(pair, refused);
+        continue;
+      }
+      throw e;
+    }
+    // Nothing copied: one of /proc or /sys, whose data only read(2) sees.
+    return copied > 0;
+  }
+  return false;
 }
 
 function writeAll(fd: number, data: Uint8Array<ArrayBuffer>): void {
@@ -682,9 +715,8 @@ class Executor {
     try {
       // O_NONBLOCK: a FIFO swapped in for the source must not hang the run.
       sfd = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-      if (!isType(statx(sfd, "", AT_EMPTY_PATH), S_IFREG)) {
-        throw new Error("the source is not a regular file");
-      }
+      const source = statx(sfd, "", AT_EMPTY_PATH);
+      if (!isType(source, S_IFREG)) throw new Error("the source is not a regular file");
       dfd = openat(
         place.dir.fd,
         tmp,
@@ -692,7 +724,7 @@ class Executor {
         0o600,
       );
       created = true;
-      copyData(sfd, dfd);
+      copyData(sfd, dfd, source.size, source.dev);
       // chown first: it clears set-id bits that the following chmod may legitimately set
       fchown(dfd, attrs.uid, attrs.gid);
       fchmod(dfd, attrs.mode & 0o7777);

@@ -1,7 +1,7 @@
 /**
  * The Debian package (debian/, `deno task deb`) installed for real: takeover of Debian's
  * jailkit 2.23, logins through a real sshd, upgrade over itself, every tool's --help and
- * --version, the jk_socketd unit, purge.
+ * --version, tests/sshd.ts loginScenario against /usr, the jk_socketd unit, purge.
  *
  * dpkg and apt run inside a private mount namespace whose /usr and /var are overlays
  * (tests/namespace.ts) with their upper layers in a directory under /run and whose /etc is a
@@ -17,7 +17,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DENO, REPO_ROOT, rootTest } from "./helpers.ts";
 import { must, sh, syslogListener, TestNamespace } from "./namespace.ts";
-import { freePort, sshdConfig, waitForPort } from "./sshd.ts";
+import { freePort, loginScenario, sshdConfig, waitForPort } from "./sshd.ts";
 
 const SETUID = ["/usr/sbin/jk_chrootsh", "/usr/bin/jk_uchroot", "/usr/bin/jk_procmailwrapper"];
 const TOOLS = [
@@ -34,7 +34,10 @@ const TOOLS = [
   "/usr/bin/jk_uchroot",
   "/usr/bin/jk_procmailwrapper",
 ];
-/** Entered by sshd, login or procmail with jailkit 2.23's arguments; no options of their own. */
+/**
+ * Entered by sshd, login or procmail with jailkit 2.23's arguments; the only ones of their own are
+ * a lone --help or --version.
+ */
 const LOGIN_ENTRIES = ["jk_chrootsh", "jk_lsh", "jk_procmailwrapper"];
 const GROUP = "jkdebg";
 const OLD_USER = "jkold"; // jailed with Debian's jailkit 2.23
@@ -316,7 +319,7 @@ rootTest(
 );
 
 rootTest(
-  "deb: fresh install, every tool starts (--help, --version), jk_socketd, purge",
+  "deb: fresh install, every tool starts (--help, --version), the sshd login path, jk_socketd, purge",
   async (t) => {
     const { dir, cleanup } = runTestRoot();
     let ns: TestNamespace | undefined;
@@ -324,8 +327,6 @@ rootTest(
     try {
       const deb = await ourDeb();
       ns = await packageNamespace(dir, `${dir}/hostlog.sock`);
-      // The pid file and the jail of the socket go to a /run of the namespace's own.
-      await ns.must("mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/sockjail/dev");
       await t.step("install on a machine without jailkit", async () => {
         await ns!.must(`${APT} install ${deb}`);
         await ns!.must("grep -qx /usr/sbin/jk_chrootsh /etc/shells && getent passwd jk_socketd");
@@ -334,8 +335,8 @@ rootTest(
         for (const tool of TOOLS) {
           const name = tool.slice(tool.lastIndexOf("/") + 1);
           if (LOGIN_ENTRIES.includes(name)) {
-            // Login shells without options (as in jailkit 2.23): run by root they refuse (jk_chrootsh
-            // only in syslog, exit 12), which shows the launcher started the runtime's tool.
+            // Any other arguments go to the login path: run by root it refuses (jk_chrootsh only in
+            // syslog, exit 12), which shows the launcher started the runtime's tool.
             const r = await ns!.sh(`${tool} -c true`);
             assert.notEqual(r.code, 0, tool);
             assert.doesNotMatch(
@@ -344,7 +345,6 @@ rootTest(
               `${tool}: ${r.stderr}`,
             );
             if (name === "jk_chrootsh") assert.equal(r.code, 12, "refusing to run for root");
-            continue;
           }
           const help = await ns!.sh(`${tool} --help`);
           assert.equal(help.code, 0, `${tool} --help: ${help.stderr}`);
@@ -354,6 +354,15 @@ rootTest(
           assert.match(v.stdout, new RegExp(`^${name} (\\(jailkit-deno\\)|version) \\S+\n$`), tool);
         }
       });
+      // tests/sshd_e2e_test.ts's login path, with the package's /usr/sbin tools and jk_init.ini.
+      // Its jk_init lists the jail's /dev/log in jk_socketd.ini; the init script step below wants
+      // the file as installed.
+      await ns.must(`cp -p /etc/jailkit/jk_socketd.ini ${dir}/jk_socketd.ini.installed`);
+      await loginScenario(t, { dir, ns, prefix: "/usr", hostLog });
+      await ns.must(`cp -p ${dir}/jk_socketd.ini.installed /etc/jailkit/jk_socketd.ini`);
+      // The pid file and the jail of the socket go to a /run of the namespace's own (which
+      // hides the test directory: the login scenario ran before).
+      await ns.must("mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/sockjail/dev");
       await t.step(
         "init script: jk_socketd runs only with a socket listed, as jk_socketd",
         async () => {

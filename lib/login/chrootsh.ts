@@ -37,7 +37,6 @@ import {
   errorMessage,
   GROUP,
   GROUPW,
-  identifyCaller,
   IN_JAIL_EXIT,
   type LogPriority,
   NOREGPATH,
@@ -45,6 +44,7 @@ import {
   OWNER,
   Refusal,
   safePathProblems,
+  setuidCaller,
   stepExitTable,
   stripTrailingSlash,
 } from "./common.ts";
@@ -198,32 +198,12 @@ export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
       `started as ${JSON.stringify(sys.argv0)}; only ${ACCEPTED_NAMES.join(", ")} are accepted`,
     );
   }
-  // 3., 4. ids
-  if (sys.euid !== 0) {
-    return refuse(
-      EXIT.notSetuidRoot,
-      "err",
-      `not running with effective uid 0 (euid ${sys.euid}): jk_chrootsh must be setuid root`,
-    );
-  }
-  if (sys.uid === 0) return refuse(EXIT.realRoot, "err", "refusing to run for root (uid 0)");
-
-  // 5. who
-  const passwd = sys.hostPasswd();
-  const groupFile = sys.hostGroup();
-  if (!passwd || !groupFile) {
-    return refuse(EXIT.user, "err", `cannot read /etc/passwd or /etc/group (uid ${sys.uid})`);
-  }
-  const envUser = sys.callerEnv.get("USER");
-  const caller = identifyCaller(passwd, groupFile, sys.uid, sys.gid, envUser);
-  if (typeof caller === "string") return refuse(EXIT.user, "err", caller);
+  // 3., 4. ids; 5. who
+  const found = setuidCaller(sys, "jk_chrootsh", EXIT);
+  if ("refusal" in found) return refuse(found.refusal.exitCode, "err", found.refusal.message);
+  const { caller, groups } = found;
   const { user, group } = caller;
-  let groups: number[];
-  try {
-    groups = sys.groups();
-  } catch (e) {
-    return refuse(EXIT.user, "err", `cannot read the supplementary groups: ${errorMessage(e)}`);
-  }
+  const envUser = sys.callerEnv.get("USER");
   const who = `user ${user.name} (${sys.uid})`;
 
   // 6., 7. configuration

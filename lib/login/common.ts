@@ -222,6 +222,48 @@ export function identifyCaller(
   return { user, group };
 }
 
+/** Exit codes of the checks setuidCaller makes, named as in jk_chrootsh's and jk_uchroot's tables. */
+export interface CallerExits {
+  readonly notSetuidRoot: number;
+  readonly realRoot: number;
+  readonly user: number;
+}
+
+/**
+ * How jk_chrootsh and jk_uchroot begin, in jailkit's order: running with effective uid 0, not
+ * for root, the caller identified from the host's passwd and group (identifyCaller), and its
+ * current supplementary groups (never /etc/group's: see CallerSystem.groups). Returns the
+ * caller, or the exit code and message of the refusal for the tool to log.
+ */
+export function setuidCaller(
+  sys: CallerSystem,
+  tool: string,
+  exits: CallerExits,
+): { readonly caller: Caller; readonly groups: number[] } | {
+  readonly refusal: { readonly exitCode: number; readonly message: string };
+} {
+  const refusal = (exitCode: number, message: string) => ({ refusal: { exitCode, message } });
+  if (sys.euid !== 0) {
+    return refusal(
+      exits.notSetuidRoot,
+      `not running with effective uid 0 (euid ${sys.euid}): ${tool} must be setuid root`,
+    );
+  }
+  if (sys.uid === 0) return refusal(exits.realRoot, "refusing to run for root (uid 0)");
+  const passwd = sys.hostPasswd();
+  const groupFile = sys.hostGroup();
+  if (!passwd || !groupFile) {
+    return refusal(exits.user, `cannot read /etc/passwd or /etc/group (uid ${sys.uid})`);
+  }
+  const caller = identifyCaller(passwd, groupFile, sys.uid, sys.gid, sys.callerEnv.get("USER"));
+  if (typeof caller === "string") return refusal(exits.user, caller);
+  try {
+    return { caller, groups: sys.groups() };
+  } catch (e) {
+    return refusal(exits.user, `cannot read the supplementary groups: ${errorMessage(e)}`);
+  }
+}
+
 /** The exit codes of the in-jail user check, the same in every tool that makes it (jailkit's). */
 export const IN_JAIL_EXIT = {
   /** the user (or the group) is missing from the jail's passwd (group) */

@@ -38,14 +38,13 @@ import {
   type CallerSystem,
   checkInJailUser,
   CONFIG_DIR,
-  errorMessage,
   GROUPW,
-  identifyCaller,
   IN_JAIL_EXIT,
   jailIsSafe,
   type LogPriority,
   Refusal,
   safePathProblems,
+  setuidCaller,
   type StatInfo,
   stepExitTable,
 } from "./common.ts";
@@ -292,29 +291,10 @@ export function runUchroot(sys: UchrootSystem): UchrootResult {
     return { exitCode: EXIT.usage };
   }
 
-  if (sys.euid !== 0) {
-    return refuse(
-      EXIT.notSetuidRoot,
-      "err",
-      `not running with effective uid 0 (euid ${sys.euid}): jk_uchroot must be setuid root`,
-    );
-  }
-  if (sys.uid === 0) return refuse(EXIT.realRoot, "err", "refusing to run for root (uid 0)");
-
-  const passwd = sys.hostPasswd();
-  const groupFile = sys.hostGroup();
-  if (!passwd || !groupFile) {
-    return refuse(EXIT.user, "err", `cannot read /etc/passwd or /etc/group (uid ${sys.uid})`);
-  }
+  const found = setuidCaller(sys, "jk_uchroot", EXIT);
+  if ("refusal" in found) return refuse(found.refusal.exitCode, "err", found.refusal.message);
+  const { caller, groups } = found;
   const envUser = sys.callerEnv.get("USER");
-  const caller = identifyCaller(passwd, groupFile, sys.uid, sys.gid, envUser);
-  if (typeof caller === "string") return refuse(EXIT.user, "err", caller);
-  let groups: number[];
-  try {
-    groups = sys.groups();
-  } catch (e) {
-    return refuse(EXIT.user, "err", `cannot read the supplementary groups: ${errorMessage(e)}`);
-  }
   const who = `user ${caller.user.name} (${sys.uid})`;
 
   const dirProblem = configDirProblem(CONFIG_FILE, (p) => sys.lstat(p), sys.log);

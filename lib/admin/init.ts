@@ -115,8 +115,10 @@ export function planInit(
   }
   const accounts = new JailAccounts(planner, opts);
   const socketd = new SocketdConfig(jail, `${opts.configDir}/jk_socketd.ini`);
+  // The names in each PATH directory, read once for all the sections' programs.
+  const programListings = new Map<string, ReadonlySet<string> | null>();
   for (const s of sections) {
-    planSection(planner, s, opts, accounts, socketd);
+    planSection(planner, s, opts, accounts, socketd, programListings);
   }
   accounts.finish();
   socketd.finish(planner);
@@ -130,6 +132,7 @@ function planSection(
   opts: InitOptions,
   accounts: JailAccounts,
   socketd: SocketdConfig,
+  programListings: Map<string, ReadonlySet<string> | null>,
 ): void {
   const base: CopyOptions = {
     force: opts.force,
@@ -146,7 +149,7 @@ function planSection(
       paths.push(p);
       continue;
     }
-    const found = locateProgram(p);
+    const found = locateProgram(p, undefined, programListings);
     if (found === undefined) notInstalled.push(p);
     else paths.push(found);
   }

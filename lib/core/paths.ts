@@ -58,10 +58,13 @@ export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 /**
  * Finds a program name the way jailkit's users expect: absolute paths as given, names with a
  * slash relative to the working directory, bare names in PATH. Undefined when not found.
+ * `listings`, kept by a caller that looks up many names at once (jk_init), caches the names
+ * in each PATH directory.
  */
 export function locateProgram(
   name: string,
   path = callerVar("PATH") || DEFAULT_PATH,
+  listings?: Map<string, ReadonlySet<string> | null>,
 ): string | undefined {
   if (name === "") return undefined;
   if (name.startsWith("/")) return exists(name) ? name : undefined;
@@ -71,12 +74,35 @@ export function locateProgram(
   }
   for (const dir of path.split(":")) {
     if (!dir.startsWith("/")) continue; // relative PATH entries would depend on the cwd
+    if (listings && !listed(listings, dir, name)) continue;
     const candidate = posix.join(dir, name);
     try {
       if (Deno.statSync(candidate).isFile) return candidate;
     } catch { /* not in this directory */ }
   }
   return undefined;
+}
+
+/**
+ * Whether `dir`'s listing (read once into `listings`) has `name`; true when it cannot be read
+ * (a search-only directory), so that stat decides. Skipping the names a directory lacks saves
+ * a failed stat, and the exception Deno makes of it, per PATH directory and program.
+ */
+function listed(
+  listings: Map<string, ReadonlySet<string> | null>,
+  dir: string,
+  name: string,
+): boolean {
+  let names = listings.get(dir);
+  if (names === undefined) {
+    try {
+      names = new Set(Array.from(Deno.readDirSync(dir), (e) => e.name));
+    } catch {
+      names = null;
+    }
+    listings.set(dir, names);
+  }
+  return names === null || names.has(name);
 }
 
 function exists(p: string): boolean {

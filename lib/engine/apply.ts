@@ -335,21 +335,32 @@ const KERNEL_COPIES = [
  */
 const refusedCopies = new Map<string, Set<number>>();
 
+/** st_dev of open directories, asked once each: the files created in one share it. */
+const dirDevices = new WeakMap<Dir, number>();
+
+function dirDevice(dir: Dir): number {
+  let dev = dirDevices.get(dir);
+  if (dev === undefined) {
+    dev = statx(dir.fd, "", AT_EMPTY_PATH).dev;
+    dirDevices.set(dir, dev);
+  }
+  return dev;
+}
+
 /**
- * Copies `from` (whose fstat said `size` bytes, on device `fromDev`) into `to` inside the
+ * Copies `from` (whose fstat said `size` bytes) into `to` (`pair`: their devices) inside the
  * kernel: copy_file_range, else sendfile (where the kernel refuses copy_file_range between
  * these filesystems), else read/write. The kernel copies stop at `size`; a file that says 0
  * (as /proc and /sys files do) or of which they copied nothing is read to its end.
  */
-function copyData(from: number, to: number, size: number, fromDev: number): void {
-  if (size > 0 && kernelCopy(from, to, size, fromDev)) return;
+function copyData(from: number, to: number, size: number, pair: string): void {
+  if (size > 0 && kernelCopy(from, to, size, pair)) return;
   const buf = readBuffer ??= new Uint8Array(new ArrayBuffer(READ_CHUNK));
   for (let n; (n = read(from, buf)) > 0;) writeAll(to, buf.subarray(0, n));
 }
 
 /** copyData's kernel copy; false when no method copied anything. */
-function kernelCopy(from: number, to: number, size: number, fromDev: number): boolean {
-  const pair = `${fromDev}:${statx(to, "", AT_EMPTY_PATH).dev}`;
+function kernelCopy(from: number, to: number, size: number, pair: string): boolean {
   const refused = refusedCopies.get(pair) ?? new Set<number>();
   for (const [method, step] of KERNEL_COPIES.entries()) {
     if (refused.has(method)) continue;
@@ -724,7 +735,7 @@ class Executor {
         0o600,
       );
       created = true;
-      copyData(sfd, dfd, source.size, source.dev);
+      copyData(sfd, dfd, source.size, `${source.dev}:${dirDevice(place.dir)}`);
       // chown first: it clears set-id bits that the following chmod may legitimately set
       fchown(dfd, attrs.uid, attrs.gid);
       fchmod(dfd, attrs.mode & 0o7777);

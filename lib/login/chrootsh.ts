@@ -37,7 +37,8 @@ import {
   errorMessage,
   GROUP,
   GROUPW,
-  IN_JAIL_EXIT,
+  JAIL_LOGIN_EXIT,
+  JAIL_LOGIN_STEP_EXIT,
   type LogPriority,
   NOREGPATH,
   OTHERW,
@@ -45,7 +46,6 @@ import {
   Refusal,
   safePathProblems,
   setuidCaller,
-  stepExitTable,
   stripTrailingSlash,
 } from "./common.ts";
 export const CONFIG_FILE = "/etc/jailkit/jk_chrootsh.ini";
@@ -65,35 +65,14 @@ export const ACCEPTED_NAMES: readonly string[] = ["jk_chrootsh", "-jk_chrootsh",
 
 /** Exit codes, as jailkit 2.23. */
 export const EXIT = {
-  argv0: 1,
-  notSetuidRoot: 11,
+  ...JAIL_LOGIN_EXIT,
   realRoot: 12,
-  user: 13,
   configDir: 14,
-  gid: 15,
   emptyHome: 16,
-  noJailMarker: 17,
-  chdirJail: 19,
-  notCanonical: 21,
-  chroot: 33,
-  setgid: 34,
-  /** setgroups failed, or the user/group is missing from the jail's passwd/group */
-  setgroupsOrInJailUser: IN_JAIL_EXIT.missing,
-  setuid: 36,
-  inJailName: IN_JAIL_EXIT.name,
-  inJailHome: 39,
-  chdirHome: 41,
-  unsafe: 53,
-  exec: 111,
-  internal: 154,
 } as const;
 
 /** Which exit code each failed privilege step gives. */
-export const STEP_EXIT = stepExitTable({
-  ...EXIT,
-  getcwd: EXIT.notCanonical,
-  setgroups: EXIT.setgroupsOrInJailUser,
-});
+export const STEP_EXIT = JAIL_LOGIN_STEP_EXIT;
 
 // ---------------------------------------------------------------------------------------------
 // Settings

@@ -273,6 +273,38 @@ export const IN_JAIL_EXIT = {
 } as const;
 
 /**
+ * jailkit 2.23's exit codes for taking a user into the jail of their home directory: jk_chrootsh's,
+ * which jk_procmailwrapper reuses for the same path (each tool adds its own to these).
+ */
+export const JAIL_LOGIN_EXIT = {
+  argv0: 1,
+  notSetuidRoot: 11,
+  user: 13,
+  gid: 15,
+  noJailMarker: 17,
+  chdirJail: 19,
+  notCanonical: 21,
+  chroot: 33,
+  setgid: 34,
+  /** setgroups failed, or the user/group is missing from the jail's passwd/group */
+  setgroupsOrInJailUser: IN_JAIL_EXIT.missing,
+  setuid: 36,
+  inJailName: IN_JAIL_EXIT.name,
+  inJailHome: 39,
+  chdirHome: 41,
+  unsafe: 53,
+  exec: 111,
+  internal: 154,
+} as const;
+
+/** Which JAIL_LOGIN_EXIT code each failed privilege step gives. */
+export const JAIL_LOGIN_STEP_EXIT = stepExitTable({
+  ...JAIL_LOGIN_EXIT,
+  getcwd: JAIL_LOGIN_EXIT.notCanonical,
+  setgroups: JAIL_LOGIN_EXIT.setgroupsOrInJailUser,
+});
+
+/**
  * The user and group inside the jail, from the jail's own /etc/passwd and /etc/group (read by
  * the caller after the drop): the user (by `$USER` name, else uid) must exist with the same
  * uid, the group by gid (IN_JAIL_EXIT.missing), both under their host names

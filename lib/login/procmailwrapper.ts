@@ -31,11 +31,11 @@ import {
   type CallerSystem,
   checkInJailUser,
   errorMessage,
-  IN_JAIL_EXIT,
+  JAIL_LOGIN_EXIT,
+  JAIL_LOGIN_STEP_EXIT,
   jailIsSafe,
   Refusal,
   safePathProblems,
-  stepExitTable,
   stripTrailingSlash,
 } from "./common.ts";
 
@@ -50,35 +50,14 @@ syslog. See jk_procmailwrapper(8).`;
 
 export const ACCEPTED_NAMES: readonly string[] = ["jk_procmailwrapper", "-jk_procmailwrapper"];
 
-/** Exit codes, as jailkit 2.23. */
-export const EXIT = {
-  /** argv[0] of another name; the host's procmail could not be executed */
-  argv0: 1,
-  notSetuidRoot: 11,
-  user: 13,
-  gid: 15,
-  noJailMarker: 17,
-  chdirJail: 19,
-  notCanonical: 21,
-  chroot: 33,
-  setgid: 34,
-  /** setgroups failed, or the user/group is missing from the jail's passwd/group */
-  setgroupsOrInJailUser: IN_JAIL_EXIT.missing,
-  setuid: 36,
-  inJailName: IN_JAIL_EXIT.name,
-  inJailHome: 39,
-  chdirHome: 41,
-  unsafe: 53,
-  exec: 111,
-  internal: 154,
-} as const;
+/**
+ * Exit codes: jk_chrootsh's for the same path into the jail (jailkit 2.23). `argv0` (1) also
+ * means the host's procmail could not be executed.
+ */
+export const EXIT = JAIL_LOGIN_EXIT;
 
 /** Which exit code each failed privilege step gives (jk_chrootsh's codes). */
-export const STEP_EXIT = stepExitTable({
-  ...EXIT,
-  getcwd: EXIT.notCanonical,
-  setgroups: EXIT.setgroupsOrInJailUser,
-});
+export const STEP_EXIT = JAIL_LOGIN_STEP_EXIT;
 
 export interface ProcmailSystem extends CallerSystem {
   /** lib/login/privilege.ts dropPrivileges (no jail); throws PrivilegeError naming the step. */

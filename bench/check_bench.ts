@@ -9,7 +9,15 @@
  *   jail and the same file on the host, so both tools stream it.
  * Medians of REPEAT runs. `deno run -A bench/check_bench.ts [REPEAT]`
  */
-import { referenceTool, REPO, scratch } from "./reference.ts";
+import {
+  measureMedian,
+  ratio,
+  referenceTool,
+  REPO,
+  type Run,
+  runRow as row,
+  scratch,
+} from "./reference.ts";
 import { RUN_FLAGS } from "../lib/core/runtime.ts";
 
 const repeat = Number(Deno.args[0] ?? 5);
@@ -21,56 +29,6 @@ if (Deno.uid() !== 0) {
   Deno.exit(1);
 }
 
-interface Run {
-  seconds: number;
-  /** User plus system CPU seconds: less disturbed than wall time on a busy machine. */
-  cpu: number;
-  /** Peak resident set size, MB. */
-  rssMb: number;
-}
-
-const env = {
-  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-  NO_COLOR: "1",
-  RUST_BACKTRACE: "0",
-};
-
-/** One run under /usr/bin/time: wall seconds and peak RSS. Exit codes in `ok` are success. */
-function once(argv: string[], ok: number[], extraEnv: Record<string, string>): Run {
-  const out = new Deno.Command("/usr/bin/time", {
-    args: ["-f", "jkbench %e %U %S %M", ...argv],
-    env: { ...env, ...extraEnv },
-    stdout: "null",
-    stderr: "piped",
-  }).outputSync();
-  const err = new TextDecoder().decode(out.stderr);
-  const m = err.match(/^jkbench ([0-9.]+) ([0-9.]+) ([0-9.]+) ([0-9]+)$/m);
-  if (!m || !ok.includes(out.code)) {
-    throw new Error(`${argv.join(" ")}: exit ${out.code}: ${err}`);
-  }
-  return {
-    seconds: Number(m[1]),
-    cpu: Number(m[2]) + Number(m[3]),
-    rssMb: Number(m[4]) / 1024,
-  };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** Median wall time and median peak RSS of `repeat` runs, after one warm-up run. */
-function measure(argv: string[], ok: number[], extraEnv: Record<string, string> = {}): Run {
-  once(argv, ok, extraEnv);
-  const runs = Array.from({ length: repeat }, () => once(argv, ok, extraEnv));
-  return {
-    seconds: median(runs.map((r) => r.seconds)),
-    cpu: median(runs.map((r) => r.cpu)),
-    rssMb: median(runs.map((r) => r.rssMb)),
-  };
-}
-
 function countEntries(dir: string): number {
   let n = 0;
   for (const e of Deno.readDirSync(dir)) {
@@ -78,14 +36,6 @@ function countEntries(dir: string): number {
     if (e.isDirectory && !e.isSymlink) n += countEntries(`${dir}/${e.name}`);
   }
   return n;
-}
-
-function row(label: string, r: Run, vs?: Run, vsLabel?: string): string {
-  const ratio = vs
-    ? `${(vs.seconds / r.seconds).toFixed(2)}× (CPU ${(vs.cpu / r.cpu).toFixed(2)}×) ${vsLabel}`
-    : "";
-  return `| ${label.padEnd(40)} | ${r.seconds.toFixed(3).padStart(7)} s | ` +
-    `${r.cpu.toFixed(3).padStart(7)} s | ${r.rssMb.toFixed(1).padStart(6)} MB | ${ratio} |`;
 }
 
 const dir = scratch("check");
@@ -102,7 +52,7 @@ const ours = (tool: string) => [Deno.execPath(), "run", ...RUN_FLAGS, `${REPO}/c
 try {
   const init = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-config", `${REPO}/cli/jk_init.ts`, "-j", jail, ...SECTIONS],
-    env: { ...env, JAILKIT_ETC: etc },
+    env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", JAILKIT_ETC: etc },
     stdout: "null",
     stderr: "piped",
   }).outputSync();
@@ -119,15 +69,21 @@ try {
   const ourEnv = { JAILKIT_ETC: etc };
 
   const table = (title: string) => {
+    const measure = (argv: string[], ok: number[], env: Record<string, string> = {}): Run =>
+      measureMedian(repeat, argv, { ok, env });
     const updOurs = measure([...ours("jk_update"), "-j", jail, "-d"], [0], ourEnv);
     const chkOurs = measure([...ours("jk_check"), "-c", emptyIni, jail], [0, 2], ourEnv);
     const updRef = refUpdate ? measure([...refUpdate, "-j", jail, "-d"], [0]) : undefined;
     const chkRef = refCheck ? measure([...refCheck, "-c", refIni], [0]) : undefined;
     console.log(`\n${title} (medians of ${repeat})\n`);
     console.log("| run | wall | CPU | peak RSS | speed-up over |\n|---|---|---|---|---|");
-    console.log(row("jk_update -d, ours", updOurs, updRef, "jailkit's"));
+    console.log(row("jk_update -d, ours", updOurs, updRef && ratio(updRef, updOurs, "jailkit's")));
     if (updRef) console.log(row("jk_update -d, jailkit 2.23", updRef));
-    console.log(row("jk_check (whole files), ours", chkOurs, updRef, "jailkit's jk_update -d"));
+    console.log(row(
+      "jk_check (whole files), ours",
+      chkOurs,
+      updRef && ratio(updRef, chkOurs, "jailkit's jk_update -d"),
+    ));
     if (chkRef) console.log(row("jk_check (1 KiB per file), jailkit 2.23", chkRef));
   };
 

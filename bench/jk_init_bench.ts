@@ -1,71 +1,92 @@
 /**
- * jk_init benchmark (run on demand, as root): build an `extendedshell` jail with our jk_init
- * and the bundled profiles, with Debian's jailkit 2.23 and its own profiles when available,
- * and copy our finished tree with `cp -a`; prints times and ratios.
+ * jk_init benchmark (run on demand, as root): builds a jail of SECTION with our jk_init (run as
+ * the installed tools run it, tools/install.ts's runtime flags) and the bundled profiles, with
+ * Debian's jailkit 2.23 and its own profiles when available, and copies our finished on-disk
+ * jail with `cp -a` (page cache warm, as jk_init's host files are). Each on disk (under
+ * /var/lib) and on a tmpfs mounted for the run under a root-owned 0755 directory. Prints
+ * medians of REPEAT runs (wall, CPU, peak RSS) and the ratios to `cp -a` and to jailkit.
  * `deno run -A bench/jk_init_bench.ts [SECTION] [REPEAT]`
  */
 import {
-  freshDir,
-  printRatios,
+  measureMedian,
+  ratio,
   referenceTool,
   REPO,
+  type Run,
+  runRow,
   scratch,
-  timeBest,
-  type Timing,
 } from "./reference.ts";
+import { RUN_FLAGS } from "../lib/core/runtime.ts";
 
 const section = Deno.args[0] ?? "extendedshell";
-const repeat = Number(Deno.args[1] ?? 3);
+const repeat = Number(Deno.args[1] ?? 5);
 
 if (Deno.uid() !== 0) {
   console.error("bench: run as root (jails are made on a root-owned path)");
   Deno.exit(1);
 }
-const dir = scratch("jk_init");
-// A jail must not exist before jk_init (it creates it); its parent must.
-const fresh = (jail: string) => () => {
-  freshDir(jail);
-  Deno.removeSync(jail);
-};
-try {
-  const timings: Timing[] = [];
-  const ours = `${dir}/ours`;
-  const env = {
-    JAILKIT_ETC: `${dir}/etc`,
-    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+
+function run(cmd: string, args: string[], env: Record<string, string> = {}): void {
+  const out = new Deno.Command(cmd, { args, env, stdout: "null", stderr: "piped" }).outputSync();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+/** A jail must not exist before jk_init (it creates it); its parent must. */
+function gone(path: string): () => void {
+  return () => {
+    try {
+      Deno.removeSync(path, { recursive: true });
+    } catch { /* first run */ }
   };
-  timings.push(timeBest("jk_init (ours)", repeat, fresh(ours), [
+}
+
+const dir = scratch("jk_init");
+const tmpfs = `${dir}/tmpfs`;
+let mounted = false;
+try {
+  const env = { JAILKIT_ETC: `${dir}/etc` };
+  const ours = (jail: string) => [
     Deno.execPath(),
     "run",
-    "-A",
-    "--no-config",
+    ...RUN_FLAGS,
     `${REPO}/cli/jk_init.ts`,
     "-j",
-    ours,
+    jail,
     section,
-  ], env));
+  ];
   const ref = referenceTool("jk_init", dir);
-  if (ref) {
-    const theirs = `${dir}/theirs`;
-    timings.push(
-      timeBest(
-        "jk_init (jailkit 2.23)",
-        repeat,
-        fresh(theirs),
-        [...ref, "-j", theirs, section],
-        env,
-      ),
-    );
-  } else {
-    console.log(
-      "(Debian jailkit not found: install it or extract it to /opt/jailkit-ref to compare)",
-    );
+  if (!ref) console.log("(Debian's jailkit 2.23 not found at /opt/jailkit-ref: ours only)");
+  // The source of every cp -a: our jail on disk, as the host files jk_init copies are.
+  const source = `${dir}/source`;
+  run(ours(source)[0], ours(source).slice(1), env);
+  const du = new Deno.Command("du", { args: ["-sh", source], stdout: "piped" }).outputSync();
+  console.log(`${section} jail: ${new TextDecoder().decode(du.stdout).trim()}`);
+
+  Deno.mkdirSync(tmpfs, { mode: 0o755 });
+  run("mount", ["-t", "tmpfs", "-o", "mode=0755", "jk_init_bench", tmpfs]);
+  mounted = true;
+
+  for (const [where, base] of [["on disk", `${dir}`], ["on tmpfs", tmpfs]]) {
+    const mine = `${base}/ours`;
+    const theirs = `${base}/theirs`;
+    const copy = `${base}/cp-a`;
+    const oursRun = measureMedian(repeat, ours(mine), { env, setup: gone(mine) });
+    const refRun: Run | undefined = ref
+      ? measureMedian(repeat, [...ref, "-j", theirs, section], { env, setup: gone(theirs) })
+      : undefined;
+    const cpRun = measureMedian(repeat, ["cp", "-a", source, copy], { setup: gone(copy) });
+    console.log(`\njk_init ${section} ${where} (medians of ${repeat})\n`);
+    console.log("| run | wall | CPU | peak RSS | ratio |\n|---|---|---|---|---|");
+    console.log(runRow("cp -a of our jail", cpRun));
+    console.log(runRow("jk_init, ours", oursRun, ratio(oursRun, cpRun, "cp -a's (target ≤ 2)")));
+    if (refRun) {
+      console.log(runRow("jk_init, jailkit 2.23", refRun, ratio(refRun, oursRun, "ours")));
+    }
+    for (const jail of [mine, theirs, copy]) gone(jail)();
   }
-  const copy = `${dir}/cp-a`;
-  timings.push(timeBest("cp -a of our jail", repeat, fresh(copy), ["cp", "-a", `${ours}/.`, copy]));
-  const du = new Deno.Command("du", { args: ["-sh", ours], stdout: "piped" }).outputSync();
-  console.log(`jail size: ${new TextDecoder().decode(du.stdout).trim()}`);
-  printRatios(`jk_init ${section} (best of ${repeat})`, timings, "cp -a of our jail");
 } finally {
+  if (mounted) run("umount", [tmpfs]);
   Deno.removeSync(dir, { recursive: true });
 }

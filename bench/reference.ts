@@ -92,3 +92,77 @@ export function printRatios(title: string, timings: Timing[], baseline: string):
     console.log(`  ${t.label.padEnd(28)} ${t.seconds.toFixed(3)} s${ratio}`);
   }
 }
+
+/** One measured run. */
+export interface Run {
+  /** Wall seconds. */
+  seconds: number;
+  /** User plus system CPU seconds: less disturbed than wall time on a busy machine. */
+  cpu: number;
+  /** Peak resident set size, MB. */
+  rssMb: number;
+}
+
+const BENCH_ENV = {
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  NO_COLOR: "1",
+  RUST_BACKTRACE: "0",
+};
+
+/** One run under /usr/bin/time: wall and CPU seconds, peak RSS. Exit codes in `ok` succeed. */
+export function timeOnce(argv: string[], ok: number[], extraEnv: Record<string, string>): Run {
+  const out = new Deno.Command("/usr/bin/time", {
+    args: ["-f", "jkbench %e %U %S %M", ...argv],
+    env: { ...BENCH_ENV, ...extraEnv },
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  const err = new TextDecoder().decode(out.stderr);
+  const m = err.match(/^jkbench ([0-9.]+) ([0-9.]+) ([0-9.]+) ([0-9]+)$/m);
+  if (!m || !ok.includes(out.code)) {
+    throw new Error(`${argv.join(" ")}: exit ${out.code}: ${err}`);
+  }
+  return {
+    seconds: Number(m[1]),
+    cpu: Number(m[2]) + Number(m[3]),
+    rssMb: Number(m[4]) / 1024,
+  };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/**
+ * Medians (wall, CPU, peak RSS, each on its own) of `repeat` runs after one warm-up run;
+ * `setup` runs before each (outside the timing).
+ */
+export function measureMedian(
+  repeat: number,
+  argv: string[],
+  opts: { ok?: number[]; env?: Record<string, string>; setup?: () => void } = {},
+): Run {
+  const one = () => {
+    opts.setup?.();
+    return timeOnce(argv, opts.ok ?? [0], opts.env ?? {});
+  };
+  one();
+  const runs = Array.from({ length: repeat }, one);
+  return {
+    seconds: median(runs.map((r) => r.seconds)),
+    cpu: median(runs.map((r) => r.cpu)),
+    rssMb: median(runs.map((r) => r.rssMb)),
+  };
+}
+
+/** `a ÷ b` in wall and CPU time, followed by `label`. */
+export function ratio(a: Run, b: Run, label: string): string {
+  return `${(a.seconds / b.seconds).toFixed(2)}× (CPU ${(a.cpu / b.cpu).toFixed(2)}×) ${label}`;
+}
+
+/** A markdown table row: wall, CPU, peak RSS, and a ratio column. */
+export function runRow(label: string, r: Run, ratioText = ""): string {
+  return `| ${label.padEnd(40)} | ${r.seconds.toFixed(3).padStart(7)} s | ` +
+    `${r.cpu.toFixed(3).padStart(7)} s | ${r.rssMb.toFixed(1).padStart(6)} MB | ${ratioText} |`;
+}

@@ -33,12 +33,17 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): voi
   }
 }
 
-/** A jail must not exist before jk_init (it creates it); its parent must. */
+/**
+ * A jail must not exist before jk_init (it creates it); its parent must. The removal, and the
+ * previous run's writes, are flushed before the next run: the disk's writeback otherwise lands
+ * in whichever run comes next.
+ */
 function gone(path: string): () => void {
   return () => {
     try {
       Deno.removeSync(path, { recursive: true });
     } catch { /* first run */ }
+    run("sync", []);
   };
 }
 

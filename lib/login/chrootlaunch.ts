@@ -40,7 +40,9 @@ import { type JailNode, JailView } from "../engine/jailpath.ts";
 import { JailkitError } from "../core/errors.ts";
 import { VERSION } from "../core/runtime.ts";
 import {
+  answerInfo,
   type CallerSystem,
+  type InfoRequest,
   initgroups,
   jailIsSafe,
   type LogPriority,
@@ -101,9 +103,7 @@ export interface LaunchOptions {
 }
 
 export type LaunchArgs =
-  | { readonly kind: "help" }
-  | { readonly kind: "version" }
-  | { readonly kind: "usage"; readonly error: string }
+  | InfoRequest
   | { readonly kind: "run"; readonly options: LaunchOptions };
 
 /** getopt_long's `j:p:u:g:x:hv`; the last of a repeated option wins. */
@@ -309,17 +309,10 @@ export function runChrootlaunch(sys: ChrootlaunchSystem): ChrootlaunchResult {
   };
 
   const cmd = parseLaunchArgs(sys.args);
-  if (cmd.kind === "help") {
-    sys.stdout(`${USAGE}\n`);
-    return { exitCode: 0 };
-  }
-  if (cmd.kind === "version") {
-    sys.stdout(`jk_chrootlaunch version ${VERSION}\n`);
-    return { exitCode: 0 };
-  }
-  if (cmd.kind === "usage") {
-    sys.stdout(`ERROR: ${cmd.error}\n${USAGE}\n`);
-    return { exitCode: EXIT.usage };
+  if (cmd.kind !== "run") {
+    const info = answerInfo(cmd, "jk_chrootlaunch", USAGE, VERSION, EXIT.usage);
+    sys.stdout(info.text);
+    return { exitCode: info.exitCode };
   }
   const o = cmd.options;
   if (sys.uid !== 0 || sys.euid !== 0) {

@@ -62,6 +62,33 @@ export interface CallerSystem {
   log(priority: LogPriority, message: string): void;
 }
 
+/** What a parsed command line of jk_uchroot or jk_chrootlaunch asks for besides running. */
+export type InfoRequest =
+  | { readonly kind: "help" }
+  | { readonly kind: "version" }
+  | { readonly kind: "usage"; readonly error: string };
+
+/**
+ * The output and exit status for --help, --version or a usage error, as jailkit's jk_uchroot and
+ * jk_chrootlaunch give them (`TOOL version V`; usage on stdout, also after an error).
+ */
+export function answerInfo(
+  request: InfoRequest,
+  tool: string,
+  usage: string,
+  version: string,
+  usageExit: number,
+): { readonly text: string; readonly exitCode: number } {
+  switch (request.kind) {
+    case "help":
+      return { text: `${usage}\n`, exitCode: 0 };
+    case "version":
+      return { text: `${tool} version ${version}\n`, exitCode: 0 };
+    case "usage":
+      return { text: `ERROR: ${request.error}\n${usage}\n`, exitCode: usageExit };
+  }
+}
+
 /** A refusal thrown inside the privilege sequence's hook, carried out as an exit code. */
 export class Refusal extends Error {
   constructor(readonly exitCode: number) {

@@ -34,12 +34,14 @@ import { iniInt, iniList, selectUserSection } from "../config/ini.ts";
 import { JailkitError } from "../core/errors.ts";
 import { VERSION } from "../core/runtime.ts";
 import {
+  answerInfo,
   argv0Is,
   type CallerSystem,
   checkInJailUser,
   CONFIG_DIR,
   GROUPW,
   IN_JAIL_EXIT,
+  type InfoRequest,
   jailIsSafe,
   type LogPriority,
   Refusal,
@@ -100,9 +102,7 @@ export const JAILED_PATH = "/usr/local/bin:/usr/bin:/bin";
 // Command line
 
 export type UchrootArgs =
-  | { readonly kind: "help" }
-  | { readonly kind: "version" }
-  | { readonly kind: "usage"; readonly error: string }
+  | InfoRequest
   | {
     readonly kind: "run";
     readonly jail: string;
@@ -278,17 +278,10 @@ export function runUchroot(sys: UchrootSystem): UchrootResult {
     );
   }
   const cmd = parseUchrootArgs(sys.args);
-  if (cmd.kind === "help") {
-    sys.stdout(`${USAGE}\n`);
-    return { exitCode: 0 };
-  }
-  if (cmd.kind === "version") {
-    sys.stdout(`jk_uchroot version ${VERSION}\n`);
-    return { exitCode: 0 };
-  }
-  if (cmd.kind === "usage") {
-    sys.stdout(`ERROR: ${cmd.error}\n${USAGE}\n`);
-    return { exitCode: EXIT.usage };
+  if (cmd.kind !== "run") {
+    const info = answerInfo(cmd, "jk_uchroot", USAGE, VERSION, EXIT.usage);
+    sys.stdout(info.text);
+    return { exitCode: info.exitCode };
   }
 
   const found = setuidCaller(sys, "jk_uchroot", EXIT);

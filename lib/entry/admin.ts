@@ -3,13 +3,13 @@
  * line: option parsing with jailkit's spellings, PATH lookup of bare program names, output of a
  * plan in the three modes, and turning typed errors into each tool's documented exit codes.
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { type ErrorKind, JailkitError } from "../core/errors.ts";
 import type { Plan } from "../core/plan.ts";
 import { VERSION } from "../core/runtime.ts";
 import { writeLine, writeOwnText } from "../core/output.ts";
 import { applyPlan, consolePrinter, resultToJson } from "../engine/apply.ts";
 import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../engine/jailpath.ts";
+import { OptionError, type OptionSpec, parseCommandLine } from "./options.ts";
 
 /** Thrown by tools to end with a given status after printing their message. */
 export class Exit extends Error {
@@ -57,10 +57,10 @@ export function takeJail(
 }
 
 /**
- * node:util parseArgs with jailkit's error behaviour: an unknown option or a missing value
- * prints the message and the usage text and exits 1, as getopt did.
+ * The options (lib/entry/options.ts) with jailkit's error behaviour: an unknown option or a
+ * missing value prints the message and the usage text and exits 1, as getopt did.
  */
-export function parseOptions<const T extends NonNullable<ParseArgsConfig["options"]>>(
+export function parseOptions<const T extends Record<string, OptionSpec>>(
   args: string[],
   options: T,
   usage: string,
@@ -73,8 +73,9 @@ export function parseOptions<const T extends NonNullable<ParseArgsConfig["option
     throw new Exit(0);
   }
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseCommandLine(args, options);
   } catch (e) {
+    if (!(e instanceof OptionError)) throw e;
     stderr(`ERROR: ${(e as Error).message}`);
     stdoutText(usage);
     throw new Exit(1);

@@ -8,6 +8,7 @@ import { LOG_DAEMON } from "../ffi/libc.ts";
 import { enterJail, execInJail } from "../lib/login/privilege.ts";
 import {
   hostCallerSystem,
+  hostThinSystem,
   log,
   openToolLog,
   realpath,
@@ -30,6 +31,7 @@ function main(): number {
       enterJail(jail, creds, beforeChroot, { allowRoot: true }),
     stdout: (text) => writeQuietly(Deno.stdout, text),
     stderr: (text) => writeQuietly(Deno.stderr, text),
+    thin: hostThinSystem("jk_chrootlaunch"),
   });
   if (result.exec === undefined) return result.exitCode;
   try {

@@ -13,7 +13,13 @@ import { execInJail, type ExecSpec } from "../lib/login/privilege.ts";
 import { installPrefix, toolPath } from "../lib/core/paths.ts";
 import { runLshSession } from "../lib/login/lsh_session.ts";
 import { inspectInJailShell } from "../lib/login/chrootsh_lsh.ts";
-import { hostCallerSystem, log, openToolLog, runPrivileged } from "../lib/entry/setuid.ts";
+import {
+  hostCallerSystem,
+  hostThinSystem,
+  log,
+  openToolLog,
+  runPrivileged,
+} from "../lib/entry/setuid.ts";
 import { CONFIG_FILE, EXIT, runChrootsh, USAGE } from "../lib/login/chrootsh.ts";
 import { loginInfo } from "../lib/core/runtime.ts";
 import { writeOwnText } from "../lib/core/output.ts";
@@ -52,6 +58,7 @@ function main(): number {
     readConfig: () => readIni(CONFIG_FILE, "c"),
     readJailFile: readDbFile,
     chdir: (path) => Deno.chdir(path),
+    thin: hostThinSystem("jk_chrootsh"),
   });
   if (result.exec === undefined) return result.exitCode;
   try {

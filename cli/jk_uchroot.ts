@@ -11,6 +11,7 @@ import { readDbFile } from "../lib/config/passwd.ts";
 import { execInJail } from "../lib/login/privilege.ts";
 import {
   hostCallerSystem,
+  hostThinSystem,
   log,
   openToolLog,
   realpath,
@@ -30,6 +31,7 @@ function main(): number {
     statInJail: (path) => statInfo(() => Deno.statSync(path)),
     stdout: (text) => writeQuietly(Deno.stdout, text),
     stderr: (text) => writeQuietly(Deno.stderr, text),
+    thin: hostThinSystem("jk_uchroot"),
   });
   if (result.exec === undefined) return result.exitCode;
   try {

@@ -39,6 +39,21 @@
  * such a jail (sshd's ChrootDirectory, su), it finds no runtime and says which jk_init section
  * installs a self-contained jk_lsh ([jk_lsh_standalone], which copies LIBDIR into the jail).
  *
+ * Thin jails (man/jk_thin.ini.5) whose session has its own PID namespace start in two stages.
+ * The tool, still root and with every check passed, calls unshare(CLONE_NEWPID) and execs this
+ * launcher again; the process that unshares does not enter the new namespace, only its next
+ * child does, as PID 1. Deno cannot fork, so this launcher does: when /proc/self/ns/pid can be
+ * stat'ed but /proc/self/ns/pid_for_children cannot (ENOENT: a PID namespace was made and its
+ * first process is not born yet), it forks. The child goes on below and becomes PID 1 of the
+ * session; the parent only relays SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH
+ * and SIGCONT to it, waits, and exits with the child's status (128 + the signal when it was
+ * killed). A PID 1 ignores every signal it has no handler for (pid_namespaces(7)), so a
+ * program such as sftp-server would outlive a hang-up: after relaying SIGHUP or SIGTERM the
+ * parent sends SIGKILL when the child has not ended within RELAY_GRACE_SECONDS. The parent
+ * keeps no descriptor but 0-2 and its ids as they were (a set-uid build keeps euid 0, so the
+ * caller cannot ptrace it). A caller cannot use this path to gain anything: making a PID
+ * namespace needs CAP_SYS_ADMIN, and inside a user namespace a set-uid root exec gains nothing.
+ *
  * Exit codes of the launcher itself: 10 fds 0-2 (0-3 with KEEP_FD3) cannot be opened; 1 anything
  * else (environment too large, descriptors cannot be closed, runtime cannot be executed).
  * Messages go to stderr and syslog (LOG_AUTH, ident TOOL_NAME).
@@ -57,6 +72,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -145,6 +161,70 @@ static void reset_signals(void)
 		fail(1, "cannot unblock signals", errno);
 }
 
+/* How long a PID 1 may take to end after a relayed SIGHUP or SIGTERM before it is killed. */
+#define RELAY_GRACE_SECONDS 2
+
+/*
+ * True in a process that made a PID namespace its children will enter (unshare(CLONE_NEWPID))
+ * before any of them was born: pid_for_children is then absent while pid is there.
+ */
+static int pid_namespace_unborn(void)
+{
+	struct stat st;
+	if (stat("/proc/self/ns/pid_for_children", &st) == 0 || errno != ENOENT)
+		return 0;
+	return stat("/proc/self/ns/pid", &st) == 0;
+}
+
+/*
+ * Forks the first process of the new PID namespace, which returns and starts the runtime; this
+ * process stays outside, relays signals to it and exits with its status. The relayed signals
+ * are blocked before the fork, so none can end the parent before it waits for them.
+ */
+static void fork_pid_namespace_init(void)
+{
+	static const int relayed[] = { SIGHUP, SIGTERM, SIGINT, SIGQUIT,
+				       SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+	sigset_t waited, none;
+	sigemptyset(&waited);
+	for (size_t i = 0; i < sizeof relayed / sizeof relayed[0]; i++)
+		sigaddset(&waited, relayed[i]);
+	sigaddset(&waited, SIGCHLD);
+	sigaddset(&waited, SIGALRM);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_BLOCK, &waited, NULL) != 0)
+		fail(1, "cannot block signals", errno);
+	pid_t child = fork();
+	if (child < 0)
+		fail(1, "cannot fork the first process of the PID namespace", errno);
+	if (child == 0) {
+		if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+			fail(1, "cannot unblock signals", errno);
+		return;
+	}
+	for (;;) {
+		int status;
+		pid_t done = waitpid(child, &status, WNOHANG);
+		if (done == child) {
+			if (WIFEXITED(status))
+				_exit(WEXITSTATUS(status));
+			_exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+		}
+		if (done < 0 && errno != EINTR)
+			fail(1, "cannot wait for the first process of the PID namespace", errno);
+		int sig = sigwaitinfo(&waited, NULL);
+		if (sig < 0 || sig == SIGCHLD)
+			continue;
+		if (sig == SIGALRM) {
+			(void)kill(child, SIGKILL);
+			continue;
+		}
+		(void)kill(child, sig);
+		if (sig == SIGHUP || sig == SIGTERM)
+			alarm(RELAY_GRACE_SECONDS);
+	}
+}
+
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Writes base64 of in[0..n) to out (room for 4*ceil(n/3) bytes); returns the end. */
@@ -221,6 +301,8 @@ int main(int argc, char **argv, char **envp)
 	if (close_range(LAST_KEPT_FD + 1, ~0U, 0) != 0)
 		fail(1, "cannot close inherited file descriptors", errno);
 	reset_signals();
+	if (pid_namespace_unborn())
+		fork_pid_namespace_init();
 
 	char *env_var = caller_env(envp);
 	if (env_var == NULL)

@@ -6,7 +6,7 @@
  *
  * The wrappers live in ffi/libc/ by area: symbols.ts (the C signatures and the lazy binding),
  * base.ts (errno, C strings), files.ts, ids.ts, process.ts, devices.ts, log.ts, wordexp.ts,
- * sockets.ts. This module re-exports what they offer.
+ * sockets.ts, mounts.ts. This module re-exports what they offer.
  *
  * Target: glibc on 64-bit Linux (x86_64, aarch64 — the only targets Deno ships for). Errno
  * numbers are the asm-generic ones both use; struct layouts use POINTER_BYTES.
@@ -115,6 +115,26 @@ export {
   write,
 } from "./libc/files.ts";
 export type { FileStat } from "./libc/files.ts";
+export {
+  AT_RECURSIVE,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  getpid,
+  gettid,
+  makeRootPrivate,
+  MOUNT_ATTR_NODEV,
+  MOUNT_ATTR_NOEXEC,
+  MOUNT_ATTR_NOSUID,
+  MOUNT_ATTR_RDONLY,
+  mountSetattr,
+  moveMount,
+  newMount,
+  OPEN_TREE_CLOEXEC,
+  OPEN_TREE_CLONE,
+  openTree,
+  unshare,
+} from "./libc/mounts.ts";
 export {
   connectUnix,
   MSG_DONTWAIT,

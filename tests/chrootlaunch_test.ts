@@ -22,6 +22,7 @@ import {
 import { pidDirProblem, writePidFile } from "../lib/core/safeio.ts";
 import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { syslogListener, TestNamespace } from "./namespace.ts";
+import { noThinSystem } from "./thin_fake.ts";
 
 const DIR = 0o040000;
 const REG = 0o100000;
@@ -288,6 +289,7 @@ function run(w: World): Run {
     return node;
   };
   const sys: ChrootlaunchSystem = {
+    thin: noThinSystem(),
     args: w.args,
     uid: w.uid,
     euid: w.euid,

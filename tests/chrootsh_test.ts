@@ -32,6 +32,7 @@ import {
 } from "../lib/login/common.ts";
 import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { must, syslogListener, TestNamespace } from "./namespace.ts";
+import { noThinSystem } from "./thin_fake.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The fake system
@@ -120,6 +121,7 @@ function run(w: World): Run {
   const logs: [string, string][] = [];
   let inJail = false;
   const sys: ChrootshSystem = {
+    thin: noThinSystem(),
     argv0: w.argv0,
     args: w.args,
     euid: w.euid,

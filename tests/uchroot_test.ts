@@ -21,6 +21,7 @@ import {
 } from "../lib/login/uchroot.ts";
 import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { syslogListener, TestNamespace } from "./namespace.ts";
+import { noThinSystem } from "./thin_fake.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The fake system
@@ -114,6 +115,7 @@ function run(w: World): Run {
   let stderr = "";
   let inJail = false;
   const sys: UchrootSystem = {
+    thin: noThinSystem(),
     argv0: w.argv0,
     args: w.args,
     euid: w.euid,

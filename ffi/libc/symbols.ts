@@ -355,6 +355,74 @@ const symbols = {
     result: "isize", /* ssize_t */
   },
   // --- end of Unix sockets (jk_socketd) -----------------------------------------------------
+  // --- namespaces and mounts (thin jails, lib/login/thin_session.ts) ------------------------
+  unshare: { parameters: ["i32" /* int flags */], result: "i32" /* int */ },
+  mount: {
+    parameters: [
+      "pointer", /* const char *source — always NULL */
+      "buffer", /* const char *target */
+      "pointer", /* const char *filesystemtype — always NULL */
+      "u64", /* unsigned long mountflags */
+      "pointer", /* const void *data — always NULL */
+    ],
+    result: "i32", /* int */
+  },
+  open_tree: {
+    parameters: [
+      "i32", /* int dfd */
+      "buffer", /* const char *filename */
+      "u32", /* unsigned int flags */
+    ],
+    result: "i32", /* int */
+  },
+  mount_setattr: {
+    parameters: [
+      "i32", /* int dfd */
+      "buffer", /* const char *path */
+      "u32", /* unsigned int flags */
+      "buffer", /* struct mount_attr *attr */
+      "usize", /* size_t size */
+    ],
+    result: "i32", /* int */
+  },
+  move_mount: {
+    parameters: [
+      "i32", /* int from_dfd */
+      "buffer", /* const char *from_path */
+      "i32", /* int to_dfd */
+      "buffer", /* const char *to_path */
+      "u32", /* unsigned int flags */
+    ],
+    result: "i32", /* int */
+  },
+  fsopen: {
+    parameters: [
+      "buffer", /* const char *fs_name */
+      "u32", /* unsigned int flags */
+    ],
+    result: "i32", /* int */
+  },
+  fsconfig: {
+    parameters: [
+      "i32", /* int fd */
+      "u32", /* unsigned int cmd */
+      "buffer", /* const char *key — NULL for FSCONFIG_CMD_CREATE */
+      "buffer", /* const void *value — NULL for FSCONFIG_CMD_CREATE */
+      "i32", /* int aux */
+    ],
+    result: "i32", /* int */
+  },
+  fsmount: {
+    parameters: [
+      "i32", /* int fd */
+      "u32", /* unsigned int flags */
+      "u32", /* unsigned int attr_flags */
+    ],
+    result: "i32", /* int */
+  },
+  gettid: { parameters: [], result: "i32" /* pid_t */ },
+  getpid: { parameters: [], result: "i32" /* pid_t */ },
+  // --- end of namespaces and mounts ---------------------------------------------------------
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];

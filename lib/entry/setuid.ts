@@ -6,19 +6,54 @@
  * tool's status. Each cli/ entry adds only what its own tool needs.
  */
 import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  AT_RECURSIVE,
+  AT_SYMLINK_NOFOLLOW,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  close,
+  execve,
   geteuid,
   getgroups,
+  getpid,
+  gettid,
   LOG_ERR,
   LOG_INFO,
   LOG_NDELAY,
   LOG_NOTICE,
   LOG_PID,
   LOG_WARNING,
+  makeRootPrivate,
+  MOUNT_ATTR_NODEV,
+  MOUNT_ATTR_NOEXEC,
+  MOUNT_ATTR_NOSUID,
+  MOUNT_ATTR_RDONLY,
+  mountSetattr,
+  moveMount,
+  newMount,
+  O_CLOEXEC,
+  O_NOFOLLOW,
+  O_PATH,
+  OPEN_TREE_CLOEXEC,
+  OPEN_TREE_CLONE,
+  openat,
   openlog,
+  openTree,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  statx,
   syslog,
+  umask,
+  unshare,
 } from "../../ffi/libc.ts";
 import type { CallerSystem, LogPriority, StatInfo } from "../login/common.ts";
 import { enterJail } from "../login/privilege.ts";
+import { THIN_CONFIG_FILE, THIN_STAGE_VAR, type ThinSystem } from "../login/thin_session.ts";
+import { readIni } from "../config/ini.ts";
+import { installPrefix } from "../core/paths.ts";
 import { callerEnv, callerUmask, launcherArgv0 } from "../core/environ.ts";
 import {
   type GroupFile,
@@ -89,7 +124,7 @@ export function hostCallerSystem(): CallerSystem {
     uid: Deno.uid() ?? -1,
     gid: Deno.gid() ?? -1,
     groups: getgroups,
-    callerEnv: callerEnv(),
+    callerEnv: sessionEnv(),
     callerUmask: callerUmask(),
     hostPasswd,
     hostGroup,
@@ -97,6 +132,97 @@ export function hostCallerSystem(): CallerSystem {
     stat: (path) => statInfo(() => Deno.statSync(path)),
     enterJail,
     log,
+  };
+}
+
+/** The caller's environment without the thin jails' stage marker (never the session's). */
+function sessionEnv(): Map<string, string> {
+  const env = new Map(callerEnv());
+  env.delete(THIN_STAGE_VAR);
+  return env;
+}
+
+/** The entry points that set up thin sessions, and where tools/install.ts puts each launcher. */
+const LAUNCHER_DIR = { jk_chrootsh: "sbin", jk_uchroot: "bin", jk_chrootlaunch: "sbin" } as const;
+
+function fdStat(fd: number): StatInfo {
+  const st = statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+  return { isSymlink: (st.mode & S_IFMT) === S_IFLNK, mode: st.mode, uid: st.uid, gid: st.gid };
+}
+
+/**
+ * The thin-jail steps of lib/login/thin_session.ts on the host: the second start through the
+ * tool's installed launcher, and the namespaces and mounts through the new mount API.
+ */
+export function hostThinSystem(tool: keyof typeof LAUNCHER_DIR): ThinSystem {
+  return {
+    lstat: (path) => statInfo(() => Deno.lstatSync(path)),
+    readConfig: () => readIni(THIN_CONFIG_FILE, "c"),
+    pid: getpid,
+    tid: gettid,
+    stageRequested: callerEnv().has(THIN_STAGE_VAR),
+    restart() {
+      const prefix = installPrefix();
+      if (prefix === undefined) {
+        throw new Error(`${tool} does not run from an installed tree: no launcher to start`);
+      }
+      const env = [...sessionEnv()].map(([k, v]) => `${k}=${v}`);
+      env.push(`${THIN_STAGE_VAR}=2`);
+      unshare(CLONE_NEWPID);
+      const mask = callerUmask();
+      if (mask !== undefined) umask(mask);
+      return execve(
+        `${prefix}/${LAUNCHER_DIR[tool]}/${tool}`,
+        [launcherArgv0() ?? tool, ...Deno.args],
+        env,
+      );
+    },
+    unshareMounts(network) {
+      unshare(CLONE_NEWNS | (network ? 0 : CLONE_NEWNET));
+      makeRootPrivate();
+    },
+    openPath: (dirFd, name) => openat(dirFd ?? AT_FDCWD, name, O_PATH | O_NOFOLLOW | O_CLOEXEC),
+    fstat: fdStat,
+    close,
+    bindReadOnly(host, target) {
+      const tree = openTree(
+        AT_FDCWD,
+        host,
+        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW,
+      );
+      try {
+        if ((fdStat(tree).mode & S_IFMT) !== S_IFDIR) throw new Error(`${host} is not a directory`);
+        mountSetattr(
+          tree,
+          AT_EMPTY_PATH | AT_RECURSIVE,
+          MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+        );
+        moveMount(tree, target);
+      } finally {
+        close(tree);
+      }
+    },
+    mountTmp(sizeMiB, target) {
+      const fs = newMount(
+        "tmpfs",
+        // uid and gid: the creator's fsgid would be the caller's gid (set-uid, not set-gid).
+        { size: `${sizeMiB}m`, mode: "1777", uid: "0", gid: "0" },
+        MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+      );
+      try {
+        moveMount(fs, target);
+      } finally {
+        close(fs);
+      }
+    },
+    mountProc(target) {
+      const fs = newMount("proc", {}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+      try {
+        moveMount(fs, target);
+      } finally {
+        close(fs);
+      }
+    },
   };
 }
 

@@ -52,8 +52,9 @@ import {
   stepExitTable,
   stripTrailingSlash,
 } from "./common.ts";
+import { carryOutThin, prepareThin, THIN_EXIT, type ThinSystem } from "./thin_session.ts";
 
-/** Exit codes, as jailkit 2.23. */
+/** Exit codes, as jailkit 2.23 (and the thin jails' 55, 57, 59, man/jk_thin.ini.5). */
 export const EXIT = {
   /** usage, unknown user or group, not root, internal error */
   usage: 1,
@@ -67,6 +68,9 @@ export const EXIT = {
   chroot: 35,
   setgid: 37,
   setuid: 39,
+  thinConfig: THIN_EXIT.config,
+  thinMountPoint: THIN_EXIT.mountPoint,
+  thinSetup: THIN_EXIT.setup,
 } as const;
 
 /** Which exit code each failed privilege step gives. */
@@ -292,6 +296,8 @@ export interface ChrootlaunchSystem extends Omit<CallerSystem, "argv0" | "gid" |
   writePidFile(path: string, pid: number): void;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** The thin-jail steps (lib/login/thin_session.ts). */
+  readonly thin: ThinSystem;
 }
 
 export type ChrootlaunchResult =
@@ -303,6 +309,8 @@ export function runChrootlaunch(sys: ChrootlaunchSystem): ChrootlaunchResult {
     sys.log(priority, message);
     sys.stderr(`jk_chrootlaunch: ${message}\n`);
   };
+  const thinReport = (priority: LogPriority, message: string) =>
+    priority === "err" ? complain(priority, message) : sys.log(priority, message);
   const refuse = (exitCode: number, message: string) => {
     complain("err", message);
     return { exitCode };
@@ -360,20 +368,28 @@ export function runChrootlaunch(sys: ChrootlaunchSystem): ChrootlaunchResult {
       );
       throw new Refusal(EXIT.unsafeJail);
     }
-    const checked = checkExecutable(".", inJail, sys);
-    if ("problem" in checked) {
-      complain("err", `executable ${o.executable} in jail ${jail} refused: ${checked.problem}`);
-      throw new Refusal(EXIT.unsafeExecutable);
-    }
-    execPath = checked.path;
-    if (pidfile !== undefined) {
+    const writePid = () => {
+      if (pidfile === undefined) return;
       try {
         sys.writePidFile(pidfile, sys.pid);
       } catch (e) {
         if (!(e instanceof JailkitError)) throw e;
         complain("err", e.message);
       }
+    };
+    // A thin jail's program is usually in a bind: it is checked once the mounts are in place.
+    // The first stage writes the pid file (its pid stays, as the launcher's signal relay) and
+    // starts again; the second, PID 1 of the session's namespace, does not write it.
+    const thin = prepareThin(sys.thin, jail, thinReport);
+    if (thin.kind === "restart") writePid();
+    carryOutThin(sys.thin, thin, thinReport);
+    const checked = checkExecutable(".", inJail, sys);
+    if ("problem" in checked) {
+      complain("err", `executable ${o.executable} in jail ${jail} refused: ${checked.problem}`);
+      throw new Refusal(EXIT.unsafeExecutable);
     }
+    execPath = checked.path;
+    if (thin.kind === "ordinary" || (thin.kind === "setup" && !thin.secondStage)) writePid();
   };
   const who = `uid ${creds.uid} gid ${creds.gid} groups [${creds.groups.join(",")}]`;
   try {

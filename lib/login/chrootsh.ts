@@ -48,6 +48,7 @@ import {
   setuidCaller,
   stripTrailingSlash,
 } from "./common.ts";
+import { enterThinSession, THIN_EXIT, type ThinSystem } from "./thin_session.ts";
 export const CONFIG_FILE = "/etc/jailkit/jk_chrootsh.ini";
 
 /** What `jk_chrootsh --help` prints (man/jk_chrootsh.8, SYNOPSIS). */
@@ -69,6 +70,9 @@ export const EXIT = {
   realRoot: 12,
   configDir: 14,
   emptyHome: 16,
+  thinConfig: THIN_EXIT.config,
+  thinMountPoint: THIN_EXIT.mountPoint,
+  thinSetup: THIN_EXIT.setup,
 } as const;
 
 /** Which exit code each failed privilege step gives. */
@@ -147,6 +151,8 @@ export interface ChrootshSystem extends CallerSystem {
   /** Inside the jail, as the user: the file's text, or undefined when unreadable. */
   readJailFile(path: string): string | undefined;
   chdir(path: string): void;
+  /** The thin-jail steps (lib/login/thin_session.ts). */
+  readonly thin: ThinSystem;
 }
 
 export type ChrootshResult =
@@ -269,6 +275,7 @@ export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
       throw new Refusal(EXIT.unsafe);
     }
     sys.log("info", `now entering jail ${jail} for ${who} with arguments ${sys.args.join(" ")}`);
+    enterThinSession(sys.thin, jail, sys.log);
   };
   try {
     sys.enterJail(jail, { uid: sys.uid, gid: sys.gid, groups }, checkJailAndHome);

@@ -50,6 +50,7 @@ import {
   type StatInfo,
   stepExitTable,
 } from "./common.ts";
+import { enterThinSession, THIN_EXIT, type ThinSystem } from "./thin_session.ts";
 
 export const CONFIG_FILE = "/etc/jailkit/jk_uchroot.ini";
 
@@ -74,6 +75,9 @@ export const EXIT = {
   setuid: 36,
   inJailName: IN_JAIL_EXIT.name,
   unsafe: 53,
+  thinConfig: THIN_EXIT.config,
+  thinMountPoint: THIN_EXIT.mountPoint,
+  thinSetup: THIN_EXIT.setup,
   exec: 111,
   internal: 154,
 } as const;
@@ -253,6 +257,8 @@ export interface UchrootSystem extends CallerSystem {
   statInJail(path: string): StatInfo | undefined;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** The thin-jail steps (lib/login/thin_session.ts). */
+  readonly thin: ThinSystem;
 }
 
 export type UchrootResult =
@@ -340,6 +346,10 @@ export function runUchroot(sys: UchrootSystem): UchrootResult {
       `now entering jail ${jail} for ${who} to run ${cmd.executable} with arguments ` +
         cmd.args.join(" "),
     );
+    enterThinSession(sys.thin, jail, (priority, message) => {
+      sys.log(priority, message);
+      if (priority === "err") sys.stderr(`jk_uchroot: ${message}\n`);
+    });
   };
   try {
     sys.enterJail(jail, { uid: sys.uid, gid: sys.gid, groups }, checkJail);

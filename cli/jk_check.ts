@@ -6,11 +6,18 @@ import { posix } from "node:path";
 import { main, parseOptions, stderr, stdout, stdoutText } from "../lib/entry/admin.ts";
 import { JailkitError } from "../lib/core/errors.ts";
 import { jsonText } from "../lib/core/output.ts";
-import { type IniFile, readIni } from "../lib/config/ini.ts";
+import { type IniFile, parseIni, readIni } from "../lib/config/ini.ts";
 import { checkJailSafety, lstatOrUndefined } from "../lib/engine/jailpath.ts";
 import { parsePasswd } from "../lib/config/passwd.ts";
 import { configDir, DEFAULT_PATH, locateProgram } from "../lib/core/paths.ts";
 import { parseSocketdConfig } from "../lib/socketd/rules.ts";
+import {
+  mountPoints,
+  readThinConfigText,
+  thinConfigPath,
+  type ThinJail,
+  thinJails,
+} from "../lib/config/thin.ts";
 import {
   checkJail,
   chrootshPaths,
@@ -100,6 +107,22 @@ function socketdSockets(note: (t: string) => void): string[] {
 }
 
 /**
+ * The thin jails of jk_thin.ini, whose mount points the walk leaves alone. A file the login
+ * tools would refuse is an error finding (no thin login works), and then no jail counts as thin.
+ */
+function thinJailsOf(report: (f: Finding) => void): Map<string, ThinJail> {
+  const path = thinConfigPath(configDir());
+  try {
+    const text = readThinConfigText(path);
+    return text === undefined ? new Map() : thinJails(parseIni(text, path, "c"));
+  } catch (e) {
+    if (!(e instanceof JailkitError)) throw e;
+    report({ severity: "error", kind: "config", path, message: e.message });
+    return new Map();
+  }
+}
+
+/**
  * How to ask sshd for a user's effective settings, or undefined (noted) when sshd is not
  * installed; a configuration given with --sshd-config needs sshd.
  */
@@ -174,9 +197,11 @@ function run(): number {
 
   const fs = systemCheckFs();
   const sockets = socketdSockets(note);
+  const thin = thinJailsOf(report);
   const shells = chrootshPaths();
   const askSshd = sshdQuery(values["sshd-config"], note);
   for (const j of selection.jails) {
+    const thinJail = thin.get(j.jail);
     checkJail({
       jail: j.jail,
       settings: j.settings,
@@ -187,6 +212,7 @@ function run(): number {
       checkSafety: (jail) => checkJailSafety(jail),
       fs,
       sockets,
+      mountPoints: thinJail ? mountPoints(thinJail) : [],
       report,
       note,
     });

@@ -32,13 +32,16 @@ the named sections of jk_init.ini list. Existing files are left alone unless -f 
   -j, --jail=DIR         the jail directory
   -f, --force            refresh jail files and symlinks that differ from the host
   -k, --hardlink         use hard links where possible (set-id and non-root files are copied)
+      --thin             make a thin jail: copy nothing under /usr (and the other bind roots),
+                         make those mount points and record the jail in jk_thin.ini
   -v, --verbose          tell more
       --dry-run          print what would be done, change nothing
       --json             print the operations and their outcome as JSON
   -h, --help             this text
 
 Exit codes: 0 ok (also when a section does not exist: a warning is printed), 1 bad option,
-2 missing jail or section, 3 unsafe jail or unusable config file, 5 not root,
+2 missing jail or section, 3 unsafe jail, unusable config file, or a thin jail without
+--thin, 5 not root,
 7 some operations failed.`;
 
 /** Exit codes: jailkit 2.23's, plus 7 (jailkit ended with a traceback and 1). */
@@ -57,6 +60,7 @@ const OPTIONS = {
   ...JAIL_WRITER_OPTIONS,
   configfile: { type: "string", short: "c" },
   list: { type: "boolean", short: "l" },
+  thin: { type: "boolean" },
 } as const;
 
 function run(): number {
@@ -98,6 +102,7 @@ function run(): number {
     force: values.force === true,
     hardlink: values.hardlink === true,
     configDir: configDir(),
+    thin: values.thin === true,
   });
   const json = values.json === true;
   const changes = plan.ops.some((o) => o.op !== "note");

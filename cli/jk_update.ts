@@ -17,6 +17,7 @@ import { configError } from "../lib/core/errors.ts";
 import { iniBool, iniList, iniLookup, type IniSection, readIni } from "../lib/config/ini.ts";
 import { configDir, fileExists } from "../lib/core/paths.ts";
 import { DEFAULT_DIRS, planUpdate } from "../lib/admin/update.ts";
+import { mountPoints, thinConfigPath, thinJailAt } from "../lib/config/thin.ts";
 
 const USAGE = `Usage: jk_update [OPTIONS] -j JAIL [DIR...]
        jk_update [OPTIONS] -c JAIL [DIR...]
@@ -148,7 +149,16 @@ function run(): number {
     notDirectory: EXIT.usage,
     unsafe: EXIT.unsafeJail,
   });
-  const { plan, problems } = planUpdate(jail, { dirs, skips, hardlink, deleteDeprecated, dryRun });
+  // A thin jail's mount points show the host at login: nothing there is compared or filled.
+  const thin = thinJailAt(thinConfigPath(configDir()), jail);
+  const { plan, problems } = planUpdate(jail, {
+    dirs,
+    skips,
+    hardlink,
+    deleteDeprecated,
+    dryRun,
+    mountPoints: thin ? mountPoints(thin) : [],
+  });
   const failed = runPlan(plan, {
     dryRun,
     json: values.json === true,

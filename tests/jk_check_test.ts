@@ -533,3 +533,55 @@ rootTest("jk_check: silent after jk_init -k, jk_jailuser -m, jk_cp and jk_update
     }
   }
 });
+
+rootTest(
+  "jk_check: a thin jail's mount points are left alone, anything else is still reported",
+  async () => {
+    const { dir: root, cleanup } = safeTestRoot("check-thin");
+    const { dir: etc, cleanup: cleanEtc } = tempDir("check-thin-etc");
+    const jail = `${root}/jail`;
+    const env = { JAILKIT_ETC: etc };
+    try {
+      const init = await ours(
+        "jk_init",
+        ["--thin", "-j", jail, "jk_lsh", "sftp", "scp", "rsync", "basicshell"],
+        env,
+      );
+      assert.equal(init.code, 0, init.stderr);
+      const fresh = await runTool("jk_check", [jail], { env });
+      assert.equal(fresh.stdout, "", "a fresh thin jail is silent");
+      assert.equal(fresh.code, 0);
+      // Below the mount points the session sees the host (or its own /tmp and /proc), never
+      // what the directories hold: a set-uid file, a writable directory, a jail-only file there
+      // are nobody's business at login.
+      Deno.mkdirSync(`${jail}/usr/local/upload`, { recursive: true });
+      Deno.chmodSync(`${jail}/usr/local/upload`, 0o777);
+      Deno.writeTextFileSync(`${jail}/usr/local/suid`, "#!/bin/sh\n");
+      Deno.chmodSync(`${jail}/usr/local/suid`, 0o4755);
+      Deno.writeTextFileSync(`${jail}/tmp/left`, "");
+      Deno.writeTextFileSync(`${jail}/etc/alternatives/editor`, "");
+      const mounted = await runTool("jk_check", [jail], { env });
+      assert.equal(mounted.stdout, "", "nothing about the mount points");
+      assert.equal(mounted.code, 0);
+      const verbose = await runTool("jk_check", ["-v", jail], { env });
+      assert.match(
+        verbose.stdout,
+        new RegExp(`ignoring path ${jail}/usr \\(a mount point of this thin jail\\)`),
+      );
+      // The same plants elsewhere are reported.
+      Deno.mkdirSync(`${jail}/etc/upload`);
+      Deno.chmodSync(`${jail}/etc/upload`, 0o777);
+      Deno.writeTextFileSync(`${jail}/etc/suid`, "#!/bin/sh\n");
+      Deno.chmodSync(`${jail}/etc/suid`, 0o4755);
+      const planted = await runTool("jk_check", [jail], { env });
+      const lines = planted.stdout.split("\n").filter((l) => l !== "");
+      assert.ok(lines.length > 0, planted.stdout);
+      assert.ok(lines.every((l) => /\/etc\/(upload|suid)/.test(l)), planted.stdout);
+      assert.ok(lines.some((l) => l.includes(`${jail}/etc/upload/ is writable for others`)));
+      assert.ok(lines.some((l) => l.includes(`${jail}/etc/suid`) && /setuid root/.test(l)));
+    } finally {
+      cleanup();
+      cleanEtc();
+    }
+  },
+);

@@ -311,6 +311,56 @@ rootTest(
   },
 );
 
+rootTest(
+  "a thin jail (jk_init --thin): its mount points are never scanned, reported or filled",
+  async () => {
+    const { dir, cleanup } = safeTestRoot("upd-thin");
+    const jail = `${dir}/jail`;
+    const etc = `${dir}/etc-jailkit`;
+    Deno.mkdirSync(etc, { mode: 0o755 });
+    try {
+      await ours("jk_init", ["--thin", "-j", jail, "basicshell"], { JAILKIT_ETC: etc });
+      // What a copied jail would show after a host upgrade: an outdated program and a file
+      // the host no longer has, both under /usr; the session sees the host's /usr instead.
+      Deno.mkdirSync(`${jail}/usr/bin`);
+      Deno.writeTextFileSync(`${jail}/usr/bin/ls`, "an older ls");
+      Deno.mkdirSync(`${jail}/etc/alternatives/sub`);
+      Deno.writeTextFileSync(`${jail}/etc/alternatives/sub/gone`, "");
+      Deno.writeTextFileSync(`${jail}/etc/profile`, "# outdated\n");
+      const usr = digest(`${jail}/usr`);
+      const env = { JAILKIT_ETC: etc };
+      const dry = await runTool("jk_update", ["-d", "-j", jail], { env });
+      assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+      assert.equal(dry.stderr, "");
+      assert.deepEqual(lines(dry.stdout), [`skip ${jail}/opt/ (not in the jail)`]);
+      const etcDirs = await runTool("jk_update", ["-d", "-j", jail, "/etc/", "/usr/bin/"], {
+        env,
+      });
+      assert.equal(etcDirs.code, 0, etcDirs.stdout + etcDirs.stderr);
+      assert.deepEqual(
+        lines(etcDirs.stdout).filter((l) =>
+          !l.endsWith("(jail's own file)") && !l.startsWith("would ")
+        ),
+        [`will update outdated file ${jail}/etc/profile`],
+      );
+      const real = await runTool("jk_update", ["-j", jail, "/etc/", "/usr/", "/bin/"], { env });
+      assert.equal(real.code, 0, real.stdout + real.stderr);
+      assert.equal(sha(`${jail}/etc/profile`), sha("/etc/profile"), "the copied part refreshed");
+      assert.equal(digest(`${jail}/usr`), usr, "nothing filled or refreshed under /usr");
+      assert.ok(!real.stdout.includes(`${jail}/usr`), real.stdout);
+      assert.ok(!real.stdout.includes(`${jail}/etc/alternatives`), real.stdout);
+      // -v says why they are left alone.
+      const verbose = await runTool("jk_update", ["-v", "-d", "-j", jail], { env });
+      assert.match(
+        verbose.stdout,
+        new RegExp(`^${jail}/usr is a mount point of this thin jail: not compared$`, "m"),
+      );
+    } finally {
+      cleanup();
+    }
+  },
+);
+
 Deno.test("jk_update: jailkit's exit codes for its command line", async () => {
   const etc = Deno.makeTempDirSync({ prefix: "jk-update-etc-" });
   try {

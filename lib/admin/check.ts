@@ -23,13 +23,16 @@
  * - the jail of a host account is taken from the LAST `/./` of its home, as jk_chrootsh does,
  *   and a malformed passwd line is reported instead of crashing;
  * - the walk never follows a symlink, never descends into proc/sysfs-like mounts, and opens
- *   files without following symlinks or blocking on FIFOs.
+ *   files without following symlinks or blocking on FIFOs;
+ * - a thin jail's mount points (jk_thin.ini(5)) are left alone: at login the session sees the
+ *   host or its own /tmp and /proc there, not what the directory holds.
  */
 import { posix } from "node:path";
 import { JailkitError } from "../core/errors.ts";
 import { type IniFile, iniPlainSections, type IniSection } from "../config/ini.ts";
 import { parseJailHome, parsePasswd, type PasswdFile } from "../config/passwd.ts";
 import { JailView, kindOf, type NodeKind } from "../engine/jailpath.ts";
+import { mountPointOf } from "../config/thin.ts";
 import { stripTrailingSlash, toolPath } from "../core/paths.ts";
 import { closeFd, openRegular, readBounded, sameContent } from "../core/safeio.ts";
 
@@ -701,6 +704,8 @@ export interface WalkOptions {
    * JAIL/dev/log: not reported as sockets no jailkit tool made.
    */
   readonly sockets?: readonly string[];
+  /** In-jail mount points of a thin jail (jk_thin.ini): not walked, not reported. */
+  readonly mountPoints?: readonly string[];
   /** Receives each finding as soon as it is made. */
   readonly report: (f: Finding) => void;
   /** Receives progress lines (shown with -v). */
@@ -890,6 +895,10 @@ export function walkJail(fs: CheckFs, o: WalkOptions): void {
     for (const name of names) {
       const childInJail = inJail === "/" ? `/${name}` : `${inJail}/${name}`;
       const child = hostOf(childInJail);
+      if (mountPointOf(childInJail, o.mountPoints ?? []) !== undefined) {
+        o.note(`ignoring path ${child} (a mount point of this thin jail)`);
+        continue;
+      }
       if (isUnder(child, settings.ignorePathEverywhere)) {
         o.note(`ignoring path ${child} (ignorepatheverywhere)`);
         continue;
@@ -1211,6 +1220,8 @@ export interface JailCheckInput {
   readonly fs: CheckFs;
   /** Host paths of jk_socketd's configured sockets (see WalkOptions.sockets). */
   readonly sockets?: readonly string[];
+  /** The jail's mount points when it is a thin jail (see WalkOptions.mountPoints). */
+  readonly mountPoints?: readonly string[];
   /** Receives each finding as soon as it is made. */
   readonly report: (f: Finding) => void;
   /** Receives progress lines (shown with -v). */
@@ -1264,6 +1275,7 @@ export function checkJail(i: JailCheckInput): void {
     homes: userHomes(jail, jailPasswd ?? undefined, i.hostUsers),
     unsafeMessage,
     sockets: i.sockets,
+    mountPoints: i.mountPoints,
     report: i.report,
     note: i.note,
   });

@@ -6,12 +6,24 @@
 import { posix } from "node:path";
 import { type CopyOptions, CopyPlanner } from "../engine/copy.ts";
 import { installedLibdir, planRuntimeCopyRemoval } from "../engine/runtime_copy.ts";
-import { type IniFile } from "../config/ini.ts";
+import { type IniFile, parseIni } from "../config/ini.ts";
+import {
+  DEFAULT_TMP_SIZE_MIB,
+  mountPointOf,
+  mountPoints,
+  readThinConfigText,
+  renderThinSection,
+  thinConfigPath,
+  type ThinJail,
+  thinJails,
+  withThinSection,
+} from "../config/thin.ts";
+import { JailkitError } from "../core/errors.ts";
 import { expandSections, type ResolvedSection } from "../config/profile.ts";
 import { appendGroupEntry, appendPasswdEntry, parseGroup, parsePasswd } from "../config/passwd.ts";
 import { locateProgram } from "../core/paths.ts";
 import { lstatOrUndefined } from "../engine/jailpath.ts";
-import type { Plan } from "../core/plan.ts";
+import type { Op, Plan } from "../core/plan.ts";
 
 /** jk_init's switches and the host files it reads, replaceable for tests. */
 export interface InitOptions {
@@ -29,6 +41,11 @@ export interface InitOptions {
   hostFstab?: string;
   /** Mount table that tells need_proc whether /proc is already mounted in the jail. */
   hostMountinfo?: string;
+  /**
+   * Make a thin jail (--thin): nothing the jail sees through a bind is copied, and the jail
+   * is recorded in jk_thin.ini in `configDir`.
+   */
+  thin?: boolean;
 }
 
 /** The plan for the jail and which sections it came from. */
@@ -95,6 +112,8 @@ export function planInit(
 ): InitResult {
   const planner = new CopyPlanner(jail);
   const plan = planner.plan;
+  const thin = opts.thin ? thinRecord(jail, opts.configDir) : undefined;
+  if (!opts.thin) refuseThinJail(jail, opts.configDir);
   const { sections, warnings } = expandSections(ini, requested);
   for (const w of warnings) plan.note(w);
   if (lstatOrUndefined(jail) === undefined && sections.length > 0) {
@@ -122,8 +141,138 @@ export function planInit(
   }
   accounts.finish();
   socketd.finish(planner);
+  if (thin === undefined) {
+    planner.finishLibraryCache();
+    return { plan: plan.build(), sections: sections.map((s) => s.name) };
+  }
+  const points = mountPoints(thin.record);
+  const own = points.map((p) => planMountPoint(planner, p));
   planner.finishLibraryCache();
-  return { plan: plan.build(), sections: sections.map((s) => s.name) };
+  const ops = thinOps(plan.ops, points, own, planner.view.lookup("/etc/ld.so.cache") !== undefined);
+  if (thin.op) ops.push(thin.op);
+  return { plan: { jail, ops }, sections: sections.map((s) => s.name) };
+}
+
+/**
+ * The host directories a thin jail sees through read-only binds (jk_thin.ini(5)): /usr, each
+ * top-level library or program directory that is a real directory on this host (on a
+ * usr-merged host they are symlinks into /usr, copied as any symlink), and /etc/alternatives,
+ * whose links the programs under /usr are reached through.
+ */
+export function thinBindRoots(lstat: typeof lstatOrUndefined = lstatOrUndefined): string[] {
+  const roots = ["/usr"];
+  for (const dir of ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/alternatives"]) {
+    if (lstat(dir)?.isDirectory) roots.push(dir);
+  }
+  return roots.sort();
+}
+
+/** What jk_init --thin records for the jail, and the operation that records it (if needed). */
+interface ThinPlan {
+  record: ThinJail;
+  op: Op | undefined;
+}
+
+/**
+ * The jail's jk_thin.ini section after this run. A section the admin already has keeps its
+ * settings and its binds; the bind roots are added to them (a bind inside one of the roots
+ * gives way to it). A new section gets private /tmp and /proc, processes ended at logout and
+ * the network left on (no_network changes what the jail's programs can do, so it is the
+ * admin's choice).
+ */
+function thinRecord(jail: string, configDir: string): ThinPlan {
+  const path = thinConfigPath(configDir);
+  const text = readThinConfigText(path);
+  const existing = text === undefined ? undefined : thinJails(parseIni(text, path, "c")).get(jail);
+  const roots = thinBindRoots();
+  const binds = [
+    ...roots,
+    ...(existing?.readonlyBinds ?? []).filter((b) => mountPointOf(b, roots) === undefined),
+  ].sort();
+  if (existing && binds.join("\n") === existing.readonlyBinds.join("\n")) {
+    return { record: existing, op: undefined };
+  }
+  const record: ThinJail = existing ? { ...existing, readonlyBinds: binds } : {
+    jail,
+    readonlyBinds: binds,
+    privateTmp: true,
+    tmpSizeMiB: DEFAULT_TMP_SIZE_MIB,
+    privateProc: true,
+    noNetwork: false,
+    endProcessesAtLogout: true,
+  };
+  return {
+    record,
+    op: {
+      op: "write-host",
+      hostPath: path,
+      content: withThinSection(text, record, path),
+      expected: text ?? null,
+      whenAllDone: true,
+      summary: renderThinSection(record).trimEnd().split("\n").join("; "),
+      msg: { text: `Recording ${jail} as a thin jail in ${path}` },
+    },
+  };
+}
+
+/**
+ * Plain jk_init on a thin jail would copy host files into its mount points, where the binds
+ * hide them at every login: refused, so that turning a thin jail into a copied one is the
+ * admin's explicit act (removing its jk_thin.ini section).
+ */
+function refuseThinJail(jail: string, configDir: string): void {
+  const path = thinConfigPath(configDir);
+  const text = readThinConfigText(path);
+  if (text === undefined || parseIni(text, path, "c").section(jail) === undefined) return;
+  throw new JailkitError(
+    "unsafe-jail",
+    `${jail} is a thin jail (section [${jail}] of ${path}): use jk_init --thin to complete it, ` +
+      `or remove that section first to make it a copied jail`,
+  );
+}
+
+/** A mount point's directory: root's, 0755. */
+const MOUNT_POINT_ATTRS = { mode: 0o755, uid: 0, gid: 0 };
+
+/**
+ * Plans the mount point `inJail` (its parents mirrored from the host like any directory's) and
+ * returns the operation, or undefined when the jail already has it as it must be.
+ */
+function planMountPoint(planner: CopyPlanner, inJail: string): Op | undefined {
+  planner.emptyDir(posix.dirname(inJail));
+  const now = lstatOrUndefined(planner.view.hostPath(inJail));
+  if (
+    now?.isDirectory && now.uid === 0 && now.gid === 0 && ((now.mode ?? 0) & 0o7777) === 0o755
+  ) {
+    return undefined;
+  }
+  const op: Op = {
+    op: "mkdir",
+    path: inJail,
+    attrs: MOUNT_POINT_ATTRS,
+    exact: true,
+    msg: { text: `Creating mount point ${planner.view.hostPath(inJail)}` },
+  };
+  planner.plan.add(op);
+  return op;
+}
+
+/**
+ * The plan of a thin jail: every operation at or below a mount point goes (the session sees
+ * the host there), except the mount points' own directories; ldconfig stays only for a jail
+ * without a loader cache or when files are still copied (libraries outside the binds).
+ */
+function thinOps(
+  ops: readonly Op[],
+  points: readonly string[],
+  own: readonly (Op | undefined)[],
+  hasCache: boolean,
+): Op[] {
+  const kept = ops.filter((o) =>
+    own.includes(o) || !("path" in o) || mountPointOf(o.path, points) === undefined
+  );
+  const copies = kept.some((o) => o.op === "copy" || o.op === "link");
+  return kept.filter((o) => o.op !== "ldconfig" || !hasCache || copies);
 }
 
 function planSection(
@@ -171,7 +320,11 @@ function planSection(
   }
   for (const u of s.users) accounts.addUser(u, s.name);
   for (const g of s.groups) accounts.addGroup(g, s.name);
-  if (s.needProc) planProc(planner, opts);
+  if (s.needProc && opts.thin) {
+    planner.plan.note(`[${s.name}] need_proc: the session mounts its own /proc (thin jail)`, {
+      verbose: true,
+    });
+  } else if (s.needProc) planProc(planner, opts);
   if (s.needLogsocket) {
     planner.emptyDir("/dev");
     socketd.want();

@@ -19,6 +19,8 @@
  * - Jail entries that the host does not have are kept and reported unless the caller asks for
  *   their removal (`deleteDeprecated`): nothing records which of them jailkit put there, and
  *   jailkit 2.23 deleted local additions (scripts, site binaries) this way.
+ * - A thin jail's mount points (jk_thin.ini(5)) show the host at every login: they are neither
+ *   scanned, reported nor filled; only -v mentions them.
  */
 import { posix } from "node:path";
 import { CopyPlanner } from "../engine/copy.ts";
@@ -33,6 +35,7 @@ import {
 } from "../engine/jailpath.ts";
 import type { Op, Plan } from "../core/plan.ts";
 import { sameContent } from "../core/safeio.ts";
+import { mountPointOf } from "../config/thin.ts";
 
 /** What jailkit 2.23 scans when no directory is named. */
 export const DEFAULT_DIRS: readonly string[] = ["/bin/", "/lib/", "/usr/", "/opt/"];
@@ -63,6 +66,8 @@ export interface ScanOptions {
   skips: readonly string[];
   /** Plan the removal of jail entries the host does not have (jailkit's behaviour). */
   deleteDeprecated: boolean;
+  /** A thin jail's mount points (canonical in-jail paths): left alone. */
+  mountPoints?: readonly string[];
 }
 
 /** jk_update's switches and section keys, as `planUpdate` takes them. */
@@ -168,6 +173,18 @@ class Scanner {
     return this.view.hostPath(inJail);
   }
 
+  /** A -v line when `inJail` is at or below a mount point, which is then left alone. */
+  #mounted(inJail: string): boolean {
+    const point = mountPointOf(inJail, this.opts.mountPoints ?? []);
+    if (point === undefined) return false;
+    const where = inJail === point ? "is" : `is below ${this.#host(point)},`;
+    this.#found.push({
+      kind: "verbose",
+      text: `${this.#host(inJail)} ${where} a mount point of this thin jail: not compared`,
+    });
+    return true;
+  }
+
   #skipped(host: string, inJail: string): boolean {
     return [host, inJail, this.jail + host, this.jail + inJail].some((p) => this.#skips.has(p));
   }
@@ -215,6 +232,7 @@ class Scanner {
         continue;
       }
       const cand = "/" + [...done, name].join("/");
+      if (this.#mounted(cand)) return undefined;
       const node = this.view.lookup(cand);
       if (node === undefined) {
         this.#found.push({ kind: "skip", path: shown, why: "not in the jail" });
@@ -287,6 +305,7 @@ class Scanner {
     for (const name of names) {
       const inJail = join(inJailDir, name);
       const host = join(hostDir, name);
+      if (this.#mounted(inJail)) continue;
       if (this.#skipped(host, inJail)) {
         this.#found.push({ kind: "skip", path: this.#host(inJail), why: "skipped" });
         continue;
@@ -535,6 +554,12 @@ export function planUpdate(jail: string, opts: UpdateOptions): UpdatePlan {
     // is copied, what exists is left to its own comparison.
     planner.copyPaths(linkTargets, { ...copyOpts, keepOwner: false });
     planner.copyPaths([], { ...copyOpts, keepOwner: false, resolveLibs: true });
+    // A library a refreshed program needs under a thin jail's mount point is seen there.
+    const points = opts.mountPoints ?? [];
+    if (points.length > 0) {
+      const kept = plan.ops.filter((o) => !("path" in o) || !mountPointOf(o.path, points));
+      plan.ops.splice(0, plan.ops.length, ...kept);
+    }
     if (plan.ops.some((o) => COPYING_OPS.has(o.op))) planner.finishLibraryCache();
   } catch (e) {
     if (!(e instanceof JailkitError)) throw e;

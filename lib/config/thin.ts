@@ -26,6 +26,7 @@ import {
   iniLookup,
   type IniSection,
   parseIni,
+  readConfigText,
 } from "./ini.ts";
 
 /** The file's name in the configuration directory. */
@@ -238,4 +239,37 @@ export function withThinSection(text: string | undefined, thin: ThinJail, path: 
   const result = `${out.join("\n").replace(/\n+$/, "")}\n`;
   thinJails(parseIni(result, path, "c"));
   return result;
+}
+
+/** The path of jk_thin.ini in the configuration directory `dir` (configDir()). */
+export function thinConfigPath(dir: string): string {
+  return `${dir}/${THIN_CONFIG_NAME}`;
+}
+
+/**
+ * The text of the jk_thin.ini at `path` as the admin tools read it (no symlink, bounded), or
+ * undefined when there is none: then no jail is thin.
+ */
+export function readThinConfigText(path: string): string | undefined {
+  try {
+    return readConfigText(path);
+  } catch (e) {
+    if (e instanceof JailkitError && e.kind === "not-found") return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The settings of `jail` in the jk_thin.ini at `path` (validated whole, as thinJailFor), or
+ * undefined when the file or its section for the jail does not exist. jk_update and jk_check
+ * ask this to leave the jail's mount points alone.
+ */
+export function thinJailAt(path: string, jail: string): ThinJail | undefined {
+  const text = readThinConfigText(path);
+  return text === undefined ? undefined : thinJailFor(parseIni(text, path, "c"), jail);
+}
+
+/** The mount point of `points` that `inJail` (a canonical in-jail path) is, or lies below. */
+export function mountPointOf(inJail: string, points: readonly string[]): string | undefined {
+  return points.find((p) => isWithin(inJail, p));
 }

@@ -32,8 +32,12 @@ export interface Message {
 
 /** One change to a jail or the host, in the order it must happen. */
 export type Op =
-  /** Creates a directory in the jail; an existing directory is left as it is. */
-  | { op: "mkdir"; path: string; attrs: Attrs; msg?: Message }
+  /**
+   * Creates a directory in the jail; an existing directory is left as it is, unless `exact`:
+   * then it is given `attrs`' owner and mode too (a thin jail's mount points, which the login
+   * tools refuse unless root owns them and nobody else can write them).
+   */
+  | { op: "mkdir"; path: string; attrs: Attrs; exact?: boolean; msg?: Message }
   /** Copies a host regular file into the jail (temp file + rename: never through a link). */
   | { op: "copy"; src: string; path: string; attrs: Attrs; replace: boolean; msg?: Message }
   /**
@@ -65,6 +69,24 @@ export type Op =
   | { op: "write"; path: string; content: string; attrs: Attrs; msg?: Message }
   /** Appends text to a HOST file atomically (e.g. /etc/jailkit/jk_socketd.ini). */
   | { op: "append-host"; hostPath: string; text: string; msg?: Message }
+  /**
+   * Replaces a whole HOST file (root:root 0644, temp file in the same directory, fsync,
+   * rename), e.g. the jail's record in /etc/jailkit/jk_thin.ini. `expected` is the content it
+   * was planned from (null: no file): a file changed since planning is left alone and the
+   * operation fails, so two tools never overwrite each other's additions. With `whenAllDone`
+   * it is not carried out after any earlier operation of the plan failed: it is the record
+   * that declares the work complete.
+   */
+  | {
+    op: "write-host";
+    hostPath: string;
+    content: string;
+    expected: string | null;
+    whenAllDone: boolean;
+    /** What changes, in one line, for --dry-run (the whole file would be too long). */
+    summary: string;
+    msg?: Message;
+  }
   /** Regenerates JAIL/etc/ld.so.cache so the jail's loader finds every copied library. */
   | { op: "ldconfig"; msg?: Message }
   /** Runs a host program without a shell (usermod, mount). */

@@ -147,7 +147,9 @@ function hostOf(plan: Plan, inJail: string): string {
 export function describeOp(plan: Plan, op: Op): string {
   switch (op.op) {
     case "mkdir":
-      return `mkdir ${hostOf(plan, op.path)} (${attrText(op.attrs)})`;
+      return `mkdir ${hostOf(plan, op.path)} (${attrText(op.attrs)}${
+        op.exact ? ", also if it exists" : ""
+      })`;
     case "copy":
       return `copy ${op.src} -> ${hostOf(plan, op.path)} (${attrText(op.attrs)})${
         op.replace ? " replacing" : ""
@@ -168,6 +170,10 @@ export function describeOp(plan: Plan, op: Op): string {
       } bytes, ${attrText(op.attrs)})`;
     case "append-host":
       return `append to ${op.hostPath}: ${JSON.stringify(op.text)}`;
+    case "write-host":
+      return `write ${op.hostPath} (${new TextEncoder().encode(op.content).length} bytes, ${
+        attrText(HOST_FILE_ATTRS)
+      }): ${op.summary}`;
     case "ldconfig":
       return `ldconfig -X -r ${plan.jail}`;
     case "run":
@@ -206,6 +212,12 @@ export function applyPlan(plan: Plan, opts: ApplyOptions): ApplyResult {
         continue;
       }
       try {
+        if (op.op === "write-host" && op.whenAllDone && failed > 0) {
+          throw new JailkitError(
+            "io",
+            `not writing ${op.hostPath}: ${failed} earlier operation(s) failed`,
+          );
+        }
         ex.run(op, say);
         results.push({ op, status: "done" });
       } catch (e) {
@@ -455,7 +467,7 @@ class Executor {
   run(op: Exclude<Op, { op: "note" }>, say: (m: Op["msg"]) => void): void {
     switch (op.op) {
       case "mkdir":
-        this.#mkdir(op.path, op.attrs);
+        this.#mkdir(op.path, op.attrs, op.exact === true);
         break;
       case "copy":
         this.#copy(op.src, op.path, op.attrs, op.replace);
@@ -482,6 +494,9 @@ class Executor {
         break;
       case "append-host":
         appendHostFile(op.hostPath, op.text);
+        break;
+      case "write-host":
+        writeHostFile(op.hostPath, op.content, op.expected);
         break;
       case "ldconfig":
         say(op.msg);
@@ -606,7 +621,7 @@ class Executor {
     };
   }
 
-  #mkdir(inJail: string, attrs: Attrs): void {
+  #mkdir(inJail: string, attrs: Attrs, exact: boolean): void {
     if (components(inJail).length === 0) return this.#mkdirJail(attrs);
     const { dir, name, host } = this.#place(inJail);
     const key = "/" + components(inJail).join("/");
@@ -614,14 +629,27 @@ class Executor {
       mkdirat(dir.fd, name, 0o700);
     } catch (e) {
       if (errnoCode(e) !== "EEXIST") throw ioError("cannot create directory", host, e);
+      let existing: Dir;
       try {
-        this.#remember(key, dir.openDir(name));
+        // O_RDONLY, not O_PATH, when its owner and mode are to be set through it
+        existing = exact ? dir.openDir(name, O_RDONLY) : dir.openDir(name);
       } catch (e) {
         const code = errnoCode(e);
         if (code === "ENOTDIR" || code === "ELOOP") {
           throw new JailkitError("unsafe-jail", `${host} exists and is not a directory`);
         }
         throw ioError("cannot open directory", host, e);
+      }
+      this.#remember(key, existing);
+      if (exact) {
+        // Through the descriptor opened without following links: the directory checked is
+        // the one changed, whatever is renamed meanwhile.
+        try {
+          fchown(existing.fd, attrs.uid, attrs.gid);
+          fchmod(existing.fd, attrs.mode & 0o7777);
+        } catch (e) {
+          throw ioError("cannot set the owner and mode of", host, e);
+        }
       }
       return;
     }
@@ -892,6 +920,26 @@ function lstatQuiet(path: string): Deno.FileInfo | undefined {
   }
 }
 
+/** Owner and mode of the host files `write-host` replaces. */
+const HOST_FILE_ATTRS: Attrs = { mode: 0o644, uid: 0, gid: 0 };
+
+/**
+ * Replaces a host file with `content` (root:root 0644) if it still holds `expected` (null: it
+ * does not exist), by a synced temp file renamed over it, so a reader sees the old file or the
+ * new one, never half of one. Read as `appendHostFile` reads.
+ */
+export function writeHostFile(hostPath: string, content: string, expected: string | null): void {
+  const old = readHostFile(hostPath, "replacing");
+  const now = old === undefined ? null : new TextDecoder().decode(old.content);
+  if (now !== expected) {
+    throw new JailkitError(
+      "io",
+      `${hostPath} changed since planning, not replacing it (run the tool again)`,
+    );
+  }
+  replaceHostFile(hostPath, new TextEncoder().encode(content), HOST_FILE_ATTRS);
+}
+
 /**
  * Appends to a host file by writing a complete new copy beside it and renaming it over the
  * old one, so a crash leaves either the old or the new file, never half of the addition.
@@ -899,43 +947,59 @@ function lstatQuiet(path: string): Deno.FileInfo | undefined {
  * place is refused rather than read.
  */
 export function appendHostFile(hostPath: string, text: string): void {
+  const old = readHostFile(hostPath, "appending to");
+  const add = new TextEncoder().encode(text);
+  const before = old?.content ?? new Uint8Array(new ArrayBuffer(0));
+  const all = new Uint8Array(new ArrayBuffer(before.length + add.length));
+  all.set(before);
+  all.set(add, before.length);
+  replaceHostFile(hostPath, all, old?.attrs ?? { mode: 0o644, uid: 0, gid: 0 });
+}
+
+/**
+ * A host file's bytes and attributes, read through a descriptor opened with O_NOFOLLOW (a
+ * symlink in its place is refused); undefined when it does not exist.
+ */
+function readHostFile(
+  hostPath: string,
+  action: "appending to" | "replacing",
+): { content: Uint8Array<ArrayBuffer>; attrs: Attrs } | undefined {
   let fd = -1;
   try {
     fd = open(hostPath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   } catch (e) {
     if (errnoCode(e) === "ELOOP") {
-      throw new JailkitError("unsafe-jail", `${hostPath} is a symlink, not appending to it`);
+      throw new JailkitError("unsafe-jail", `${hostPath} is a symlink, not ${action} it`);
     }
-    if (errnoCode(e) !== "ENOENT") throw ioError("cannot read", hostPath, e);
+    if (errnoCode(e) === "ENOENT") return undefined;
+    throw ioError("cannot read", hostPath, e);
   }
-  let old: Uint8Array<ArrayBuffer> = new Uint8Array(new ArrayBuffer(0));
-  let attrs: Attrs = { mode: 0o644, uid: 0, gid: 0 };
-  if (fd >= 0) {
-    try {
-      const info = statx(fd, "", AT_EMPTY_PATH);
-      if (!isType(info, S_IFREG)) {
-        throw new JailkitError("io", `${hostPath} is not a regular file, not appending to it`);
-      }
-      old = readAll(fd);
-      attrs = { mode: info.mode & 0o7777, uid: info.uid, gid: info.gid };
-    } catch (e) {
-      throw e instanceof JailkitError ? e : ioError("cannot read", hostPath, e);
-    } finally {
-      closeQuietly(fd);
+  try {
+    const info = statx(fd, "", AT_EMPTY_PATH);
+    if (!isType(info, S_IFREG)) {
+      throw new JailkitError("io", `${hostPath} is not a regular file, not ${action} it`);
     }
-  } else {
-    // jk_socketd.ini's directory may not exist yet on a host that never had jailkit
-    Deno.mkdirSync(posix.dirname(hostPath), { recursive: true, mode: 0o755 });
+    return {
+      content: readAll(fd),
+      attrs: { mode: info.mode & 0o7777, uid: info.uid, gid: info.gid },
+    };
+  } catch (e) {
+    throw e instanceof JailkitError ? e : ioError("cannot read", hostPath, e);
+  } finally {
+    closeQuietly(fd);
   }
-  const add = new TextEncoder().encode(text);
-  const all = new Uint8Array(new ArrayBuffer(old.length + add.length));
-  all.set(old);
-  all.set(add, old.length);
+}
+
+/** Writes `content` beside `hostPath` (synced) and renames it over `hostPath`. */
+function replaceHostFile(hostPath: string, content: Uint8Array<ArrayBuffer>, attrs: Attrs): void {
+  // jk_socketd.ini's or jk_thin.ini's directory may not exist yet on a host that never had
+  // jailkit
+  Deno.mkdirSync(posix.dirname(hostPath), { recursive: true, mode: 0o755 });
   const rand = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16)).join(
     "",
   );
   const tmp = `${posix.dirname(hostPath)}/.${posix.basename(hostPath)}.jk_tmp.${rand}`;
-  writeExclusive(AT_FDCWD, tmp, hostPath, all, attrs);
+  writeExclusive(AT_FDCWD, tmp, hostPath, content, attrs);
   try {
     renameat(AT_FDCWD, tmp, AT_FDCWD, hostPath);
   } catch (e) {

@@ -18,6 +18,8 @@ import { JailkitError } from "../lib/core/errors.ts";
 import { escapeText } from "../lib/core/output.ts";
 import { lstatOrUndefined, normalizeJail } from "../lib/engine/jailpath.ts";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
+import { thinConfigPath, thinJailAt } from "../lib/config/thin.ts";
+import { configDir } from "../lib/core/paths.ts";
 import {
   carryOut,
   DEFAULT_INJAIL_SHELL,
@@ -149,7 +151,9 @@ function run(): number {
     if (jailArg === undefined || jailArg === "") problem = "no jail directory given";
     else {
       jail = normalizeJail(jailArg);
-      problem = jailProblem(jail, shell);
+      // A thin jail's programs are the host's, seen through its binds at login.
+      const thin = thinJailAt(thinConfigPath(configDir()), jail);
+      problem = jailProblem(jail, shell, undefined, thin?.readonlyBinds);
     }
     if (problem === undefined) break;
     stderr(problem);

@@ -532,6 +532,47 @@ rootTest("jk_jailuser: the shell is looked up inside the jail, not on the host",
   });
 });
 
+rootTest(
+  "jk_jailuser: a user jailed into a thin jail (jk_init --thin), shells seen through the binds",
+  async () => {
+    await withFixture("thin", async (f) => {
+      const thinJail = `${f.root}/thin`;
+      const etc = `${f.root}/etc-jailkit`;
+      Deno.mkdirSync(etc, { mode: 0o755 });
+      const env = { JAILKIT_ETC: etc };
+      const init = await runTool("jk_init", ["--thin", "-j", thinJail, "basicshell"], { env });
+      assert.equal(init.code, 0, init.stdout + init.stderr);
+      assert.deepEqual(lsDir(`${thinJail}/usr`), [], "nothing copied under /usr");
+      const u = await f.user();
+      await must("usermod", [`--home=${thinJail}/./home/${u}`, u]);
+      const r = await runTool("jk_jailuser", ["-n", "-s", "/bin/bash", "-j", thinJail, u], {
+        env,
+      });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(unexpectedOutput(r), "");
+      const { uid, gid } = idsOf(u);
+      assert.equal(
+        passwdLine(u),
+        `${u}:x:${uid}:${gid}:JK Test,Room 1:${thinJail}/./home/${u}:/usr/sbin/jk_chrootsh`,
+      );
+      assert.match(
+        Deno.readTextFileSync(`${thinJail}/etc/passwd`),
+        new RegExp(`^${u}:x:${uid}:${gid}:JK Test,Room 1:/home/${u}:/bin/bash$`, "m"),
+      );
+      assert.deepEqual(lsDir(`${thinJail}/usr`), [], "still nothing under /usr");
+      // A shell neither the jail nor the host has is refused as in any jail.
+      const missing = await runTool("jk_jailuser", ["-n", "-s", "/bin/nosuch", "-j", thinJail, u], {
+        env,
+      });
+      assert.equal(missing.code, 33);
+      assert.match(
+        missing.stderr,
+        new RegExp(`invalid shell, ${thinJail}/bin/nosuch does not exist`),
+      );
+    });
+  },
+);
+
 // ---------------------------------------------------------------------------------------------
 // Interop with Debian's jailkit 2.23
 

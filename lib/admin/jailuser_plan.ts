@@ -18,7 +18,14 @@ import {
   type PasswdEntry,
   type PasswdFile,
 } from "../config/passwd.ts";
-import { checkJailSafety, JailView, lstatOrUndefined } from "../engine/jailpath.ts";
+import {
+  checkJailSafety,
+  type JailNode,
+  JailView,
+  kindOf,
+  lstatOrUndefined,
+} from "../engine/jailpath.ts";
+import { mountPointOf } from "../config/thin.ts";
 import type { Op } from "../core/plan.ts";
 
 /** The host login shell of jailed users: this installation's jk_chrootsh (jailkit: /usr/sbin). */
@@ -69,13 +76,15 @@ export function shellProblem(shell: string): string | undefined {
  * Why `jail` cannot take users with in-jail shell `shell`, or undefined when it can
  * (man/jk_jailuser.8, JAIL VALIDATION: the jail exists, JAIL/etc/passwd exists, the shell exists
  * and is executable). Paths inside the jail are resolved as a jailed process would (JailView),
- * never through a host symlink.
+ * never through a host symlink. `binds` are a thin jail's read-only binds (jk_thin.ini): at
+ * and below them the session sees the host, so the shell is looked for there.
  * Messages keep jailkit's wording.
  */
 export function jailProblem(
   jail: string,
   shell: string,
   lstat: Lstat = lstatOrUndefined,
+  binds: readonly string[] = [],
 ): string | undefined {
   const top = lstat(jail);
   if (top === undefined) return `${jail} does not exist`;
@@ -86,7 +95,7 @@ export function jailProblem(
     if (e instanceof JailkitError) return `invalid jail, ${e.message}`;
     throw e;
   }
-  const view = new JailView(jail, lstat);
+  const view = new SessionView(jail, lstat, binds);
   try {
     const passwd = view.resolve("/etc/passwd", true);
     if (view.lookup(passwd)?.kind !== "file") {
@@ -95,7 +104,7 @@ export function jailProblem(
     const sh = view.resolve(shell, true);
     const node = view.lookup(sh);
     if (node === undefined) return `invalid shell, ${jail}${shell} does not exist`;
-    const info = lstat(view.hostPath(sh));
+    const info = lstat(view.sourceOf(sh));
     if (node.kind !== "file" || info === undefined || ((info.mode ?? 0) & 0o111) === 0) {
       return `invalid shell, ${jail}${shell} is not executable`;
     }
@@ -104,6 +113,29 @@ export function jailProblem(
     throw e;
   }
   return undefined;
+}
+
+/**
+ * The jail as a session sees it: at and below a thin jail's read-only binds, the host's entries
+ * of the same path (the bind shows them there at login); elsewhere the jail's own.
+ */
+class SessionView extends JailView {
+  constructor(jail: string, readonly lstatHost: Lstat, readonly binds: readonly string[]) {
+    super(jail, lstatHost);
+  }
+
+  override lookup(inJail: string): JailNode | undefined {
+    if (mountPointOf(inJail, this.binds) === undefined) return super.lookup(inJail);
+    const info = this.lstatHost(inJail);
+    if (info === undefined) return undefined;
+    const kind = kindOf(info);
+    return kind === "symlink" ? { kind, target: Deno.readLinkSync(inJail) } : { kind };
+  }
+
+  /** The host path holding what the session sees at the canonical `inJail`. */
+  sourceOf(inJail: string): string {
+    return mountPointOf(inJail, this.binds) === undefined ? this.hostPath(inJail) : inJail;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

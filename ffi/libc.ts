@@ -5,8 +5,8 @@
  * importing this module costs the tools that never call it nothing.
  *
  * The wrappers live in ffi/libc/ by area: symbols.ts (the C signatures and the lazy binding),
- * base.ts (errno, C strings), files.ts, ids.ts, process.ts, devices.ts, log.ts, wordexp.ts,
- * sockets.ts, mounts.ts. This module re-exports what they offer.
+ * base.ts (errno, C strings), files.ts, dirs.ts, ids.ts, process.ts, devices.ts, log.ts,
+ * wordexp.ts, sockets.ts, mounts.ts. This module re-exports what they offer.
  *
  * Target: glibc on 64-bit Linux (x86_64, aarch64 — the only targets Deno ships for). Errno
  * numbers are the asm-generic ones both use; struct layouts use POINTER_BYTES.
@@ -115,6 +115,8 @@ export {
   write,
 } from "./libc/files.ts";
 export type { FileStat } from "./libc/files.ts";
+export { MAX_DIR_ENTRIES, statDirectory, statEntry } from "./libc/dirs.ts";
+export type { EntryStat, StatedEntry } from "./libc/dirs.ts";
 export {
   AT_RECURSIVE,
   CLONE_NEWNET,

@@ -130,6 +130,52 @@ Deno.test("a file is outdated when its bytes differ; the host's size and mtime m
   }
 });
 
+Deno.test("mtimes are compared to the millisecond, the precision of the copy engine", () => {
+  const f = fixture({ "sub-ms": "host", "other-ms": "host" }, {
+    "sub-ms": "jail",
+    "other-ms": "jail",
+  });
+  try {
+    // The host file's nanoseconds below the millisecond never reach a copy (futimens from
+    // milliseconds): the same millisecond and size is the host's copy. (Deno.utimeSync keeps
+    // milliseconds only; touch sets the nanoseconds.)
+    const touch = new Deno.Command("touch", { args: ["-d", "@1000.0015678", `${f.host}/sub-ms`] });
+    assert.ok(touch.outputSync().success);
+    assert.equal(Deno.lstatSync(`${f.host}/sub-ms`).mtime?.getTime(), 1000001);
+    Deno.utimeSync(`${f.mirror}/sub-ms`, 1000.001, 1000.001);
+    Deno.utimeSync(`${f.host}/other-ms`, 1000.0025, 1000.0025);
+    Deno.utimeSync(`${f.mirror}/other-ms`, 1000.001, 1000.001);
+    assert.deepEqual(decided(f), [
+      { kind: "update", inJail: "JH/other-ms", to: "file", target: undefined, was: "file" },
+    ]);
+  } finally {
+    f.cleanup();
+  }
+});
+
+Deno.test("a jail name that is not UTF-8 is reported, never skipped", () => {
+  const f = fixture({ "a": "a" });
+  try {
+    // Created through a byte path: Deno's own functions would pass a lossy name around.
+    const name = new Uint8Array([0x62, 0xff, 0x63]);
+    const dir = new TextEncoder().encode(`${f.mirror}/`);
+    const path = new Uint8Array([...dir, ...name]);
+    const sh = new Deno.Command("sh", {
+      args: [
+        "-c",
+        'printf x > "$(printf "$0")"',
+        [...path].map((b) => `\\${b.toString(8)}`).join(""),
+      ],
+    }).outputSync();
+    assert.ok(sh.success, new TextDecoder().decode(sh.stderr));
+    assert.deepEqual(decided(f), [
+      { kind: "error", message: "cannot compare JH/b\uFFFDc: its name is not UTF-8" },
+    ]);
+  } finally {
+    f.cleanup();
+  }
+});
+
 Deno.test("sameContent: every byte, hard links, and never through a final symlink", () => {
   const { dir, cleanup } = tempDir("same");
   try {

@@ -275,6 +275,14 @@ const symbols = {
     ],
     result: "i32", /* int */
   },
+  getdents64: {
+    parameters: [
+      "i32", /* int fd */
+      "buffer", /* void *dirp */
+      "usize", /* size_t count */
+    ],
+    result: "isize", /* ssize_t */
+  },
   read: {
     parameters: [
       "i32", /* int fd */

@@ -30,11 +30,25 @@ import {
   components,
   JailView,
   kindOf,
+  kindOfMode,
   lstatOrUndefined,
   type NodeKind,
 } from "../engine/jailpath.ts";
 import type { Op, Plan } from "../core/plan.ts";
 import { sameContent } from "../core/safeio.ts";
+import {
+  AT_FDCWD,
+  close,
+  type EntryStat,
+  ErrnoError,
+  O_CLOEXEC,
+  O_DIRECTORY,
+  O_NOFOLLOW,
+  O_RDONLY,
+  open,
+  statDirectory,
+  statEntry,
+} from "../../ffi/libc.ts";
 import { mountPointOf } from "../config/thin.ts";
 
 /** What jailkit 2.23 scans when no directory is named. */
@@ -159,6 +173,20 @@ export function scanJail(
   return new Scanner(jail, view, opts).run();
 }
 
+/** One name of a listed jail directory, with its entry in the jail and on the host. */
+interface Listed {
+  name: string;
+  jail: EntryStat | undefined;
+  host: EntryStat | undefined;
+}
+
+/** Modification time in whole milliseconds: the precision the copy engine sets. */
+function mtimeMs(s: EntryStat): number {
+  return s.mtimeSec * 1000 + Math.floor(s.mtimeNsec / 1e6);
+}
+
+const lossy = new TextDecoder();
+
 class Scanner {
   readonly #found: Finding[] = [];
   /** Canonical in-jail directories already scanned (or being scanned). */
@@ -186,7 +214,11 @@ class Scanner {
   }
 
   #skipped(host: string, inJail: string): boolean {
-    return [host, inJail, this.jail + host, this.jail + inJail].some((p) => this.#skips.has(p));
+    // Asked for every entry: no strings are built when nothing is skipped (the usual case).
+    if (this.#skips.size === 0) return false;
+    const skips = this.#skips;
+    return skips.has(host) || skips.has(inJail) || skips.has(this.jail + host) ||
+      skips.has(this.jail + inJail);
   }
 
   run(): Finding[] {
@@ -277,15 +309,43 @@ class Scanner {
     return "/" + done.join("/");
   }
 
-  #readDir(inJail: string): string[] | undefined {
+  /**
+   * The sorted names in the jail directory `inJail`, opened without following a symlink there,
+   * and each name's entry in the jail and (through `hostDir`, when given) on the host: every
+   * statx is made relative to the two open directories, which are closed before the caller
+   * descends (a deep tree never holds more than two descriptors). A name that is not UTF-8
+   * cannot be reported or copied by name: it is an error, never skipped silently.
+   */
+  #list(inJail: string, hostDir?: string): { listed: Listed[]; complete: boolean } | undefined {
+    const where = this.#host(inJail);
+    let jailFd = -1;
+    let hostFd = -1;
     try {
-      return [...Deno.readDirSync(this.#host(inJail))].map((e) => e.name).sort();
+      jailFd = open(where, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (hostDir !== undefined) {
+        try {
+          hostFd = open(hostDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        } catch (e) {
+          // No such directory on the host: everything in the jail's is deprecated.
+          if (!(e instanceof ErrnoError) || (e.code !== "ENOENT" && e.code !== "ENOTDIR")) throw e;
+        }
+      }
+      const { entries, undecodable } = statDirectory(jailFd, hostFd);
+      for (const raw of undecodable) {
+        this.#found.push({
+          kind: "error",
+          message: `cannot compare ${join(where, lossy.decode(raw))}: its name is not UTF-8`,
+        });
+      }
+      const listed = entries.map((e) => ({ name: e.name, jail: e.stat, host: e.other }));
+      return { listed, complete: undecodable.length === 0 };
     } catch (e) {
-      this.#found.push({
-        kind: "error",
-        message: `cannot read directory ${this.#host(inJail)}: ${(e as Error).message}`,
-      });
+      if (!(e instanceof ErrnoError)) throw e;
+      this.#found.push({ kind: "error", message: `cannot read directory ${where}: ${e.message}` });
       return undefined;
+    } finally {
+      if (hostFd >= 0) close(hostFd);
+      if (jailFd >= 0) close(jailFd);
     }
   }
 
@@ -299,10 +359,10 @@ class Scanner {
     }
     this.#visited.add(inJailDir);
     this.#found.push({ kind: "verbose", text: `scanning ${this.#host(inJailDir)}/` });
-    const dirInfo = lstatOrUndefined(this.#host(inJailDir));
-    const names = this.#readDir(inJailDir);
-    if (names === undefined || dirInfo === undefined) return;
-    for (const name of names) {
+    const dirInfo = statEntry(AT_FDCWD, this.#host(inJailDir));
+    const list = this.#list(inJailDir, hostDir);
+    if (list === undefined || dirInfo === undefined) return;
+    for (const { name, jail: j, host: h } of list.listed) {
       const inJail = join(inJailDir, name);
       const host = join(hostDir, name);
       if (this.#mounted(inJail)) continue;
@@ -314,9 +374,7 @@ class Scanner {
         this.#found.push({ kind: "skip", path: this.#host(inJail), why: "jail's own file" });
         continue;
       }
-      const j = lstatOrUndefined(this.#host(inJail));
       if (j === undefined) continue; // removed while we were looking
-      const h = lstatOrUndefined(host);
       if (h === undefined) {
         this.#deprecated(inJail, host, j, dirInfo.dev, depth);
         continue;
@@ -325,9 +383,9 @@ class Scanner {
     }
   }
 
-  #compare(inJail: string, host: string, j: Deno.FileInfo, h: Deno.FileInfo, depth: number) {
-    const jailKind = kindOf(j);
-    const hostKind = kindOf(h);
+  #compare(inJail: string, host: string, j: EntryStat, h: EntryStat, depth: number) {
+    const jailKind = kindOfMode(j.mode);
+    const hostKind = kindOfMode(h.mode);
     const conflict = () => this.#found.push({ kind: "conflict", inJail, host, jailKind, hostKind });
     if (hostKind === "dir") {
       if (jailKind !== "dir") return conflict();
@@ -336,7 +394,7 @@ class Scanner {
     }
     if (jailKind === "dir") return conflict();
     const update = (to: "file" | "symlink", target?: string) => {
-      const mode = j.mode ?? 0;
+      const mode = j.mode;
       const wasFile = jailKind === "file";
       this.#found.push({
         kind: "update",
@@ -345,7 +403,7 @@ class Scanner {
         to,
         target,
         was: jailKind,
-        wasSetid: wasFile && (mode & 0o6000) !== 0 && ((h.mode ?? 0) & 0o6000) !== 0,
+        wasSetid: wasFile && (mode & 0o6000) !== 0 && (h.mode & 0o6000) !== 0,
         keepOwner: wasFile && j.uid === h.uid && j.gid === h.gid && (h.uid !== 0 || h.gid !== 0),
       });
     };
@@ -367,7 +425,7 @@ class Scanner {
     this.#found.push({ kind: "verbose", text: `checking ${this.#host(inJail)}` });
     // The copy engine gives every copy its host file's mtime, so equal size and mtime mean the
     // copy is current, as jk_cp -f decides: nothing is read (jk_check compares every byte).
-    if (j.size === h.size && j.mtime !== null && j.mtime.getTime() === h.mtime?.getTime()) return;
+    if (j.size === h.size && mtimeMs(j) === mtimeMs(h)) return;
     let same: boolean;
     try {
       same = sameContent(host, this.#host(inJail));
@@ -390,11 +448,11 @@ class Scanner {
   #deprecated(
     inJail: string,
     host: string,
-    j: Deno.FileInfo,
+    j: EntryStat,
     parentDev: number,
     depth: number,
   ): boolean {
-    const dir = j.isDirectory;
+    const dir = kindOfMode(j.mode) === "dir";
     if (!this.opts.deleteDeprecated) {
       this.#found.push({ kind: "keep", inJail, dir, why: "not on the host" });
       return false;
@@ -407,9 +465,9 @@ class Scanner {
       this.#found.push({ kind: "keep", inJail, dir, why: "mount point" });
       return false;
     }
-    const names = depth < MAX_DEPTH ? this.#readDir(inJail) : undefined;
-    let all = names !== undefined;
-    for (const name of names ?? []) {
+    const list = depth < MAX_DEPTH ? this.#list(inJail) : undefined;
+    let all = list?.complete === true;
+    for (const { name, jail: info } of list?.listed ?? []) {
       const child = join(inJail, name);
       const hostChild = join(host, name);
       if (this.#skipped(hostChild, child)) {
@@ -417,7 +475,6 @@ class Scanner {
         all = false;
         continue;
       }
-      const info = lstatOrUndefined(this.#host(child));
       if (info === undefined) continue;
       if (!this.#deprecated(child, hostChild, info, j.dev, depth + 1)) all = false;
     }

@@ -40,6 +40,26 @@ export function kindOf(info: Deno.FileInfo): NodeKind {
   return "socket";
 }
 
+/** The kind of a file from its st_mode (S_IFMT bits, the same on every Linux). */
+export function kindOfMode(mode: number): NodeKind {
+  switch (mode & 0o170000) {
+    case 0o120000:
+      return "symlink";
+    case 0o040000:
+      return "dir";
+    case 0o100000:
+      return "file";
+    case 0o020000:
+      return "char";
+    case 0o060000:
+      return "block";
+    case 0o010000:
+      return "fifo";
+    default:
+      return "socket";
+  }
+}
+
 /** lstat that answers undefined for a missing path (and for a path through a non-directory). */
 export function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
   try {

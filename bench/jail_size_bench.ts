@@ -4,6 +4,8 @@
  * with Debian's jailkit 2.23 (when /opt/jailkit-ref or JAILKIT_REF holds the extracted
  * package; its Python jk_init runs with its own jk_init.ini, as tests/helpers.ts does, and its
  * jk_lsh is laid over /usr/sbin for the [jk_lsh] section). No hard links (-k) on either side.
+ * Next to each copied jail, the thin jail `jk_init --thin` makes from the same sections
+ * (jk_init(8), THIN JAILS): what it holds on disk, the host's /usr being bound at login.
  *
  * `deno run -A bench/jail_size_bench.ts`
  *
@@ -19,6 +21,7 @@ const CASES: readonly string[][] = [
   ["uidbasics", "logbasics"],
   ["jk_lsh"],
   ["jk_lsh", "sftp", "scp", "rsync"],
+  ["jk_lsh", "sftp", "scp", "rsync", "basicshell"],
   ["basicshell"],
   ["jk_lsh_standalone"],
 ];
@@ -70,6 +73,9 @@ try {
     const ours = `${dir}/ours-${i}`;
     await ns.must(`${prefix}/sbin/jk_init -j ${ours} ${sections.join(" ")} > /dev/null`);
     const o = await measure(ours);
+    const thin = `${dir}/thin-${i}`;
+    await ns.must(`${prefix}/sbin/jk_init --thin -j ${thin} ${sections.join(" ")} > /dev/null`);
+    const t = await measure(thin);
     let ref = "—";
     if (refInit && !sections.includes("jk_lsh_standalone")) {
       const jail = `${dir}/ref-${i}`;
@@ -80,16 +86,25 @@ try {
       const r = await measure(jail);
       ref = `${(r.bytes / 1e6).toFixed(2)} MB, ${r.files} entries`;
     }
-    rows.push([sections.join(" "), `${(o.bytes / 1e6).toFixed(2)} MB, ${o.files} entries`, ref]);
+    rows.push([
+      sections.join(" "),
+      `${(o.bytes / 1e6).toFixed(2)} MB, ${o.files} entries`,
+      `${(t.bytes / 1e6).toFixed(2)} MB, ${t.files} entries`,
+      ref,
+    ]);
   }
-  const widths = [36, 24, 24];
+  const widths = [36, 24, 24, 24];
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
   console.log(
     `\njk_init -j JAIL SECTIONS (du -sbx, find -xdev | wc -l: a mounted /proc not counted)\n`,
   );
-  console.log(line(["sections", "jailkit-deno", "jailkit 2.23"]));
+  console.log(line(["sections", "jailkit-deno", "jailkit-deno --thin", "jailkit 2.23"]));
   console.log(line(widths.map((w) => "-".repeat(w))));
   for (const r of rows) console.log(line(r));
+  console.log(
+    `\n--thin: installed under ${prefix}, outside the bind roots, so the thin jails hold a copy ` +
+      `of jk_lsh's entry point; installed under /usr it is seen through the bind.`,
+  );
 } finally {
   await ns.close();
   Deno.removeSync(dir, { recursive: true });

@@ -138,3 +138,24 @@ export function syslogListener(path: string) {
     },
   };
 }
+
+/**
+ * The first of ten user ids no process on the machine runs as. Other tests create users in
+ * their own namespaces, from the same default range; usermod refuses a user whose id some
+ * process (theirs) runs with.
+ */
+export function freeIdBase(): number {
+  const busy = new Set<number>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const status = Deno.readTextFileSync(`/proc/${e.name}/status`);
+      for (const id of status.match(/^Uid:\s+(.*)$/m)?.[1].split(/\s+/) ?? []) busy.add(Number(id));
+    } catch { /* ended meanwhile */ }
+  }
+  for (let i = 0; i < 100; i++) {
+    const base = 40000 + 10 * Math.floor(Math.random() * 2000);
+    if (![...busy].some((id) => id >= base && id < base + 10)) return base;
+  }
+  throw new Error("no free user ids");
+}

@@ -386,6 +386,25 @@ async function copyWithLibraries(binary: string, jail: string): Promise<void> {
   }
 }
 
+Deno.test("path arguments: two at once stay apart, a path longer than PATH_MAX is the kernel's to refuse", () => {
+  const { dir, cleanup } = tempDir("ffi-paths");
+  try {
+    // The *at wrappers encode paths into reused buffers: renameat2 and symlinkat take two.
+    Deno.writeTextFileSync(`${dir}/from`, "x");
+    libc.renameat(libc.AT_FDCWD, `${dir}/from`, libc.AT_FDCWD, `${dir}/to-a-longer-name`);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["to-a-longer-name"]);
+    libc.symlinkat("a/link/text", libc.AT_FDCWD, `${dir}/l`);
+    assert.equal(Deno.readLinkSync(`${dir}/l`), "a/link/text");
+    assert.equal(libc.readlinkat(libc.AT_FDCWD, `${dir}/l`), "a/link/text");
+    const long = `${dir}/${"d/".repeat(2100)}f`;
+    assert.equal(errnoOf(() => libc.open(long, libc.O_RDONLY)).code, "ENAMETOOLONG");
+    assert.equal(libc.statx(libc.AT_FDCWD, `${dir}/l`, libc.AT_SYMLINK_NOFOLLOW).size, 11);
+    assert.throws(() => libc.open("a\0b", libc.O_RDONLY), /NUL byte/);
+  } finally {
+    cleanup();
+  }
+});
+
 rootTest("a child chroots, drops to 65534 and execs a program inside the jail", async () => {
   const root = safeTestRoot("ffi-jail");
   try {

@@ -89,6 +89,32 @@ export function cString(syscall: string, what: string, s: string): Uint8Array<Ar
   return bytes;
 }
 
+/** Length of each `transientCString` buffer: PATH_MAX, the longest path the kernel takes. */
+const TRANSIENT_BYTES = 4096;
+const transient: (Uint8Array<ArrayBuffer> | undefined)[] = [undefined, undefined];
+
+/**
+ * `cString` into one of two buffers reused from call to call (`slot` 0 or 1, for the calls that
+ * take two strings): only for arguments libc reads during the call and never keeps, such as
+ * the paths of the *at calls. A fresh buffer per call cost jk_init one ArrayBuffer per system
+ * call. A string that does not fit (longer than the kernel accepts anyway) gets its own.
+ */
+export function transientCString(
+  syscall: string,
+  what: string,
+  s: string,
+  slot: 0 | 1,
+): Uint8Array<ArrayBuffer> {
+  if (s.includes("\0")) {
+    throw new RangeError(`${syscall}: ${what} contains a NUL byte: ${JSON.stringify(s)}`);
+  }
+  const buf = transient[slot] ??= fixedBytes(TRANSIENT_BYTES);
+  const { read, written } = encoder.encodeInto(s, buf);
+  if (read < s.length || written >= buf.length) return cString(syscall, what, s);
+  buf[written] = 0;
+  return buf;
+}
+
 export function checkUint(syscall: string, what: string, value: number, max: number): void {
   if (!Number.isInteger(value) || value < 0 || value > max) {
     throw new RangeError(`${syscall}: ${what} ${value} is not an integer in 0..${max}`);

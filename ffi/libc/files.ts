@@ -6,7 +6,7 @@
  * cannot redirect them. Paths given to the *at wrappers are single names or relative paths;
  * `AT_FDCWD` as the directory makes them ordinary path calls.
  */
-import { checkUint, cString, fail, fixedBytes, MAX_ID } from "./base.ts";
+import { checkUint, fail, fixedBytes, MAX_ID, transientCString } from "./base.ts";
 import { makedev, S_IFBLK, S_IFCHR } from "./devices.ts";
 import { libc } from "./symbols.ts";
 
@@ -57,7 +57,7 @@ export function open(path: string, flags: number, mode = 0): number {
 export function openat(dirfd: number, path: string, flags: number, mode = 0): number {
   checkDirFd("openat", dirfd);
   checkUint("openat", "mode", mode, 0o7777);
-  const fd = libc().openat(dirfd, cString("openat", "path", path), flags, mode);
+  const fd = libc().openat(dirfd, transientCString("openat", "path", path, 0), flags, mode);
   if (fd < 0) fail("openat", path);
   return fd;
 }
@@ -71,13 +71,15 @@ export function close(fd: number): void {
 export function mkdirat(dirfd: number, path: string, mode: number): void {
   checkDirFd("mkdirat", dirfd);
   checkUint("mkdirat", "mode", mode, 0o7777);
-  if (libc().mkdirat(dirfd, cString("mkdirat", "path", path), mode) !== 0) fail("mkdirat", path);
+  if (libc().mkdirat(dirfd, transientCString("mkdirat", "path", path, 0), mode) !== 0) {
+    fail("mkdirat", path);
+  }
 }
 
 export function symlinkat(target: string, dirfd: number, path: string): void {
   checkDirFd("symlinkat", dirfd);
-  const text = cString("symlinkat", "target", target);
-  if (libc().symlinkat(text, dirfd, cString("symlinkat", "path", path)) !== 0) {
+  const text = transientCString("symlinkat", "target", target, 0);
+  if (libc().symlinkat(text, dirfd, transientCString("symlinkat", "path", path, 1)) !== 0) {
     fail("symlinkat", path);
   }
 }
@@ -92,15 +94,15 @@ export function renameat(
 ): void {
   checkDirFd("renameat2", olddirfd);
   checkDirFd("renameat2", newdirfd);
-  const from = cString("renameat2", "old path", oldpath);
-  const to = cString("renameat2", "new path", newpath);
+  const from = transientCString("renameat2", "old path", oldpath, 0);
+  const to = transientCString("renameat2", "new path", newpath, 1);
   if (libc().renameat2(olddirfd, from, newdirfd, to, flags) !== 0) fail("renameat2", newpath);
 }
 
 /** `flags` is 0 or AT_REMOVEDIR. */
 export function unlinkat(dirfd: number, path: string, flags = 0): void {
   checkDirFd("unlinkat", dirfd);
-  if (libc().unlinkat(dirfd, cString("unlinkat", "path", path), flags) !== 0) {
+  if (libc().unlinkat(dirfd, transientCString("unlinkat", "path", path, 0), flags) !== 0) {
     fail("unlinkat", path);
   }
 }
@@ -121,7 +123,7 @@ export function mknodat(
     throw new RangeError(`mknodat: kind ${JSON.stringify(kind)} is not "c" or "b"`);
   }
   const dev = makedev(major, minor);
-  if (libc().mknodat(dirfd, cString("mknodat", "path", path), type | mode, dev) !== 0) {
+  if (libc().mknodat(dirfd, transientCString("mknodat", "path", path, 0), type | mode, dev) !== 0) {
     fail("mknodat", path);
   }
 }
@@ -137,7 +139,9 @@ export function fchownat(
   checkDirFd("fchownat", dirfd);
   checkUint("fchownat", "uid", uid, MAX_ID);
   checkUint("fchownat", "gid", gid, MAX_ID);
-  if (libc().fchownat(dirfd, cString("fchownat", "path", path), uid, gid, flags) !== 0) {
+  if (
+    libc().fchownat(dirfd, transientCString("fchownat", "path", path, 0), uid, gid, flags) !== 0
+  ) {
     fail("fchownat", path);
   }
 }
@@ -163,14 +167,17 @@ export function fchmod(fd: number, mode: number): void {
 export function fchmodat(dirfd: number, path: string, mode: number): void {
   checkDirFd("fchmodat", dirfd);
   checkUint("fchmodat", "mode", mode, 0o7777);
-  if (libc().fchmodat(dirfd, cString("fchmodat", "path", path), mode, 0) !== 0) {
+  if (libc().fchmodat(dirfd, transientCString("fchmodat", "path", path, 0), mode, 0) !== 0) {
     fail("fchmodat", path);
   }
 }
 
+/** Reused by `timespecs`: the kernel reads the times during the call and keeps nothing. */
+let timesBuffer: Uint8Array<ArrayBuffer> | undefined;
+
 /** struct timespec[2] { atime, mtime } from milliseconds since the epoch (as Date, FileInfo). */
 function timespecs(syscall: string, atimeMs: number, mtimeMs: number): Uint8Array<ArrayBuffer> {
-  const bytes = fixedBytes(32);
+  const bytes = timesBuffer ??= fixedBytes(32);
   const view = new DataView(bytes.buffer);
   [atimeMs, mtimeMs].forEach((ms, i) => {
     if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
@@ -200,7 +207,7 @@ export function utimensat(
 ): void {
   checkDirFd("utimensat", dirfd);
   const times = timespecs("utimensat", atimeMs, mtimeMs);
-  if (libc().utimensat(dirfd, cString("utimensat", "path", path), times, flags) !== 0) {
+  if (libc().utimensat(dirfd, transientCString("utimensat", "path", path, 0), times, flags) !== 0) {
     fail("utimensat", path);
   }
 }
@@ -218,19 +225,27 @@ export function linkat(
 ): void {
   checkDirFd("linkat", olddirfd);
   checkDirFd("linkat", newdirfd);
-  const from = cString("linkat", "old path", oldpath);
-  const to = cString("linkat", "new path", newpath);
+  const from = transientCString("linkat", "old path", oldpath, 0);
+  const to = transientCString("linkat", "new path", newpath, 1);
   if (libc().linkat(olddirfd, from, newdirfd, to, flags) !== 0) fail("linkat", newpath);
 }
 
 /** PATH_MAX: the kernel refuses to create longer link texts. */
 const LINK_MAX = 4096;
 
+/** Reused by `readlinkat`: the link text is decoded before it returns. */
+let linkBuffer: Uint8Array<ArrayBuffer> | undefined;
+
 export function readlinkat(dirfd: number, path: string): string {
   checkDirFd("readlinkat", dirfd);
-  const buf = fixedBytes(LINK_MAX + 1);
+  const buf = linkBuffer ??= fixedBytes(LINK_MAX + 1);
   const n = Number(
-    libc().readlinkat(dirfd, cString("readlinkat", "path", path), buf, BigInt(LINK_MAX + 1)),
+    libc().readlinkat(
+      dirfd,
+      transientCString("readlinkat", "path", path, 0),
+      buf,
+      BigInt(LINK_MAX + 1),
+    ),
   );
   if (n < 0) fail("readlinkat", path);
   if (n > LINK_MAX) throw new RangeError(`readlinkat(${path}): link text longer than ${LINK_MAX}`);
@@ -262,12 +277,22 @@ function devT(major: number, minor: number): number {
 
 const STATX_BASIC_STATS = 0x7ff;
 const STATX_SIZE = 256;
+/** Reused by every `statx` call: its fields are read before the function returns. */
+let statxBuffer: Uint8Array<ArrayBuffer> | undefined;
 
 /** statx; `flags` combines AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH (with path "" for an fd). */
 export function statx(dirfd: number, path: string, flags: number): FileStat {
   checkDirFd("statx", dirfd);
-  const buf = fixedBytes(STATX_SIZE);
-  if (libc().statx(dirfd, cString("statx", "path", path), flags, STATX_BASIC_STATS, buf) !== 0) {
+  const buf = statxBuffer ??= fixedBytes(STATX_SIZE);
+  if (
+    libc().statx(
+      dirfd,
+      transientCString("statx", "path", path, 0),
+      flags,
+      STATX_BASIC_STATS,
+      buf,
+    ) !== 0
+  ) {
     fail("statx", path);
   }
   const view = new DataView(buf.buffer);

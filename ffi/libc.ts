@@ -107,6 +107,7 @@ export {
   S_IFLNK,
   S_IFMT,
   S_IFREG,
+  sameBytes,
   sendfile,
   statx,
   symlinkat,

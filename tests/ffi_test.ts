@@ -437,3 +437,14 @@ rootTest("chroot into a missing directory is ENOENT and leaves the root alone", 
   assert.equal(e.message, `chroot(${missing}): ENOENT (No such file or directory)`);
   assert.ok(Deno.statSync("/etc/passwd").isFile);
 });
+
+Deno.test("sameBytes compares the first `length` bytes (memcmp), refuses a length past either buffer", () => {
+  const a = new Uint8Array([1, 2, 3, 4, 5]);
+  const b = new Uint8Array([1, 2, 3, 4, 6]);
+  assert.equal(libc.sameBytes(a, b, 4), true);
+  assert.equal(libc.sameBytes(a, b, 5), false);
+  assert.equal(libc.sameBytes(a, b, 0), true);
+  assert.equal(libc.sameBytes(b, a, 5), false);
+  assert.throws(() => libc.sameBytes(a, new Uint8Array(3), 4), RangeError);
+  assert.throws(() => libc.sameBytes(a, b, -1), RangeError);
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { installPrefix, locateProgram, toolPath } from "../lib/core/paths.ts";
+import { bundledDataFile, installPrefix, locateProgram, toolPath } from "../lib/core/paths.ts";
 
 Deno.test("installPrefix and toolPath follow an installed tree, default to jailkit's /usr/sbin", () => {
   assert.equal(installPrefix("file:///opt/jk/usr/lib/jailkit/lib/core/paths.ts"), "/opt/jk/usr");
@@ -11,6 +11,20 @@ Deno.test("installPrefix and toolPath follow an installed tree, default to jailk
   );
   assert.equal(toolPath("jk_lsh", "file:///usr/lib/jailkit/lib/core/paths.ts"), "/usr/sbin/jk_lsh");
   assert.equal(toolPath("jk_lsh", "file:///work/main/lib/core/paths.ts"), "/usr/sbin/jk_lsh");
+});
+
+Deno.test("a bundled login entry (PREFIX/lib/jailkit/cli/TOOL.js) finds its prefix and data", () => {
+  const bundle = "file:///opt/jk/usr/lib/jailkit/cli/jk_chrootsh.js";
+  assert.equal(installPrefix(bundle), "/opt/jk/usr");
+  assert.equal(toolPath("jk_lsh", bundle), "/opt/jk/usr/sbin/jk_lsh");
+  assert.equal(bundledDataFile("jk_lsh.ini", bundle), "/opt/jk/usr/lib/jailkit/data/jk_lsh.ini");
+  assert.equal(
+    bundledDataFile("jk_lsh.ini", "file:///opt/jk/usr/lib/jailkit/lib/core/paths.ts"),
+    "/opt/jk/usr/lib/jailkit/data/jk_lsh.ini",
+  );
+  // Only our entries' bundles: another script in cli/ does not stand for the installation.
+  assert.equal(installPrefix("file:///opt/jk/usr/lib/jailkit/cli/other.js"), undefined);
+  assert.equal(installPrefix("file:///opt/jk/usr/lib/jailkit/cli/jk_lsh.ts"), undefined);
 });
 
 Deno.test("locateProgram with cached PATH listings finds what it finds without them", () => {

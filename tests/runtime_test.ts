@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { loginInfo, RUN_FLAGS, VERSION } from "../lib/core/runtime.ts";
+import { TOOLS } from "../tools/install.ts";
 import { REPO_ROOT } from "./helpers.ts";
 
 /** The string literals of the C array `runtime_flags`, in order. */
@@ -44,5 +45,23 @@ Deno.test("loginInfo: only a lone --help or --version is answered", () => {
     ]
   ) {
     assert.equal(loginInfo("jk_lsh", args, "Usage: x"), undefined, JSON.stringify(args));
+  }
+});
+
+Deno.test("the login entries load no node:* module (Deno's Node layer costs each login ~25 ms)", async () => {
+  const entries = TOOLS.filter((t) => t.bundle && t.name !== "jk_uchroot").map((t) => t.name);
+  assert.ok(entries.includes("jk_chrootsh") && entries.includes("jk_lsh"));
+  for (const name of entries) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", "--no-config", `${REPO_ROOT}/cli/${name}.ts`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      modules: { specifier: string }[];
+    };
+    const node = graph.modules.map((m) => m.specifier).filter((s) => s.startsWith("node:"));
+    assert.deepEqual(node, [], `${name} imports ${node.join(", ")}`);
   }
 });

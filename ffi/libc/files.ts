@@ -334,6 +334,18 @@ export function write(fd: number, buf: Uint8Array<ArrayBuffer>): number {
   return n;
 }
 
+/** Whether the first `length` bytes of `a` and `b` are equal (memcmp(3), no errno). */
+export function sameBytes(
+  a: Uint8Array<ArrayBuffer>,
+  b: Uint8Array<ArrayBuffer>,
+  length: number,
+): boolean {
+  if (!Number.isInteger(length) || length < 0 || length > a.length || length > b.length) {
+    throw new RangeError(`sameBytes: length ${length} outside both buffers`);
+  }
+  return libc().memcmp(a, b, BigInt(length)) === 0;
+}
+
 export function fsync(fd: number): void {
   checkFd("fsync", fd);
   if (libc().fsync(fd) !== 0) fail("fsync");

@@ -308,6 +308,14 @@ const symbols = {
     ],
     result: "isize", /* ssize_t */
   },
+  memcmp: {
+    parameters: [
+      "buffer", /* const void *s1 */
+      "buffer", /* const void *s2 */
+      "usize", /* size_t n */
+    ],
+    result: "i32", /* int */
+  },
   fsync: { parameters: ["i32" /* int fd */], result: "i32" /* int */ },
   ftruncate: {
     parameters: [

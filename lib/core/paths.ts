@@ -4,17 +4,23 @@
  * root may point the admin tools (jk_init, jk_check, jk_update, jk_jailuser) elsewhere with
  * JAILKIT_ETC for staging and tests. The privileged login tools never read this variable.
  */
-import { posix } from "node:path";
+import { join, normalize, resolve } from "./posixpath.ts";
 import { callerVar } from "./environ.ts";
 
 export function configDir(): string {
   const dir = callerVar("JAILKIT_ETC");
-  return dir && dir.startsWith("/") ? posix.normalize(dir) : "/etc/jailkit";
+  return dir && dir.startsWith("/") ? normalize(dir) : "/etc/jailkit";
 }
 
+/**
+ * A login entry installed as one bundled file (PREFIX/lib/jailkit/cli/TOOL.js, see
+ * tools/install.ts) carries this module inside it, so `import.meta.url` is the bundle's.
+ */
+const BUNDLE = /\/cli\/jk_[a-z_]+\.js$/;
+
 /** The default ini files shipped with this checkout or installation. */
-export function bundledDataFile(name: string): string {
-  return new URL(`../../data/${name}`, import.meta.url).pathname;
+export function bundledDataFile(name: string, url = import.meta.url): string {
+  return new URL(`${BUNDLE.test(url) ? ".." : "../.."}/data/${name}`, url).pathname;
 }
 
 export function fileExists(path: string): boolean {
@@ -32,16 +38,19 @@ export function fileExists(path: string): boolean {
  */
 export function locateConfig(name: string, given?: string): string {
   if (given !== undefined) return given;
-  const admin = posix.join(configDir(), name);
+  const admin = join(configDir(), name);
   return fileExists(admin) ? admin : bundledDataFile(name);
 }
 
 /**
  * The installation prefix when these sources run from an installed tree
- * (PREFIX/lib/jailkit/lib/core/paths.ts, see tools/install.ts); undefined in a checkout.
+ * (PREFIX/lib/jailkit/lib/core/paths.ts, or a bundled login entry PREFIX/lib/jailkit/cli/TOOL.js,
+ * see tools/install.ts); undefined in a checkout.
  */
 export function installPrefix(url = import.meta.url): string | undefined {
-  const m = new URL(url).pathname.match(/^(.*)\/lib\/jailkit\/lib\/core\/paths\.ts$/);
+  const m = new URL(url).pathname.match(
+    /^(.*)\/lib\/jailkit\/(?:lib\/core\/paths\.ts|cli\/jk_[a-z_]+\.js)$/,
+  );
   return m ? m[1] : undefined;
 }
 
@@ -69,13 +78,13 @@ export function locateProgram(
   if (name === "") return undefined;
   if (name.startsWith("/")) return exists(name) ? name : undefined;
   if (name.includes("/")) {
-    const abs = posix.resolve(Deno.cwd(), name);
+    const abs = resolve(Deno.cwd(), name);
     return exists(abs) ? abs : undefined;
   }
   for (const dir of path.split(":")) {
     if (!dir.startsWith("/")) continue; // relative PATH entries would depend on the cwd
     if (listings && !listed(listings, dir, name)) continue;
-    const candidate = posix.join(dir, name);
+    const candidate = join(dir, name);
     try {
       if (Deno.statSync(candidate).isFile) return candidate;
     } catch { /* not in this directory */ }

@@ -21,8 +21,7 @@
  * Writers that do not go through `applyPlan` are listed, with their reasons, in the module
  * documentation of lib/engine/apply.ts; the pid file below is one of them.
  */
-import { Buffer } from "node:buffer";
-import { posix } from "node:path";
+import { basename, dirname, join } from "./posixpath.ts";
 import { JailkitError } from "./errors.ts";
 import {
   AT_EMPTY_PATH,
@@ -42,6 +41,7 @@ import {
   S_IFDIR,
   S_IFMT,
   S_IFREG,
+  sameBytes,
   statx,
   unlinkat,
   write,
@@ -194,7 +194,7 @@ export function sameContent(a: string, b: string, opts: SameContentOptions = {})
         const nb = readFull(fb.fd, bb.subarray(0, want));
         // One of them shrank since fstat: no longer the same size.
         if (na !== want || nb !== want) return false;
-        if (Buffer.compare(ba.subarray(0, want), bb.subarray(0, want)) !== 0) return false;
+        if (!sameBytes(ba, bb, want)) return false;
         left -= want;
       }
       return true;
@@ -263,13 +263,13 @@ function messageOf(e: unknown): string {
 export function writePidFile(path: string, pid: number): void {
   const refused = (kind: "io" | "unsafe-jail" | "usage", why: string) =>
     new JailkitError(kind, `pid file ${path} not written: ${why}`);
-  const name = posix.basename(path);
+  const name = basename(path);
   if (name === "" || name === "." || name === ".." || path.endsWith("/")) {
     throw refused("usage", "it does not name a file");
   }
   let dir: string;
   try {
-    dir = Deno.realPathSync(posix.dirname(path));
+    dir = Deno.realPathSync(dirname(path));
   } catch (e) {
     throw refused("io", messageOf(e));
   }
@@ -278,7 +278,7 @@ export function writePidFile(path: string, pid: number): void {
   let fd: number;
   try {
     fd = open(
-      posix.join(dir, name),
+      join(dir, name),
       O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
       0o644,
     );

@@ -25,6 +25,7 @@
  *      the caller picked; the others keep the caller's working directory, which relative
  *      arguments (jk_init -j ./jail) and the commands jk_lsh starts in a home directory need;
  *   6. execs  LIBDIR/deno run <fixed flags> LIBDIR/cli/TOOL_NAME.ts ARGS...
+ *      (TOOL_NAME.js, built with SCRIPT_EXT=".js", for a login entry bundled by the installer)
  *      argv[0] of the runtime is always its absolute path: Deno changes behaviour with its
  *      argv[0] (invoked as "dx" it runs `deno x`), so the caller's argv[0] never gets there.
  *
@@ -89,8 +90,13 @@
 /* The highest descriptor handed through to the runtime. */
 #define LAST_KEPT_FD (KEEP_FD3 ? 3 : 2)
 
+/* ".js" for a login entry that tools/install.ts bundled into one file (it starts faster). */
+#ifndef SCRIPT_EXT
+#define SCRIPT_EXT ".ts"
+#endif
+
 #define RUNTIME LIBDIR "/deno"
-#define SCRIPT LIBDIR "/cli/" TOOL_NAME ".ts"
+#define SCRIPT LIBDIR "/cli/" TOOL_NAME SCRIPT_EXT
 #define DENO_DIR LIBDIR "/deno-dir"
 
 #if LSH_ENTRY

@@ -194,6 +194,19 @@ rootTest("install: layout, ownership, modes, kept configs, staging, unsafe prefi
         assert.equal(installed, has, tool.name);
         if (!has) assert.match(r.stdout, new RegExp(`skipped .*${tool.name}`));
       }
+      // The login entries run from one bundled file each, with no node:* import in it.
+      for (const tool of TOOLS.filter((t) => t.bundle)) {
+        const bundle = Deno.readTextFileSync(`${lib}/cli/${tool.name}.js`);
+        if (tool.name !== "jk_uchroot") assert.doesNotMatch(bundle, /from "node:/, tool.name);
+        const launcher = new TextDecoder("latin1").decode(
+          Deno.readFileSync(`${prefix}/${tool.dir}/${tool.name}`),
+        );
+        assert.ok(launcher.includes(`${lib}/cli/${tool.name}.js`), tool.name);
+      }
+      assert.ok(
+        new TextDecoder("latin1").decode(Deno.readFileSync(`${prefix}/sbin/jk_init`))
+          .includes(`${lib}/cli/jk_init.ts`),
+      );
       // The module cache holds the transpiled entry points, keyed by their final paths.
       assert.ok(
         Deno.statSync(`${lib}/deno-dir/gen/file${lib}/cli/jk_chrootsh.ts.js`).isFile,

@@ -401,14 +401,15 @@ rootTest("thin jails installed: sessions, isolation and attacks", async (t) => {
       );
     });
 
-    await t.step("nothing of the session is mounted outside, during or after it", async () => {
+    /** A login whose script prints "ready" first; resolves once it did. */
+    const startLogin = async (script: string) => {
       const child = new Deno.Command("nsenter", {
         args: [
           `--mount=${ns!.nsFile}`,
           "--",
           "/bin/sh",
           "-c",
-          asUser(`${chrootsh} -c "echo ready; read x"`),
+          asUser(`${chrootsh} -c "${script}"`),
         ],
         clearEnv: true,
         env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
@@ -419,17 +420,36 @@ rootTest("thin jails installed: sessions, isolation and attacks", async (t) => {
       const reader = child.stdout.getReader();
       const first = await reader.read();
       assert.equal(new TextDecoder().decode(first.value), "ready\n");
+      reader.releaseLock();
+      return child;
+    };
+
+    await t.step("nothing of the session is mounted outside, during or after it", async () => {
+      const child = await startLogin("echo ready; read x");
       const inNs = (await ns!.must("cat /proc/self/mountinfo")).stdout;
       assert.deepEqual(mountsUnder(inNs, `${jail}/`), []);
       assert.deepEqual(mountsUnder(Deno.readTextFileSync("/proc/self/mountinfo"), jail), []);
       const w = child.stdin.getWriter();
       await w.write(new TextEncoder().encode("\n"));
       await w.close();
-      reader.releaseLock();
       const out = await child.output();
       assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
       assert.deepEqual(mountsUnder((await ns!.must("cat /proc/self/mountinfo")).stdout, jail), []);
     });
+
+    await t.step(
+      "a hang-up ends a session whose PID 1 ignores it (the launcher's relay)",
+      async () => {
+        // sleep as PID 1 has no handler, so the kernel drops the relayed SIGHUP: the relay kills.
+        const child = await startLogin(`echo ready; exec sleep ${SLEEPER}`);
+        const relay = await sh(`ps -o comm= -p ${child.pid}`);
+        assert.equal(relay.stdout, "jk_chrootsh\n");
+        child.kill("SIGHUP");
+        const out = await child.output();
+        assert.equal(out.code, 128 + 9);
+        assert.equal((await sh(`pgrep -f "^sleep ${SLEEPER}"`)).stdout, "");
+      },
+    );
 
     await t.step("nohup sleep & is gone when the shell exits", async () => {
       const r = await login(`nohup sleep ${SLEEPER} >/tmp/out 2>&1 & echo started`);
@@ -619,6 +639,14 @@ rootTest("thin jails installed: sessions, isolation and attacks", async (t) => {
   } finally {
     listener.close();
     await accepting;
+    // A session that outlived a failed check: ended by its pid.
+    for (const pid of (await sh(`pgrep -f "^sleep ${SLEEPER}"`)).stdout.split("\n")) {
+      if (pid !== "") Deno.kill(Number(pid), "SIGKILL");
+    }
+    // A session that outlived a failed check: ended by its pid.
+    for (const pid of (await sh(`pgrep -f "^sleep ${SLEEPER}"`)).stdout.split("\n")) {
+      if (pid !== "") Deno.kill(Number(pid), "SIGKILL");
+    }
     if (ns) {
       await ns.sh(`umount /usr/local/games; umount ${root}/plain/proc; true`);
       await ns.sh(`userdel ${USER}; groupdel ${USER}`);

@@ -2,40 +2,109 @@
  * jk_socketd — creates rate-limited syslog sockets (normally JAIL/dev/log) and forwards what
  * jailed programs log there to the host's /dev/log (man/jk_socketd.8). This entry point parses
  * the options and dispatches; lib/socketd/ holds the rest: rules.ts decides, supervisor.ts
- * manages the processes and the pid file, forwarder.ts binds, forwards and sleeps, hostlog.ts
- * talks to the host's socket.
+ * starts the native supervisor (ffi/jk_socketd_supervisor.c), forwarder.ts is the worker that
+ * binds, drops its privileges, forwards and sleeps, hostlog.ts talks to the host's socket.
  *
- * Three roles, one program. The role is the first argument, set only by jk_socketd itself:
+ * Two roles, one program. The role is the first argument, set only by jk_socketd itself:
  *
- *   jk_socketd [OPTIONS]            the command the admin runs. With -n it is the supervisor;
- *                                   without, it starts a detached supervisor (Deno cannot
- *                                   fork: it re-executes itself), prints what the supervisor
- *                                   reports during start-up and exits once the sockets are
- *                                   ready, with the supervisor's status if they never are.
- *   --role=daemon [OPTIONS]         the detached supervisor.
- *   --role=worker [OPTIONS]         the forwarder, started by the supervisor.
+ *   jk_socketd [OPTIONS]          the command the admin runs: checks the options, then becomes
+ *                                 the supervisor (execve, same pid), which starts the worker
+ *                                 and, without -n, detaches once its sockets are ready.
+ *   --role=worker [OPTIONS]       the worker, started by the supervisor.
  *
+ * The worker is the only runtime that stays, so its branch loads only what it needs (no
+ * lib/entry/admin.ts and the executor behind it): a few MB of resident memory less.
  * The role argument confers nothing a caller could not already do: a hand-started worker
  * is an ordinary jk_socketd without pid file or restarts.
  */
-import { posix } from "node:path";
-import { main, parseOptions, stdout, stdoutText } from "../lib/entry/admin.ts";
-import { JailkitError } from "../lib/core/errors.ts";
-import { configDir } from "../lib/core/paths.ts";
-import { enterJail } from "../lib/login/privilege.ts";
+import { resolve } from "../lib/core/posixpath.ts";
+import { OptionError, parseCommandLine } from "../lib/entry/options.ts";
 import {
-  DAEMON_ROLE,
   EXIT_FAILURE,
-  EXIT_UNSAFE_ROOT,
-  type SocketdHost,
+  PHASE_VAR,
   type SocketdOptions,
   WORKER_ROLE,
 } from "../lib/socketd/process.ts";
-import { EMPTY_ROOT, runForwarder } from "../lib/socketd/forwarder.ts";
-import { launchDaemon, supervise } from "../lib/socketd/supervisor.ts";
-import { LOG_ERR, syslog } from "../ffi/libc.ts";
+import { parsePhase } from "../lib/socketd/rules.ts";
 
-const USAGE = `Usage: jk_socketd [-n] [-p FILE]
+const OPTIONS = {
+  pidfile: { type: "string", short: "p" },
+  nodetach: { type: "boolean", short: "n" },
+  help: { type: "boolean", short: "h" },
+  socket: { type: "string" },
+  base: { type: "string" },
+  peak: { type: "string" },
+  peek: { type: "string" },
+  interval: { type: "string" },
+} as const;
+
+type Values = ReturnType<typeof parseCommandLine<typeof OPTIONS>>["values"];
+
+function socketdOptions(values: Values): SocketdOptions {
+  const { pidfile } = values;
+  return {
+    pidfile: pidfile === undefined ? undefined : resolve(Deno.cwd(), pidfile),
+    nodetach: values.nodetach === true,
+    socket: values.socket,
+    base: values.base,
+    peak: values.peak ?? values.peek,
+    interval: values.interval,
+  };
+}
+
+/**
+ * The options as the worker gets them: checked, the pid file absolute (a detached supervisor
+ * works in /), --peek spelt --peak.
+ */
+function workerArgs(opts: SocketdOptions): string[] {
+  const args = opts.nodetach ? ["--nodetach"] : [];
+  const given = [
+    ["pidfile", opts.pidfile],
+    ["socket", opts.socket],
+    ["base", opts.base],
+    ["peak", opts.peak],
+    ["interval", opts.interval],
+  ] as const;
+  for (const [name, value] of given) if (value !== undefined) args.push(`--${name}=${value}`);
+  return args;
+}
+
+/** The worker: its options were checked by the command that started the supervisor. */
+async function worker(args: string[]): Promise<number> {
+  const [{ runWorker }, { enterJail }, { writeLine }] = await Promise.all([
+    import("../lib/socketd/forwarder.ts"),
+    import("../lib/login/privilege.ts"),
+    import("../lib/core/output.ts"),
+  ]);
+  let values: Values;
+  try {
+    values = parseCommandLine(args, OPTIONS).values;
+  } catch (e) {
+    if (!(e instanceof OptionError)) throw e;
+    writeLine("stderr", `ERROR: ${e.message}`);
+    return EXIT_FAILURE;
+  }
+  return await runWorker(
+    socketdOptions(values),
+    {
+      stdout: (line) => writeLine("stdout", line),
+      enterJail: (root, creds) => enterJail(root, creds),
+    },
+    parsePhase(Deno.env.get(PHASE_VAR)),
+  );
+}
+
+/** The command the admin runs. */
+async function command(): Promise<never> {
+  const [{ main, parseOptions, stdoutText }, { JailkitError }, { configDir }, forwarder, sup] =
+    await Promise.all([
+      import("../lib/entry/admin.ts"),
+      import("../lib/core/errors.ts"),
+      import("../lib/core/paths.ts"),
+      import("../lib/socketd/forwarder.ts"),
+      import("../lib/socketd/supervisor.ts"),
+    ]);
+  const usage = `Usage: jk_socketd [-n] [-p FILE]
        jk_socketd [-n] [-p FILE] --socket=PATH [--base=INT] [--peak=INT] [--interval=FLOAT]
 
 Creates the syslog sockets listed in ${configDir()}/jk_socketd.ini (normally JAIL/dev/log),
@@ -52,78 +121,27 @@ forwards what jailed programs log there to the host's /dev/log and limits each s
 
 SIGHUP re-reads the configuration and re-creates the sockets; SIGTERM stops the daemon.
 Exit codes: 0 ok, 1 bad option or configuration, or no socket could be created,
-53 the chroot directory ${EMPTY_ROOT} is not safe.`;
+53 the chroot directory ${forwarder.EMPTY_ROOT} is not safe.`;
 
-/** Exit codes, as jailkit 2.23 (the forwarder's request to be restarted never leaves the daemon). */
-const EXIT = {
-  ok: 0,
-  /** bad option or configuration, or no socket could be created */
-  failure: EXIT_FAILURE,
-  /** the forwarder's empty chroot directory is not safe */
-  unsafeRoot: EXIT_UNSAFE_ROOT,
-} as const;
-
-const OPTIONS = {
-  pidfile: { type: "string", short: "p" },
-  nodetach: { type: "boolean", short: "n" },
-  help: { type: "boolean", short: "h" },
-  socket: { type: "string" },
-  base: { type: "string" },
-  peak: { type: "string" },
-  peek: { type: "string" },
-  interval: { type: "string" },
-} as const;
-
-function parse(args: string[]): SocketdOptions {
-  const { values, positionals } = parseOptions(args, OPTIONS, USAGE);
-  if (positionals.length > 0) {
-    throw new JailkitError("usage", `unexpected argument: ${positionals[0]}`);
-  }
-  const { pidfile } = values;
-  return {
-    pidfile: pidfile === undefined ? undefined : posix.resolve(Deno.cwd(), pidfile),
-    nodetach: values.nodetach === true,
-    help: values.help === true,
-    socket: values.socket,
-    base: values.base,
-    peak: values.peak ?? values.peek,
-    interval: values.interval,
-  };
-}
-
-const HOST: SocketdHost = { stdout, enterJail: (root, creds) => enterJail(root, creds) };
-
-async function run(): Promise<number> {
-  const role = Deno.args[0] === DAEMON_ROLE || Deno.args[0] === WORKER_ROLE
-    ? Deno.args[0]
-    : undefined;
-  const args = role === undefined ? Deno.args : Deno.args.slice(1);
-  const opts = parse(args);
-  if (opts.help) {
-    stdoutText(USAGE);
-    return EXIT.ok;
-  }
-  if (role === WORKER_ROLE) return await runForwarder(opts, HOST);
-  if (role === DAEMON_ROLE) {
-    // Keeps no mount busy; every path the daemon uses is absolute.
-    Deno.chdir("/");
-    try {
-      return await supervise(opts, args, true, HOST);
-    } catch (e) {
-      // A detached daemon's stderr goes nowhere.
-      syslog(LOG_ERR, `internal error: ${e instanceof Error ? e.stack ?? e.message : e}`);
-      throw e;
+  return await main(() => {
+    const { values, positionals } = parseOptions(Deno.args, OPTIONS, usage);
+    if (positionals.length > 0) {
+      throw new JailkitError("usage", `unexpected argument: ${positionals[0]}`);
     }
-  }
-  if (opts.nodetach) return await supervise(opts, args, false, HOST);
-  return await launchDaemon(args, HOST);
+    if (values.help === true) {
+      stdoutText(usage);
+      return 0;
+    }
+    return sup.execSupervisor(workerArgs(socketdOptions(values)), values.nodetach === true);
+  }, {
+    usage: EXIT_FAILURE,
+    config: EXIT_FAILURE,
+    "not-found": EXIT_FAILURE,
+    io: EXIT_FAILURE,
+  });
 }
 
 if (import.meta.main) {
-  await main(run, {
-    usage: EXIT.failure,
-    config: EXIT.failure,
-    "not-found": EXIT.failure,
-    io: EXIT.failure,
-  });
+  if (Deno.args[0] === WORKER_ROLE) Deno.exit(await worker(Deno.args.slice(1)));
+  await command();
 }

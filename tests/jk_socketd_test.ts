@@ -8,9 +8,20 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { mknod } from "../ffi/libc.ts";
-import { DENO, REPO_ROOT, rootTest, runTool, safeTestRoot, SYSTEM_PATH } from "./helpers.ts";
+import { buildCheckoutSupervisor } from "../tools/install.ts";
+import {
+  DENO,
+  isRoot,
+  REPO_ROOT,
+  rootTest,
+  runTool,
+  safeTestRoot,
+  SYSTEM_PATH,
+} from "./helpers.ts";
 
 const CLI = join(REPO_ROOT, "cli", "jk_socketd.ts");
+// jk_socketd run from this checkout execs out/jk_socketd_supervisor (lib/socketd/supervisor.ts).
+const SUPERVISOR = isRoot ? await buildCheckoutSupervisor() : "";
 const EMPTY_ROOT = "/var/lib/jailkit/empty";
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -131,6 +142,26 @@ function statusField(pid: number, field: string): string {
   const line = Deno.readTextFileSync(`/proc/${pid}/status`).split("\n")
     .find((l) => l.startsWith(`${field}:`));
   return (line ?? "").slice(field.length + 1).trim().replace(/\s+/g, " ");
+}
+
+function rootOf(pid: number): string | undefined {
+  try {
+    return Deno.readLinkSync(`/proc/${pid}/root`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The one worker under the supervisor `pid` once it is in its chroot (ready) and any other (a
+ * retiring one) has ended.
+ */
+function soleWorker(pid: number, not?: number): Promise<number> {
+  return waitFor("a single new worker", () => {
+    const children = childrenOf(pid).filter((p) => !processGone(p));
+    const [only] = children;
+    return children.length === 1 && only !== not && rootOf(only) === EMPTY_ROOT ? only : undefined;
+  });
 }
 
 /** Kills what is left of a daemon: the supervisor (pid) and every forwarder under it. */
@@ -322,8 +353,10 @@ rootTest(
       );
 
       assert.equal(Deno.readTextFileSync(pidFile), `${daemon.pid}\n`);
-      const [forwarder] = childrenOf(daemon.pid);
-      assert.ok(forwarder !== undefined, "no forwarder process");
+      // One runtime: the supervisor is the native program, the worker the only Deno process.
+      assert.equal(Deno.readLinkSync(`/proc/${daemon.pid}/exe`), SUPERVISOR);
+      const forwarder = await soleWorker(daemon.pid);
+      assert.equal(Deno.readLinkSync(`/proc/${forwarder}/exe`), Deno.realPathSync(DENO));
       checkDropped(forwarder);
 
       // Forwarding, with util-linux's logger as a jailed program.
@@ -358,16 +391,60 @@ rootTest(
       await new Promise((r) => setTimeout(r, 500));
       assert.ok(!host.messages.includes("a3 held back"), "jail A was not paused");
 
-      // SIGHUP: the configuration is read again and a new socket appears.
+      // SIGHUP: the configuration is read again and a new socket appears. The old worker stays
+      // until the new one is ready and then relays what is queued in its sockets: every
+      // message sent while the sockets change hands arrives (a send may be refused in the
+      // instant a socket is replaced, as a jailed syslog() would see).
       const c = jailDev(root, "jailC");
       Deno.writeTextFileSync(ini, `[${c}]\ninterval=2\n`, { append: true });
+      const accepted: string[] = [];
+      let sending = true;
+      const flow = (async () => {
+        for (let i = 0; sending; i++) {
+          const text = `during reload ${i}`;
+          if (await sendTo(sender, big, text).then(() => true, () => false)) accepted.push(text);
+          if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 100));
       Deno.kill(daemon.pid, "SIGHUP");
       await out.waitFor("jail C", (l) => l.includes(`listening on socket ${c} with rates`));
+      const second = await soleWorker(daemon.pid, forwarder);
+      sending = false;
+      await flow;
+      assert.ok(accepted.length > 100, `only ${accepted.length} messages sent`);
+      await waitFor("every message sent during the reload", () => {
+        const arrived = new Set(host.messages);
+        return accepted.every((m) => arrived.has(m));
+      });
       await sendTo(sender, c, "hello from jail C");
       await host.waitFor("C's message", (m) => m === "hello from jail C");
-      const [second] = childrenOf(daemon.pid);
-      assert.ok(second !== undefined && second !== forwarder, "the forwarder was not replaced");
       checkDropped(second);
+
+      // A configuration that cannot be read is not applied: the running worker keeps going.
+      const good = Deno.readTextFileSync(ini);
+      Deno.writeTextFileSync(ini, "[unterminated\n", { append: true });
+      Deno.kill(daemon.pid, "SIGHUP");
+      await out.waitFor(
+        "the refusal to reload",
+        (l) => l.startsWith("SIGHUP: configuration not reloaded, keeping the sockets: "),
+      );
+      Deno.writeTextFileSync(ini, good);
+      assert.equal(await soleWorker(daemon.pid), second);
+      await sendTo(sender, c, "C still served");
+      await host.waitFor("C's second message", (m) => m === "C still served");
+
+      // A worker that dies is replaced at once by a new one that binds the sockets again.
+      Deno.kill(second, "SIGKILL");
+      await out.waitFor(
+        "the restart notice",
+        (l) => l === "forwarder ended with status 137; starting a new one in 0 s",
+      );
+      const revived = await soleWorker(daemon.pid, second);
+      checkDropped(revived);
+      await out.waitFor("the socket again", (l) => l.includes(`listening on socket ${c}`));
+      await sendTo(sender, c, "after the crash");
+      await host.waitFor("the message after the crash", (m) => m === "after the crash");
 
       // The host's syslog restarts: its socket is replaced. jailkit stayed cut off until
       // restarted; the message that reveals the loss is dropped, later ones arrive.
@@ -385,8 +462,7 @@ rootTest(
         (l) =>
           l.includes("the host's /dev/log went away (ECONNREFUSED); restarting to connect again"),
       );
-      const [third] = childrenOf(daemon.pid);
-      assert.ok(third !== undefined && third !== second);
+      const third = await soleWorker(daemon.pid, revived);
       checkDropped(third);
 
       // SIGTERM: a clean stop that removes the pid file and the forwarder.
@@ -434,8 +510,8 @@ rootTest("jk_socketd detaches: the pid file names the daemon, which stops on SIG
     // Its own session, as after fork() and setsid().
     const stat = Deno.readTextFileSync(`/proc/${daemonPid}/stat`);
     assert.equal(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]), daemonPid);
-    const [forwarder] = childrenOf(daemonPid);
-    assert.ok(forwarder !== undefined);
+    assert.equal(Deno.readLinkSync(`/proc/${daemonPid}/exe`), SUPERVISOR);
+    const forwarder = await soleWorker(daemonPid);
     checkDropped(forwarder);
     await host.waitFor(
       "the listening notice",

@@ -2,21 +2,19 @@ import assert from "node:assert/strict";
 import { JailkitError } from "../lib/core/errors.ts";
 import {
   commandLineSocket,
-  decodeEvent,
   emptyRootProblem,
-  encodeEvent,
   initialRateState,
   listeningMessage,
   type Lstat,
   MAX_SOCKETS,
   type NodeInfo,
+  parsePhase,
   parseSocketdConfig,
   planSocket,
   type Rates,
   type RateState,
   rateStep,
   rateWarning,
-  restartDelay,
   type SocketPlan,
   validateRates,
 } from "../lib/socketd/rules.ts";
@@ -348,15 +346,13 @@ Deno.test("emptyRootProblem: root-owned, not writable, real and empty", () => {
   );
 });
 
-Deno.test("restartDelay: at once after a good run, then backing off to a minute", () => {
-  assert.deepEqual([0, 1, 2, 3, 4, 7, 8, 100].map(restartDelay), [0, 1, 2, 4, 8, 60, 60, 60]);
-});
-
-Deno.test("events: one JSON object per line, anything else ignored", () => {
-  assert.deepEqual(encodeEvent({ out: "a\nb" }), '{"out":"a\\nb"}\n');
-  assert.deepEqual(decodeEvent(encodeEvent({ out: "a\nb" }).trimEnd()), { out: "a\nb" });
-  assert.deepEqual(decodeEvent('{"ready":true}'), { ready: true });
-  for (const junk of ["", "ready", "null", "[]", '{"ready":1}', '{"out":3}']) {
-    assert.deepEqual(decodeEvent(junk), undefined, junk);
+Deno.test("parsePhase: the supervisor's phases; anything else is a hand-started worker", () => {
+  for (const kind of ["start", "reload", "restart"] as const) {
+    assert.deepEqual(parsePhase(kind), { kind });
+  }
+  assert.deepEqual(parsePhase("stop:SIGTERM"), { kind: "stop", signal: "SIGTERM" });
+  assert.deepEqual(parsePhase("stop:SIGINT"), { kind: "stop", signal: "SIGINT" });
+  for (const other of [undefined, "", "stop", "stop:SIGHUP", "START", " start"]) {
+    assert.deepEqual(parsePhase(other), { kind: "alone" }, String(other));
   }
 });

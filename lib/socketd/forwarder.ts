@@ -1,19 +1,34 @@
 /**
- * jk_socketd's forwarder (`--role=worker`), started by the supervisor: connects to the host's
- * /dev/log, binds the jail sockets, then chroots into an empty directory and becomes one of
- * FORWARDER_USERS with no groups and PR_SET_NO_NEW_PRIVS (lib/login/privilege.ts, handed in by
- * the entry point). It forwards and rate-limits until the host's socket goes away, then exits
- * with EXIT_HOST_LOG_GONE so the supervisor starts a fresh one; it also exits when its stdin
- * (a pipe from the supervisor) ends, so it never outlives the supervisor.
+ * jk_socketd's worker (`--role=worker`), the one Deno runtime of a running jk_socketd, started
+ * by the native supervisor (ffi/jk_socketd_supervisor.c, which decides nothing). As root it
+ * reads the configuration, writes the pid file (the first worker; lib/core/safeio.ts), connects
+ * to the host's /dev/log and binds the jail sockets; then it chroots into an empty directory
+ * and becomes one of FORWARDER_USERS with no groups and PR_SET_NO_NEW_PRIVS
+ * (lib/login/privilege.ts, handed in by the entry point), tells the supervisor it is ready and
+ * relays, rate-limited. Jail data is only ever read after that drop.
+ *
+ * The host's syslog restarting: the connection made before the chroot cannot be made again
+ * inside it, so the worker exits with EXIT_HOST_LOG_GONE and the supervisor starts a new one,
+ * which connects and binds as root again. (Having the supervisor connect and pass a descriptor
+ * over SCM_RIGHTS would put the choice of socket type and the retry rules into C; a restart
+ * costs one runtime start, only when the host's syslog restarts.)
+ *
+ * SIGHUP reaches the supervisor, which starts a new worker next to this one and sends this one
+ * SIGTERM once the new one is ready: this one relays what is still queued in its (now unlinked)
+ * sockets until they have been quiet for DRAIN_IDLE_MS, then exits, so a reload loses no
+ * message. Its stdin is a pipe from the supervisor: at end-of-file it exits, so it never
+ * outlives the supervisor.
  *
  * The sockets and the empty root are written here directly, not through lib/engine/apply.ts:
  * see the list of direct writers there.
  */
-import { posix } from "node:path";
 import { JailkitError } from "../core/errors.ts";
-import { parsePasswd, readDbFile } from "../config/passwd.ts";
+import { dirname } from "../core/posixpath.ts";
 import { lstatOrUndefined } from "../engine/jailpath.ts";
+import { parsePasswd, readDbFile } from "../config/passwd.ts";
+import { removePidFile, writePidFile } from "../core/safeio.ts";
 import {
+  close,
   LOG_CRIT,
   LOG_DAEMON,
   LOG_ERR,
@@ -23,17 +38,19 @@ import {
   LOG_WARNING,
   openlog,
   syslog,
+  write,
 } from "../../ffi/libc.ts";
 import { HOST_LOG, HostLog, HostLogGone } from "./hostlog.ts";
 import {
   delay,
-  emit,
   EXIT_FAILURE,
   EXIT_HOST_LOG_GONE,
+  EXIT_KEEP,
   EXIT_UNSAFE_ROOT,
   IDENT,
   loadConfig,
   messageOf,
+  READY_FD,
   type SocketdHost,
   type SocketdOptions,
 } from "./process.ts";
@@ -47,6 +64,7 @@ import {
   rateWarning,
   type SocketdConfig,
   type SocketSpec,
+  type WorkerPhase,
 } from "./rules.ts";
 
 /**
@@ -92,6 +110,11 @@ function lookupForwarderUser(): { uid: number; gid: number; groups: number[] } {
   return { uid, gid, groups };
 }
 
+/** After SIGTERM, how long the sockets must have been quiet before the worker exits… */
+const DRAIN_IDLE_MS = 100;
+/** …and how long it relays at most. */
+const DRAIN_MAX_MS = 2000;
+
 type Say = (priority: number, text: string, always?: boolean) => void;
 
 function createSocket(spec: SocketSpec, say: Say): Deno.DatagramConn | undefined {
@@ -117,7 +140,7 @@ function createSocket(spec: SocketSpec, say: Say): Deno.DatagramConn | undefined
 
 /** Ensures the empty chroot directory exists; returns why it is unfit, if it is. */
 function prepareEmptyRoot(): string | undefined {
-  for (const dir of [posix.dirname(EMPTY_ROOT), EMPTY_ROOT]) {
+  for (const dir of [dirname(EMPTY_ROOT), EMPTY_ROOT]) {
     if (lstatOrUndefined(dir) !== undefined) continue;
     Deno.mkdirSync(dir, { mode: 0o755 });
     Deno.chmodSync(dir, 0o755);
@@ -136,12 +159,14 @@ async function serve(
   spec: SocketSpec,
   host: HostLog,
   say: Say,
+  activity: () => void,
 ): Promise<void> {
   const clock = () => performance.now() / 1000;
   const buf = new Uint8Array(MAX_DATAGRAM);
   let state = initialRateState(clock());
   for (;;) {
     const [data] = await conn.receive(buf);
+    activity();
     const message = buf.subarray(0, data.length);
     if (message.length > 0) {
       try {
@@ -161,17 +186,63 @@ async function serve(
   }
 }
 
-/** The forwarder's life; returns its exit code. */
-export async function runForwarder(opts: SocketdOptions, sys: SocketdHost): Promise<number> {
+/** The last worker, after the others ended: logs the stop and removes the pid file as root. */
+function stopWorker(opts: SocketdOptions, signal: string, say: Say): number {
+  say(LOG_NOTICE, `${signal}: stopping`);
+  if (opts.pidfile === undefined) return 0;
+  try {
+    removePidFile(opts.pidfile, Deno.ppid);
+  } catch (e) {
+    syslog(LOG_WARNING, `cannot remove pid file ${opts.pidfile}: ${messageOf(e)}`);
+  }
+  return 0;
+}
+
+/** The worker's life in `phase`; returns its exit code. */
+export async function runWorker(
+  opts: SocketdOptions,
+  sys: SocketdHost,
+  phase: WorkerPhase,
+): Promise<number> {
   // LOG_NDELAY: connect now, while the host's /dev/log can still be reached.
   openlog(IDENT, LOG_PID | LOG_NDELAY, LOG_DAEMON);
   const say: Say = (priority, text, always = false) => {
     syslog(priority, text);
-    if (opts.nodetach || always) emit({ out: text });
+    if (opts.nodetach || always) sys.stdout(text);
   };
-  Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+  if (phase.kind === "stop") return stopWorker(opts, phase.signal, say);
+
+  // The first worker writes the pid file, naming the supervisor, and removes it itself when it
+  // fails: it is still root then. Later workers leave it to the stop worker.
+  const supervised = phase.kind !== "alone";
+  let pidWritten = false;
+  const fail = (code: number): number => {
+    if (pidWritten && opts.pidfile !== undefined) {
+      try {
+        removePidFile(opts.pidfile, Deno.ppid);
+      } catch (e) {
+        syslog(LOG_WARNING, `cannot remove pid file ${opts.pidfile}: ${messageOf(e)}`);
+      }
+    }
+    return code;
+  };
+
+  let ready = false;
+  let lastActivity = 0;
+  let drainingSince: number | undefined;
+  Deno.addSignalListener("SIGTERM", () => {
+    if (!ready) Deno.exit(fail(0));
+    if (drainingSince !== undefined) return;
+    drainingSince = lastActivity = performance.now();
+    setInterval(() => {
+      const now = performance.now();
+      if (now - lastActivity >= DRAIN_IDLE_MS || now - drainingSince! >= DRAIN_MAX_MS) {
+        Deno.exit(0);
+      }
+    }, DRAIN_IDLE_MS / 4);
+  });
   // The supervisor decides what SIGHUP and SIGINT mean; one sent to every jk_socketd process
-  // (a terminal's ^C, killall -HUP) must not end the forwarder behind its back.
+  // (a terminal's ^C, killall -HUP) must not end the worker behind its back.
   Deno.addSignalListener("SIGHUP", () => {});
   Deno.addSignalListener("SIGINT", () => {});
 
@@ -179,26 +250,43 @@ export async function runForwarder(opts: SocketdOptions, sys: SocketdHost): Prom
   try {
     config = loadConfig(opts);
   } catch (e) {
+    if (phase.kind === "reload") {
+      say(LOG_ERR, `SIGHUP: configuration not reloaded, keeping the sockets: ${messageOf(e)}`);
+      return EXIT_KEEP;
+    }
     say(LOG_ERR, messageOf(e), true);
     return EXIT_FAILURE;
   }
+  if (phase.kind === "reload") {
+    say(LOG_NOTICE, "SIGHUP: re-reading the configuration and re-creating the sockets");
+  }
   for (const notice of config.notices) say(LOG_NOTICE, notice);
+
+  if (phase.kind === "start" && opts.pidfile !== undefined) {
+    try {
+      writePidFile(opts.pidfile, Deno.ppid);
+      pidWritten = true;
+    } catch (e) {
+      say(LOG_ERR, messageOf(e), true);
+      return EXIT_FAILURE;
+    }
+  }
 
   let host: HostLog;
   try {
     host = HostLog.connect();
   } catch (e) {
     say(LOG_ERR, `cannot connect to ${HOST_LOG}: ${messageOf(e)}`, true);
-    return EXIT_FAILURE;
+    return fail(EXIT_FAILURE);
   }
-  if (opts.nodetach) emit({ out: `opened ${HOST_LOG}` });
+  if (opts.nodetach) sys.stdout(`opened ${HOST_LOG}`);
 
   let creds: { uid: number; gid: number; groups: number[] };
   try {
     creds = lookupForwarderUser();
   } catch (e) {
     say(LOG_ERR, messageOf(e), true);
-    return EXIT_FAILURE;
+    return fail(EXIT_FAILURE);
   }
 
   const served: [Deno.DatagramConn, SocketSpec][] = [];
@@ -209,7 +297,7 @@ export async function runForwarder(opts: SocketdOptions, sys: SocketdHost): Prom
   if (served.length === 0) {
     say(LOG_ERR, "no socket could be created, nothing to do; exiting", true);
     if (Deno.uid() !== 0) say(LOG_ERR, "jk_socketd runs as root: you are not root", true);
-    return EXIT_FAILURE;
+    return fail(EXIT_FAILURE);
   }
 
   let problem: string | undefined;
@@ -220,28 +308,35 @@ export async function runForwarder(opts: SocketdOptions, sys: SocketdHost): Prom
   }
   if (problem !== undefined) {
     say(LOG_ERR, `cannot chroot into ${EMPTY_ROOT}: ${problem}`, true);
-    return EXIT_UNSAFE_ROOT;
+    return fail(EXIT_UNSAFE_ROOT);
   }
   try {
     sys.enterJail(EMPTY_ROOT, creds);
   } catch (e) {
     say(LOG_ERR, `cannot drop privileges: ${messageOf(e)}`, true);
-    return EXIT_FAILURE;
+    return fail(EXIT_FAILURE);
   }
-  emit({ ready: true });
+  ready = true;
 
-  (async () => {
-    try {
-      for await (const _ of Deno.stdin.readable) {
-        // The supervisor never writes; only the end of the pipe matters.
+  if (supervised) {
+    write(READY_FD, new Uint8Array([1]));
+    close(READY_FD);
+    (async () => {
+      try {
+        for await (const _ of Deno.stdin.readable) {
+          // The supervisor never writes; only the end of the pipe matters.
+        }
+      } finally {
+        Deno.exit(0);
       }
-    } finally {
-      Deno.exit(0);
-    }
-  })();
+    })();
+  }
 
+  const activity = () => {
+    lastActivity = performance.now();
+  };
   const loops = served.map(([conn, spec]) =>
-    serve(conn, spec, host, say).catch((e) => {
+    serve(conn, spec, host, say, activity).catch((e) => {
       if (e instanceof HostLogGone) throw e;
       say(LOG_CRIT, `stopped serving ${spec.path}: ${messageOf(e)}`);
     })

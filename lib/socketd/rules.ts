@@ -1,8 +1,8 @@
 /**
  * jk_socketd's decisions (man/jk_socketd.8): which sockets the configuration asks for and at which
  * rates, whether a socket path is safe to create, the per-socket rate limiter, the messages the
- * daemon logs, and the line protocol between its processes. Everything here is pure: the daemon
- * (cli/jk_socketd.ts) reads files, binds sockets and sleeps.
+ * daemon logs, and what a worker was started for. Everything here is pure: the worker
+ * (forwarder.ts) reads files, binds sockets and sleeps.
  *
  * Deliberately not copied from jailkit 2.23:
  * - duplicate sections and over-long lists are reported as notices with the file and line, and a
@@ -15,9 +15,9 @@
  * - the "directly after a peak" flag starts cleared (jailkit left it uninitialised) and a sleep
  *   is never negative (jailkit computed the rest of a window that had already ended).
  */
-import { posix } from "node:path";
 import { JailkitError } from "../core/errors.ts";
 import { parseIni } from "../config/ini.ts";
+import { join } from "../core/posixpath.ts";
 import { VERSION } from "../core/runtime.ts";
 
 /** jailkit's fixed table size. */
@@ -274,7 +274,7 @@ export function planSocket(path: string, lstat: Lstat): SocketPlan {
         reason: `directory ${dir} is writable by group or others (${modeText(info)})`,
       };
     }
-    if (i < parts.length - 1) dir = posix.join(dir, parts[i]);
+    if (i < parts.length - 1) dir = join(dir, parts[i]);
   }
   const existing = lstat(path);
   if (existing === undefined) return { ok: true, replaceSocket: false };
@@ -306,7 +306,7 @@ export function emptyRootProblem(
     if (((info.mode ?? 0) & 0o022) !== 0) {
       return `${dir} is writable by group or others (${modeText(info)})`;
     }
-    if (i < parts.length) dir = posix.join(dir, parts[i]);
+    if (i < parts.length) dir = join(dir, parts[i]);
   }
   if (entryCount !== 0) return `${path} is not empty`;
   return undefined;
@@ -385,40 +385,30 @@ export function rateWarning(kind: "peak" | "normal", spec: SocketSpec): string {
 }
 
 /**
- * Seconds before the next forwarder when the last `failures` ones in a row ended soon after
- * they started: none after a forwarder that ran well (the host's syslog was restarted), then
- * 1, 2, 4… up to a minute while it keeps failing (the host's /dev/log is not back yet).
+ * Why a worker was started (JK_SOCKETD_PHASE, set by ffi/jk_socketd_supervisor.c):
+ * - start: the first one; it writes the pid file, and removes it again if it fails;
+ * - reload: SIGHUP while another worker runs, which keeps running if this one cannot read the
+ *   configuration;
+ * - restart: after a worker ended;
+ * - stop: the last one, which logs the stop and removes the pid file;
+ * - alone: started by hand, without the supervisor (no readiness pipe, no pid file).
  */
-export function restartDelay(failures: number): number {
-  if (!(failures > 0)) return 0;
-  return Math.min(60, 2 ** Math.min(failures - 1, 6));
-}
+export type WorkerPhase =
+  | { readonly kind: "start" | "reload" | "restart" | "alone" }
+  | { readonly kind: "stop"; readonly signal: "SIGTERM" | "SIGINT" };
 
-// ---------------------------------------------------------------------------------------------
-// Between the processes: a forwarder tells its supervisor, and a daemon tells the command that
-// started it, one JSON object per line on stdout.
-
-export type DaemonEvent =
-  /** A line for the admin's terminal. */
-  | { readonly out: string }
-  /** Every socket is bound and privileges are dropped. */
-  | { readonly ready: true };
-
-export function encodeEvent(event: DaemonEvent): string {
-  return JSON.stringify(event) + "\n";
-}
-
-/** The event on one line, or undefined for anything that is not one. */
-export function decodeEvent(line: string): DaemonEvent | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
+/** The phase named by the supervisor's variable; anything unknown is a hand-started worker. */
+export function parsePhase(value: string | undefined): WorkerPhase {
+  switch (value) {
+    case "start":
+    case "reload":
+    case "restart":
+      return { kind: value };
+    case "stop:SIGTERM":
+      return { kind: "stop", signal: "SIGTERM" };
+    case "stop:SIGINT":
+      return { kind: "stop", signal: "SIGINT" };
+    default:
+      return { kind: "alone" };
   }
-  if (typeof value !== "object" || value === null) return undefined;
-  const record = value as Record<string, unknown>;
-  if (typeof record.out === "string") return { out: record.out };
-  if (record.ready === true) return { ready: true };
-  return undefined;
 }

@@ -1,16 +1,16 @@
 /**
  * Fuzz target for jk_socketd's configuration (lib/socketd/rules.ts): jk_socketd.ini mutated from
- * the bundled one, command-line rates, and the supervisor's event lines. Besides typed errors
+ * the bundled one, command-line rates, and the supervisor's phase variable. Besides typed errors
  * only, it checks what the daemon relies on: every rate within its documented range, at most
- * MAX_SOCKETS sockets, no path twice; decodeEvent never throws.
+ * MAX_SOCKETS sockets, no path twice; parsePhase never throws and names a known phase.
  */
 import { JailkitError } from "../../lib/core/errors.ts";
 import {
   BASE_RANGE,
   commandLineSocket,
-  decodeEvent,
   INTERVAL_RANGE,
   MAX_SOCKETS,
+  parsePhase,
   parseSocketdConfig,
   PEAK_RANGE,
   type SocketdConfig,
@@ -71,7 +71,7 @@ function checkConfig(c: SocketdConfig): void {
 type Input =
   | { kind: "ini"; text: string }
   | { kind: "cli"; path: string; base?: string; peak?: string; interval?: string }
-  | { kind: "event"; line: string };
+  | { kind: "phase"; value: string };
 
 export const socketdTarget: FuzzTarget = {
   name: "socketd",
@@ -97,13 +97,15 @@ export const socketdTarget: FuzzTarget = {
         interval: maybe(),
       };
     }
-    const line = pick(rng, ['{"out":"x"}', '{"ready":true}', "{}", "null", "[]", '"s"', "{"]);
-    return { kind: "event", line: mutateText(rng, line, ['"', "{", "}", ":", ",", "\\u0000"]) };
+    const value = pick(rng, ["start", "reload", "restart", "stop:SIGTERM", "stop:SIGINT", ""]);
+    return { kind: "phase", value: mutateText(rng, value, [":", "stop", "SIG", "\u0000"]) };
   },
   run(input) {
     const i = input as Input;
-    if (i.kind === "event") {
-      decodeEvent(i.line);
+    if (i.kind === "phase") {
+      const phase = parsePhase(i.value);
+      const known = ["start", "reload", "restart", "stop", "alone"];
+      if (!known.includes(phase.kind)) throw new Error(`phase ${JSON.stringify(phase)}`);
       return;
     }
     try {

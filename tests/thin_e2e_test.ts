@@ -20,6 +20,13 @@ import { freeIdBase, must, type Out, sh, syslogListener, TestNamespace } from ".
 import { freePort, sshdConfig, waitForPort } from "./sshd.ts";
 
 const THIN_INI = "/etc/jailkit/jk_thin.ini";
+
+/**
+ * The test namespace starts with private mounts; systemd makes the host's shared. With shared
+ * mounts a session that forgot to make its namespace private would mount into sshd's
+ * namespace too, which the tests look at: so the namespace is made shared as a host is.
+ */
+const SHARED_AS_SYSTEMD = "mount --make-rshared /";
 const GROUP = "jkthing";
 const SFTP_USER = "jktsftp";
 const BASH_USER = "jktbash";
@@ -147,6 +154,7 @@ rootTest(
     try {
       Deno.mkdirSync(`${dir}/home`, { mode: 0o755 });
       await ns.must(`mount --bind ${dir}/home /home`);
+      await ns.must(SHARED_AS_SYSTEMD);
       await step("install into a test prefix", async () => {
         await ns.must(`cd ${REPO_ROOT} && ${DENO} run -A tools/install.ts --prefix ${prefix}`);
       });
@@ -236,6 +244,11 @@ rootTest(
         ).filter((l) => l !== "." && l !== ".." && l !== "").sort();
         assert.deepEqual(listed, [...Deno.readDirSync(jail)].map((e) => e.name).sort());
         assert.match(r.stdout, /^\/usr\/bin\/rsync$/m, "the host's /usr/bin through the bind");
+        assert.deepEqual(
+          mountsUnder((await ns.must("cat /proc/self/mountinfo")).stdout, jail),
+          [],
+          "the session mounted nothing in sshd's namespace",
+        );
       });
 
       await step("jk_lsh user: scp in SFTP mode and legacy -O mode, both ways", async () => {
@@ -526,6 +539,7 @@ rootTest(
     const { dir, cleanup } = safeTestRoot("thin-race");
     const hostLog = syslogListener(`${dir}/hostlog.sock`);
     const ns = await TestNamespace.create(dir, { devLog: `${dir}/hostlog.sock` });
+    await ns.must(SHARED_AS_SYSTEMD);
     const prefix = `${dir}/usr`;
     const jail = `${dir}/thin`;
     const user = "jkrace";

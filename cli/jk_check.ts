@@ -2,7 +2,7 @@
  * jk_check — audits jails and reports what it finds; never changes anything. Command line of
  * jailkit 2.23 (man/jk_check.8) plus jails as arguments and --json; exit 2 when an ERROR was found.
  */
-import { posix } from "node:path";
+import * as posix from "../lib/core/posixpath.ts";
 import { main, parseOptions, stderr, stdout, stdoutText } from "../lib/entry/admin.ts";
 import { JailkitError } from "../lib/core/errors.ts";
 import { jsonText } from "../lib/core/output.ts";

@@ -99,7 +99,7 @@ function readSection(section: IniSection): SectionSettings {
   };
 }
 
-function run(): number {
+async function run(): Promise<number> {
   const { values, positionals } = parseOptions(Deno.args, OPTIONS, USAGE);
   if (values.help) {
     stdoutText(USAGE);
@@ -151,7 +151,7 @@ function run(): number {
   });
   // A thin jail's mount points show the host at login: nothing there is compared or filled.
   const thin = thinJailAt(thinConfigPath(configDir()), jail);
-  const { plan, problems } = planUpdate(jail, {
+  const { plan, problems } = await planUpdate(jail, {
     dirs,
     skips,
     hardlink,

@@ -212,7 +212,7 @@ Deno.test("host symlink changes are propagated; type changes between file and li
   }
 });
 
-Deno.test("a planted jail symlink to a host file is replaced, never followed", () => {
+Deno.test("a planted jail symlink to a host file is replaced, never followed", async () => {
   const f = fixture({ "prog": "the program" }, {});
   try {
     const secret = `${f.host}/../secret`;
@@ -226,7 +226,7 @@ Deno.test("a planted jail symlink to a host file is replaced, never followed", (
       target: undefined,
       was: "symlink",
     });
-    const { plan } = planUpdate(f.jail, {
+    const { plan } = await planUpdate(f.jail, {
       dirs: [f.host],
       skips: [],
       deleteDeprecated: false,
@@ -436,7 +436,7 @@ Deno.test("requestedDir strips the jail prefix and refuses the whole jail", () =
   }
 });
 
-Deno.test("planUpdate: jailkit's lines, atomic replacement, removals, ldconfig only after copies", () => {
+Deno.test("planUpdate: jailkit's lines, atomic replacement, removals, ldconfig only after copies", async () => {
   const f = fixture(
     { "a": "new", "t": "t", "l": { link: "t" } },
     { "a": "old", "t": "t", "l": { link: "a" }, "gone": "g", "gone-dir/x": "x" },
@@ -444,7 +444,7 @@ Deno.test("planUpdate: jailkit's lines, atomic replacement, removals, ldconfig o
   const base = { dirs: [f.host], skips: [], hardlink: false };
   try {
     const p = (rel: string) => `${f.mirror}/${rel}`;
-    const real = planUpdate(f.jail, { ...base, deleteDeprecated: true, dryRun: false });
+    const real = await planUpdate(f.jail, { ...base, deleteDeprecated: true, dryRun: false });
     assert.equal(real.problems, 0);
     assert.deepEqual(notes(real.plan), [
       `removing outdated file ${p("a")}`,
@@ -466,7 +466,7 @@ Deno.test("planUpdate: jailkit's lines, atomic replacement, removals, ldconfig o
     );
     assert.equal(opsOf(real.plan, "ldconfig").length, 1, "something was copied");
 
-    const dry = planUpdate(f.jail, { ...base, deleteDeprecated: true, dryRun: true });
+    const dry = await planUpdate(f.jail, { ...base, deleteDeprecated: true, dryRun: true });
     assert.deepEqual(notes(dry.plan), [
       `will update outdated file ${p("a")}`,
       `will remove deprecated file ${p("gone")}`,
@@ -475,7 +475,7 @@ Deno.test("planUpdate: jailkit's lines, atomic replacement, removals, ldconfig o
       `will update outdated file ${p("l")}`,
     ]);
 
-    const kept = planUpdate(f.jail, { ...base, deleteDeprecated: false, dryRun: false });
+    const kept = await planUpdate(f.jail, { ...base, deleteDeprecated: false, dryRun: false });
     assert.ok(
       notes(kept.plan).includes(
         `WARNING: ${
@@ -489,7 +489,7 @@ Deno.test("planUpdate: jailkit's lines, atomic replacement, removals, ldconfig o
   }
   const same = fixture({ "a": "same" });
   try {
-    const r = planUpdate(same.jail, {
+    const r = await planUpdate(same.jail, {
       dirs: [same.host],
       skips: [],
       hardlink: true,
@@ -502,11 +502,11 @@ Deno.test("planUpdate: jailkit's lines, atomic replacement, removals, ldconfig o
   }
 });
 
-Deno.test("planUpdate counts what could not be compared as a problem", () => {
+Deno.test("planUpdate counts what could not be compared as a problem", async () => {
   const f = fixture({ "opt/x": "x" }, {});
   try {
     Deno.symlinkSync("/etc", `${f.mirror}/opt`);
-    const r = planUpdate(f.jail, {
+    const r = await planUpdate(f.jail, {
       dirs: [`${f.host}/opt`],
       skips: [],
       hardlink: false,
@@ -521,7 +521,7 @@ Deno.test("planUpdate counts what could not be compared as a problem", () => {
   }
 });
 
-rootTest("owner and set-id bits of the jail copy are noticed", () => {
+rootTest("owner and set-id bits of the jail copy are noticed", async () => {
   const f = fixture({ "owned": "new", "suid": "new", "plain": "new" }, {
     "owned": "old",
     "suid": "old",
@@ -539,7 +539,7 @@ rootTest("owner and set-id bits of the jail copy are noticed", () => {
       false,
       true,
     ]]);
-    const { plan } = planUpdate(f.jail, {
+    const { plan } = await planUpdate(f.jail, {
       dirs: [f.host],
       skips: [],
       hardlink: false,

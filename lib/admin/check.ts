@@ -27,7 +27,7 @@
  * - a thin jail's mount points (jk_thin.ini(5)) are left alone: at login the session sees the
  *   host or its own /tmp and /proc there, not what the directory holds.
  */
-import { posix } from "node:path";
+import * as posix from "../core/posixpath.ts";
 import { JailkitError } from "../core/errors.ts";
 import { type IniFile, iniPlainSections, type IniSection } from "../config/ini.ts";
 import { parseJailHome, parsePasswd, type PasswdFile } from "../config/passwd.ts";

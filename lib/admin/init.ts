@@ -3,7 +3,7 @@
  * minus jailkit's defects). Pure with respect to the jail: it reads the host and the jail, and
  * returns the operations; lib/engine/apply.ts carries them out.
  */
-import { posix } from "node:path";
+import * as posix from "../core/posixpath.ts";
 import { type CopyOptions, CopyPlanner } from "../engine/copy.ts";
 import { installedLibdir, planRuntimeCopyRemoval } from "../engine/runtime_copy.ts";
 import { type IniFile, parseIni } from "../config/ini.ts";

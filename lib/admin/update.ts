@@ -22,8 +22,8 @@
  * - A thin jail's mount points (jk_thin.ini(5)) show the host at every login: they are neither
  *   scanned, reported nor filled; only -v mentions them.
  */
-import { posix } from "node:path";
-import { CopyPlanner } from "../engine/copy.ts";
+import * as posix from "../core/posixpath.ts";
+import type { CopyPlanner } from "../engine/copy.ts";
 import { planRuntimeCopyRemoval } from "../engine/runtime_copy.ts";
 import { JailkitError } from "../core/errors.ts";
 import {
@@ -34,7 +34,7 @@ import {
   lstatOrUndefined,
   type NodeKind,
 } from "../engine/jailpath.ts";
-import type { Op, Plan } from "../core/plan.ts";
+import { type Op, type Plan, PlanBuilder } from "../core/plan.ts";
 import { sameContent } from "../core/safeio.ts";
 import {
   AT_FDCWD,
@@ -500,22 +500,25 @@ export interface UpdatePlan {
  * the copy engine (which also copies any library a refreshed program now needs), removals as
  * `remove` operations, and `ldconfig` only when something was copied.
  */
-export function planUpdate(jail: string, opts: UpdateOptions): UpdatePlan {
+export async function planUpdate(jail: string, opts: UpdateOptions): Promise<UpdatePlan> {
   // Jail entries being replaced look absent to the copy engine, so it plans an ordinary copy
   // (with its messages, hard-link rules and library scan), which is then made to replace.
   const replaced = new Set<string>();
-  const planner = new CopyPlanner(jail, {
-    lstat: (p) => replaced.has(p) ? undefined : lstatOrUndefined(p),
-  });
-  const plan = planner.plan;
+  const view = new JailView(jail, (p) => replaced.has(p) ? undefined : lstatOrUndefined(p));
+  const plan = new PlanBuilder(jail);
+  // The copy engine, with the ELF reader and the library resolver, is loaded only when
+  // something is to be copied: most runs find nothing to do.
+  let planner: CopyPlanner | undefined;
+  const copier = async () =>
+    planner ??= new (await import("../engine/copy.ts")).CopyPlanner(jail, { view, plan });
   // The runtime copy of the older jk_lsh layout goes, and is not compared entry by entry.
-  const runtimeCopy = planRuntimeCopyRemoval(planner.view, plan);
+  const runtimeCopy = planRuntimeCopyRemoval(view, plan);
   const findings = scanJail(
     jail,
     runtimeCopy === undefined ? opts : { ...opts, skips: [...opts.skips, runtimeCopy] },
-    planner.view,
+    view,
   );
-  const shown = (inJail: string) => planner.view.hostPath(inJail);
+  const shown = (inJail: string) => view.hostPath(inJail);
   const copyOpts = {
     force: false,
     hardlink: opts.hardlink,
@@ -586,14 +589,14 @@ export function planUpdate(jail: string, opts: UpdateOptions): UpdatePlan {
             replace: true,
             msg: { text: `Creating symlink ${p} to ${f.target}` },
           });
-          planner.view.record(f.inJail, { kind: "symlink", target: f.target });
+          view.record(f.inJail, { kind: "symlink", target: f.target });
           linkTargets.push(posix.resolve(posix.dirname(f.src), f.target!));
           break;
         }
         replaced.add(p);
         const from = plan.ops.length;
         try {
-          planner.copyPaths([f.src], { ...copyOpts, keepOwner: f.keepOwner });
+          (await copier()).copyPaths([f.src], { ...copyOpts, keepOwner: f.keepOwner });
           if (!makeReplace(plan.ops, from, f.inJail)) {
             throw new JailkitError("io", `the copy engine planned no copy of ${f.src} to ${p}`);
           }
@@ -609,15 +612,18 @@ export function planUpdate(jail: string, opts: UpdateOptions): UpdatePlan {
   try {
     // Targets of changed links, then the libraries of everything refreshed: what is missing
     // is copied, what exists is left to its own comparison.
-    planner.copyPaths(linkTargets, { ...copyOpts, keepOwner: false });
-    planner.copyPaths([], { ...copyOpts, keepOwner: false, resolveLibs: true });
+    if (planner !== undefined || linkTargets.length > 0) {
+      const copying = await copier();
+      copying.copyPaths(linkTargets, { ...copyOpts, keepOwner: false });
+      copying.copyPaths([], { ...copyOpts, keepOwner: false, resolveLibs: true });
+    }
     // A library a refreshed program needs under a thin jail's mount point is seen there.
     const points = opts.mountPoints ?? [];
     if (points.length > 0) {
       const kept = plan.ops.filter((o) => !("path" in o) || !mountPointOf(o.path, points));
       plan.ops.splice(0, plan.ops.length, ...kept);
     }
-    if (plan.ops.some((o) => COPYING_OPS.has(o.op))) planner.finishLibraryCache();
+    if (plan.ops.some((o) => COPYING_OPS.has(o.op))) (await copier()).finishLibraryCache();
   } catch (e) {
     if (!(e instanceof JailkitError)) throw e;
     fail(e.message);

@@ -31,7 +31,7 @@
  *   by the one pid-file policy (a directory only root can change, no symlink, no hard link).
  * - tools/install.ts: the installation itself, into PREFIX/DESTDIR, before any jail exists.
  */
-import { posix } from "node:path";
+import * as posix from "../core/posixpath.ts";
 import { JailkitError } from "../core/errors.ts";
 import { jsonText, writeLine } from "../core/output.ts";
 import type { Attrs, Op, Plan } from "../core/plan.ts";

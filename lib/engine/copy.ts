@@ -7,7 +7,7 @@
  * the jail. Libraries come from our own ELF resolver (lib/engine/deps.ts): nothing we copy is ever
  * executed, and a library that cannot be found is reported.
  */
-import { posix } from "node:path";
+import * as posix from "../core/posixpath.ts";
 import { JailkitError } from "../core/errors.ts";
 import { JailView, kindOf, lstatOrUndefined } from "./jailpath.ts";
 import type { Attrs } from "../core/plan.ts";
@@ -92,11 +92,15 @@ export class CopyPlanner {
 
   /**
    * `jail` is the normalised jail directory. `opts.lstat` stands in for the host's lstat, so a
-   * caller can make entries it is about to replace look absent (jk_update does).
+   * caller can make entries it is about to replace look absent (jk_update does). A caller that
+   * planned before it needed the copy engine passes its `view` and `plan` to go on with.
    */
-  constructor(readonly jail: string, opts: { lstat?: typeof lstatOrUndefined } = {}) {
-    this.view = new JailView(jail, opts.lstat);
-    this.plan = new PlanBuilder(jail);
+  constructor(
+    readonly jail: string,
+    opts: { lstat?: typeof lstatOrUndefined; view?: JailView; plan?: PlanBuilder } = {},
+  ) {
+    this.view = opts.view ?? new JailView(jail, opts.lstat);
+    this.plan = opts.plan ?? new PlanBuilder(jail);
   }
 
   /** JAIL + in-jail path, as jailkit prints destinations. */

@@ -21,7 +21,7 @@
  * /lib/x86_64-linux-gnu/libc.so.6 from the cache, /usr/bin/../lib/x.so from $ORIGIN/../lib);
  * the copy engine reproduces symlinks such as /lib -> usr/lib itself.
  */
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, resolve } from "../core/posixpath.ts";
 import { JailkitError } from "../core/errors.ts";
 import {
   abiCompatible,
@@ -380,7 +380,7 @@ export class DependencyResolver {
   resolve(paths: string[]): DependencyResult {
     const out = new Collector();
     for (const p of paths) {
-      if (this.#root !== "" && !isAbsolute(p)) {
+      if (this.#root !== "" && !p.startsWith("/")) {
         out.addError(p, `${p}: relative path given with a root prefix`);
         continue;
       }
@@ -430,7 +430,7 @@ export class DependencyResolver {
     const name = envProgram(shebang.argument);
     if (name === null) return;
     if (name.includes("/")) {
-      if (isAbsolute(name)) follow(name, "program");
+      if (name.startsWith("/")) follow(name, "program");
       else out.addMissing({ needed: name, by: path, kind: "program" });
       return;
     }

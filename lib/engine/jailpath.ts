@@ -9,7 +9,7 @@
  * canonical form names only real directories in its parents, which is what the executor
  * re-verifies before it writes.
  */
-import { posix } from "node:path";
+import * as posix from "../core/posixpath.ts";
 import { JailkitError } from "../core/errors.ts";
 
 /** What the planner needs to know about one directory entry. */

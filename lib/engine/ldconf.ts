@@ -5,7 +5,7 @@
  * dropped), `#` starts a comment, `include PATTERN...` pulls in files matching shell globs
  * (relative patterns are relative to the including file's directory), `hwcap` lines are ignored.
  */
-import { dirname, join } from "node:path";
+import { dirname, join } from "../core/posixpath.ts";
 import { expandGlob } from "./glob.ts";
 
 /** Result of reading an ld.so.conf tree. */

@@ -315,11 +315,13 @@ rootTest("thin jails installed: sessions, isolation and attacks", async (t) => {
     const chrootsh = `${root}/usr/sbin/jk_chrootsh`;
     buildThinJail(jail);
     buildOrdinaryJail(plain);
-    // A set-uid-root program in a bound host directory: a tmpfs (which allows set-uid) over
-    // /usr/local/games, in the test's namespace only.
+    // The test's namespace propagates mounts like a systemd host (shared), so a session that
+    // did not make its own mounts private would show them here. A set-uid-root program in a
+    // bound host directory: a tmpfs (which allows set-uid) over /usr/local/games, in the
+    // test's namespace only.
     const suid = "/usr/local/games/jkthin-id";
     await ns.must(
-      `mount -t tmpfs -o mode=755 jkthin /usr/local/games && cp /usr/bin/id ${suid} && ` +
+      `mount --make-rshared / && mount -t tmpfs -o mode=755 jkthin /usr/local/games && cp /usr/bin/id ${suid} && ` +
         `chmod 4755 ${suid} && groupadd -g ${GID} ${USER} && ` +
         `useradd -M -u ${UID} -g ${GID} -d ${jail}/./home/${USER} -s ${chrootsh} ${USER} && ` +
         `mount -t proc proc ${plain}/proc`,

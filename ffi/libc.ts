@@ -6,7 +6,7 @@
  *
  * The wrappers live in ffi/libc/ by area: symbols.ts (the C signatures and the lazy binding),
  * base.ts (errno, C strings), files.ts, dirs.ts, ids.ts, process.ts, devices.ts, log.ts,
- * wordexp.ts, sockets.ts, mounts.ts. This module re-exports what they offer.
+ * wordexp.ts, sockets.ts, mounts.ts, memory.ts. This module re-exports what they offer.
  *
  * Target: glibc on 64-bit Linux (x86_64, aarch64 — the only targets Deno ships for). Errno
  * numbers are the asm-generic ones both use; struct layouts use POINTER_BYTES.
@@ -146,3 +146,4 @@ export {
   SOCK_DGRAM,
   SOCK_STREAM,
 } from "./libc/sockets.ts";
+export { dropFilePages } from "./libc/memory.ts";

@@ -173,6 +173,8 @@ rootTest("install: layout, ownership, modes, kept configs, staging, unsafe prefi
       }
       assert.equal(Deno.statSync(`${prefix}/sbin/jk_lsh`).mode! & 0o7777, 0o755);
       assert.equal(Deno.statSync(`${lib}/deno`).mode! & 0o7777, 0o755);
+      // jk_socketd's native supervisor, which the installed jk_socketd execs.
+      assert.equal(Deno.statSync(`${lib}/jk_socketd_supervisor`).mode! & 0o7777, 0o755);
       assert.ok(Deno.statSync(`${lib}/cli/jk_chrootsh.ts`).isFile);
       assert.ok(Deno.statSync(`${lib}/ffi/libc.ts`).isFile);
       assert.throws(() => Deno.statSync(`${lib}/ffi/jk_launcher.c`), Deno.errors.NotFound);

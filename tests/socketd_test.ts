@@ -16,6 +16,7 @@ import {
   rateStep,
   rateWarning,
   type SocketPlan,
+  startupMappings,
   validateRates,
 } from "../lib/socketd/rules.ts";
 
@@ -355,4 +356,28 @@ Deno.test("parsePhase: the supervisor's phases; anything else is a hand-started 
   for (const other of [undefined, "", "stop", "stop:SIGHUP", "START", " start"]) {
     assert.deepEqual(parsePhase(other), { kind: "alone" }, String(other));
   }
+});
+
+Deno.test("startupMappings: only the executable's private, read-only, never written mappings", () => {
+  const exe = "/usr/lib/jailkit/deno";
+  const vma = (range: string, perms: string, path: string, anon: number) =>
+    `${range} ${perms} 00000000 08:01 1234                       ${path}\n` +
+    `Size:               4096 kB\nRss:                1024 kB\nAnonymous:          ${anon} kB\n` +
+    "VmFlags: rd mr mw me\n";
+  const smaps = vma("55d000000000-55d000400000", "r--p", exe, 0) +
+    vma("55d000400000-55d002000000", "r-xp", exe, 0) +
+    vma("55d002000000-55d002100000", "r--p", exe, 8) + // written once: kept
+    vma("55d002100000-55d002200000", "rw-p", exe, 0) + // writable: kept
+    vma("7f0000000000-7f0000100000", "r-xp", "/usr/lib/x86_64-linux-gnu/libc.so.6", 0) +
+    vma("7f0000100000-7f0000200000", "r--s", exe, 0) + // shared: kept
+    vma("7f0000200000-7f0000300000", "r-xp", `${exe} (deleted)`, 0) +
+    vma("7f0000300000-7f0000400000", "rw-p", "", 0);
+  assert.deepEqual(startupMappings(smaps, exe), [
+    { start: 0x55d000000000n, end: 0x55d000400000n },
+    { start: 0x55d000400000n, end: 0x55d002000000n },
+  ]);
+  // A mapping whose Anonymous line is missing or garbled is kept.
+  const garbled = vma("55d000000000-55d000400000", "r--p", exe, 0).replace("Anonymous:", "Anon:");
+  assert.deepEqual(startupMappings(garbled, exe), []);
+  assert.deepEqual(startupMappings("", exe), []);
 });

@@ -439,6 +439,16 @@ const symbols = {
   gettid: { parameters: [], result: "i32" /* pid_t */ },
   getpid: { parameters: [], result: "i32" /* pid_t */ },
   // --- end of namespaces and mounts ---------------------------------------------------------
+  // --- memory (jk_socketd) ------------------------------------------------------------------
+  madvise: {
+    parameters: [
+      "usize", /* void *addr */
+      "usize", /* size_t length */
+      "i32", /* int advice */
+    ],
+    result: "i32", /* int */
+  },
+  // --- end of memory ------------------------------------------------------------------------
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];

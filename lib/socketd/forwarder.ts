@@ -29,6 +29,7 @@ import { parsePasswd, readDbFile } from "../config/passwd.ts";
 import { removePidFile, writePidFile } from "../core/safeio.ts";
 import {
   close,
+  dropFilePages,
   LOG_CRIT,
   LOG_DAEMON,
   LOG_ERR,
@@ -64,6 +65,7 @@ import {
   rateWarning,
   type SocketdConfig,
   type SocketSpec,
+  startupMappings,
   type WorkerPhase,
 } from "./rules.ts";
 
@@ -310,6 +312,14 @@ export async function runWorker(
     say(LOG_ERR, `cannot chroot into ${EMPTY_ROOT}: ${problem}`, true);
     return fail(EXIT_UNSAFE_ROOT);
   }
+  // Read while /proc is still reachable; given back once ready (see startupMappings).
+  let mappings: ReturnType<typeof startupMappings> = [];
+  try {
+    const exe = Deno.realPathSync(Deno.execPath());
+    mappings = startupMappings(Deno.readTextFileSync("/proc/self/smaps"), exe);
+  } catch (e) {
+    syslog(LOG_NOTICE, `start-up memory kept: ${messageOf(e)}`);
+  }
   try {
     sys.enterJail(EMPTY_ROOT, creds);
   } catch (e) {
@@ -317,6 +327,14 @@ export async function runWorker(
     return fail(EXIT_FAILURE);
   }
   ready = true;
+  for (const { start, end } of mappings) {
+    try {
+      dropFilePages(start, end);
+    } catch (e) {
+      syslog(LOG_NOTICE, `start-up memory kept: ${messageOf(e)}`);
+      break;
+    }
+  }
 
   if (supervised) {
     write(READY_FD, new Uint8Array([1]));

@@ -412,3 +412,39 @@ export function parsePhase(value: string | undefined): WorkerPhase {
       return { kind: "alone" };
   }
 }
+
+/** One mapping of the executable that the worker may give back once it is ready. */
+export interface Mapping {
+  readonly start: bigint;
+  readonly end: bigint;
+}
+
+/** Lines of /proc/self/smaps read at most: a runtime has a few hundred mappings, 20 lines each. */
+const MAX_SMAPS_LINES = 200_000;
+const MAPPING_LINE = /^([0-9a-f]+)-([0-9a-f]+) ([-r][-w][-x][ps]) [0-9a-f]+ \S+ \d+ *(.*)$/;
+
+/**
+ * The mappings of `executable` in `smaps` (the text of /proc/self/smaps) that hold only what the
+ * file holds: private, not writable, without anonymous (written) pages. The runtime maps about
+ * 33 MB of its executable at start-up, most of it never used again by a worker that relays;
+ * dropping these mappings (ffi dropFilePages) leaves in memory only what relaying touches again.
+ * Anything unexpected in the text keeps a mapping out of the list.
+ */
+export function startupMappings(smaps: string, executable: string): Mapping[] {
+  const found: Mapping[] = [];
+  let current: Mapping | undefined;
+  const lines = smaps.split("\n", MAX_SMAPS_LINES);
+  for (const line of lines) {
+    const m = MAPPING_LINE.exec(line);
+    if (m) {
+      const candidate = m[4] === executable && m[3][1] === "-" && m[3][3] === "p";
+      current = candidate ? { start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`) } : undefined;
+      continue;
+    }
+    if (current !== undefined && line.startsWith("Anonymous:")) {
+      if (/^Anonymous:\s+0 kB$/.test(line) && current.end > current.start) found.push(current);
+      current = undefined;
+    }
+  }
+  return found;
+}

@@ -6,7 +6,15 @@
  * attacks a jail owner or a jailed user can try.
  */
 import assert from "node:assert/strict";
-import { mknod } from "../ffi/libc.ts";
+import {
+  AT_FDCWD,
+  ErrnoError,
+  mknod,
+  newMount,
+  OPEN_TREE_CLOEXEC,
+  openTree,
+  unshare,
+} from "../ffi/libc.ts";
 import { parseIni } from "../lib/config/ini.ts";
 import { type ThinJail, thinJailFor, withThinSection } from "../lib/config/thin.ts";
 import { Refusal } from "../lib/login/common.ts";
@@ -235,6 +243,31 @@ Deno.test("exit codes 55, 57, 59 are free and the same in the three tools", () =
     const codes = Object.values(table);
     assert.equal(new Set(codes).size, codes.length, JSON.stringify(table));
   }
+});
+
+Deno.test("ffi mounts: deno run is on the main thread; failures are ErrnoErrors by name", async () => {
+  // What the thin step relies on (and checks at every login): `deno run`, as the launcher starts
+  // the tools, runs our JavaScript on the process's main thread. `deno test` does not, which
+  // is why the check exists.
+  const probe = await new Deno.Command(DENO, {
+    args: [
+      "eval",
+      `import { getpid, gettid } from "${REPO_ROOT}/ffi/libc.ts"; ` +
+      "console.log(gettid() === getpid() ? 'main' : 'other');",
+    ],
+    stdout: "piped",
+  }).output();
+  assert.equal(new TextDecoder().decode(probe.stdout), "main\n");
+  const named = (syscall: string, codes: string[]) => (e: unknown) =>
+    e instanceof ErrnoError && e.syscall === syscall && codes.includes(e.code);
+  assert.throws(
+    () => openTree(AT_FDCWD, "/nonexistent-jk-thin", OPEN_TREE_CLOEXEC),
+    named("open_tree", ["ENOENT"]),
+  );
+  // ENODEV as root, EPERM without CAP_SYS_ADMIN.
+  assert.throws(() => newMount("jk-no-such-fs", {}, 0), named("fsopen", ["ENODEV", "EPERM"]));
+  // A flag unshare does not know: refused before anything changes.
+  assert.throws(() => unshare(0x1), named("unshare", ["EINVAL"]));
 });
 
 // ---------------------------------------------------------------------------------------------

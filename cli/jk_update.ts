@@ -158,6 +158,8 @@ async function run(): Promise<number> {
     deleteDeprecated,
     dryRun,
     mountPoints: thin ? mountPoints(thin) : [],
+    // --json lists every note, the -v ones too.
+    verbose: values.verbose === true || values.json === true,
   });
   const failed = runPlan(plan, {
     dryRun,

@@ -176,6 +176,20 @@ Deno.test("a jail name that is not UTF-8 is reported, never skipped", () => {
   }
 });
 
+Deno.test("verbose: false drops the scanning and checking lines, and nothing else", () => {
+  const f = fixture({ "a": "a", "sub/b": "b", "l": { link: "a" } }, { "a": "A", "sub/b": "b" });
+  try {
+    const scan = (verbose?: boolean) =>
+      scanJail(f.jail, { dirs: [`${f.host}/`], skips: [], deleteDeprecated: false, verbose });
+    const all = scan();
+    assert.ok(all.some((x) => x.kind === "verbose" && x.text.startsWith("checking ")));
+    assert.ok(all.some((x) => x.kind === "verbose" && x.text.startsWith("scanning ")));
+    assert.deepEqual(scan(false), all.filter((x) => x.kind !== "verbose"));
+  } finally {
+    f.cleanup();
+  }
+});
+
 Deno.test("sameContent: every byte, hard links, and never through a final symlink", () => {
   const { dir, cleanup } = tempDir("same");
   try {

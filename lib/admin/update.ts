@@ -47,6 +47,7 @@ import {
   O_RDONLY,
   open,
   statDirectory,
+  type StatedEntry,
   statEntry,
 } from "../../ffi/libc.ts";
 import { mountPointOf } from "../config/thin.ts";
@@ -82,6 +83,11 @@ export interface ScanOptions {
   deleteDeprecated: boolean;
   /** A thin jail's mount points (canonical in-jail paths): left alone. */
   mountPoints?: readonly string[];
+  /**
+   * Also return the `scanning DIR` and `checking FILE` lines (default); without them a quiet
+   * run keeps two objects per entry fewer until the end.
+   */
+  verbose?: boolean;
 }
 
 /** jk_update's switches and section keys, as `planUpdate` takes them. */
@@ -171,13 +177,6 @@ export function scanJail(
   view: JailView = new JailView(jail),
 ): Finding[] {
   return new Scanner(jail, view, opts).run();
-}
-
-/** One name of a listed jail directory, with its entry in the jail and on the host. */
-interface Listed {
-  name: string;
-  jail: EntryStat | undefined;
-  host: EntryStat | undefined;
 }
 
 /** Modification time in whole milliseconds: the precision the copy engine sets. */
@@ -316,7 +315,10 @@ class Scanner {
    * descends (a deep tree never holds more than two descriptors). A name that is not UTF-8
    * cannot be reported or copied by name: it is an error, never skipped silently.
    */
-  #list(inJail: string, hostDir?: string): { listed: Listed[]; complete: boolean } | undefined {
+  #list(
+    inJail: string,
+    hostDir?: string,
+  ): { listed: StatedEntry[]; complete: boolean } | undefined {
     const where = this.#host(inJail);
     let jailFd = -1;
     let hostFd = -1;
@@ -337,8 +339,7 @@ class Scanner {
           message: `cannot compare ${join(where, lossy.decode(raw))}: its name is not UTF-8`,
         });
       }
-      const listed = entries.map((e) => ({ name: e.name, jail: e.stat, host: e.other }));
-      return { listed, complete: undecodable.length === 0 };
+      return { listed: entries, complete: undecodable.length === 0 };
     } catch (e) {
       if (!(e instanceof ErrnoError)) throw e;
       this.#found.push({ kind: "error", message: `cannot read directory ${where}: ${e.message}` });
@@ -358,11 +359,13 @@ class Scanner {
       return;
     }
     this.#visited.add(inJailDir);
-    this.#found.push({ kind: "verbose", text: `scanning ${this.#host(inJailDir)}/` });
+    if (this.opts.verbose !== false) {
+      this.#found.push({ kind: "verbose", text: `scanning ${this.#host(inJailDir)}/` });
+    }
     const dirInfo = statEntry(AT_FDCWD, this.#host(inJailDir));
     const list = this.#list(inJailDir, hostDir);
     if (list === undefined || dirInfo === undefined) return;
-    for (const { name, jail: j, host: h } of list.listed) {
+    for (const { name, stat: j, other: h } of list.listed) {
       const inJail = join(inJailDir, name);
       const host = join(hostDir, name);
       if (this.#mounted(inJail)) continue;
@@ -422,7 +425,9 @@ class Scanner {
       return;
     }
     if (jailKind !== "file") return update("file");
-    this.#found.push({ kind: "verbose", text: `checking ${this.#host(inJail)}` });
+    if (this.opts.verbose !== false) {
+      this.#found.push({ kind: "verbose", text: `checking ${this.#host(inJail)}` });
+    }
     // The copy engine gives every copy its host file's mtime, so equal size and mtime mean the
     // copy is current, as jk_cp -f decides: nothing is read (jk_check compares every byte).
     if (j.size === h.size && mtimeMs(j) === mtimeMs(h)) return;
@@ -467,7 +472,7 @@ class Scanner {
     }
     const list = depth < MAX_DEPTH ? this.#list(inJail) : undefined;
     let all = list?.complete === true;
-    for (const { name, jail: info } of list?.listed ?? []) {
+    for (const { name, stat: info } of list?.listed ?? []) {
       const child = join(inJail, name);
       const hostChild = join(host, name);
       if (this.#skipped(hostChild, child)) {

@@ -199,7 +199,7 @@ rootTest("install: layout, ownership, modes, kept configs, staging, unsafe prefi
       // The login entries run from one bundled file each, with no node:* import in it.
       for (const tool of TOOLS.filter((t) => t.bundle)) {
         const bundle = Deno.readTextFileSync(`${lib}/cli/${tool.name}.js`);
-        if (tool.name !== "jk_uchroot") assert.doesNotMatch(bundle, /from "node:/, tool.name);
+        if (tool.name !== "jk_uchroot") assert.doesNotMatch(bundle, /from\s*"node:/, tool.name);
         const launcher = new TextDecoder("latin1").decode(
           Deno.readFileSync(`${prefix}/${tool.dir}/${tool.name}`),
         );

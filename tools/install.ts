@@ -363,6 +363,9 @@ async function bundleEntry(
       ...CACHE_FLAGS.filter((f) => f !== "--quiet"),
       "--platform",
       "deno",
+      // No comments or blanks to scan at every start (~5 ms CPU); names stay for stack traces.
+      "--minify",
+      "--keep-names",
       "--output",
       out,
       `cli/${name}.ts`,

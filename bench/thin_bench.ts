@@ -6,6 +6,9 @@
  *
  *   deno run -A --unstable-net bench/thin_bench.ts [RUNS]
  *
+ * A second thin jail has no PID namespace (private_proc and end_processes_at_logout off), so
+ * its logins start once: its row against the first one's is the cost of the second start.
+ *
  * Two sessions per jail: a jk_lsh user's sftp session (connect, get 64 KiB, quit) and a bash
  * user's `ssh USER true`. For each, after one warm-up session, the medians of RUNS sessions:
  * wall time as the client sees it; the server side's CPU time (user + system of every process
@@ -20,6 +23,8 @@
  * Everything happens in a private mount namespace (tests/namespace.ts): users, /etc/jailkit and
  * /home are overlays or test directories; the scratch directory is removed at the end.
  */
+import { parseIni } from "../lib/config/ini.ts";
+import { thinJailFor, withThinSection } from "../lib/config/thin.ts";
 import { median, REPO, scratch } from "./reference.ts";
 import { freeIdBase, must, sh, syslogListener, TestNamespace } from "../tests/namespace.ts";
 
@@ -27,6 +32,7 @@ const runs = Number(Deno.args[0] ?? 15);
 const REF = Deno.env.get("JAILKIT_REF") ?? "/opt/jailkit-ref";
 const SECTIONS = "jk_lsh sftp scp rsync basicshell";
 const GROUP = "jkbench";
+const THIN_INI = "/etc/jailkit/jk_thin.ini";
 
 if (Deno.uid() !== 0) {
   console.error("bench: run as root");
@@ -122,6 +128,7 @@ try {
   for (
     const [label, jail, flag, tag] of [
       ["thin jail", `${dir}/thin`, "--thin", "t"],
+      ["thin jail, one stage", `${dir}/thin1`, "--thin", "o"],
       ["copied jail", `${dir}/copied`, "", "c"],
     ]
   ) {
@@ -134,6 +141,20 @@ try {
     await ns.must(`${prefix}/sbin/jk_jailuser -m -n -s /bin/bash -j ${jail} ${setup.bashUser}`);
     setups.push(setup);
   }
+  // The same thin jail without a PID namespace (private_proc and end_processes_at_logout
+  // off): its login starts once, so the difference to "thin jail" is the second start.
+  const iniText = (await ns.must(`cat ${THIN_INI}`)).stdout;
+  const oneStage = thinJailFor(parseIni(iniText, THIN_INI, "c"), `${dir}/thin1`)!;
+  await ns.must(
+    `cat > ${THIN_INI}.new && chmod 0644 ${THIN_INI}.new && mv ${THIN_INI}.new ${THIN_INI}`,
+    {
+      stdin: withThinSection(
+        iniText,
+        { ...oneStage, privateProc: false, endProcessesAtLogout: false },
+        THIN_INI,
+      ),
+    },
+  );
   const sizes = await ns.must(`du -sk ${dir}/thin ${dir}/copied`);
 
   try {

@@ -581,7 +581,7 @@ rootTest(
           },
         );
       const outcomes = new Map<string | number, number>();
-      for (let round = 1; round <= 3; round++) {
+      for (let round = 1; round <= 4; round++) {
         await step(`round ${round}: logins while jk_init --thin builds the jail`, async () => {
           await ns.must(`rm -rf ${jail}`);
           if (nsThinIni === undefined) await ns.must(`rm -f ${THIN_INI}`);
@@ -601,21 +601,38 @@ rootTest(
             `${prefix}/sbin/jk_init --thin -j ${jail} jk_lsh sftp scp rsync basicshell`,
           ).finally(() => built = true);
           let during = 0;
-          // Two login loops, so that logins start at many moments of the build.
-          const loop = async () => {
+          // Two login loops, the second a little later, so that logins start at many moments
+          // of the build.
+          const loop = async (delayMs: number) => {
+            await new Promise((r) => setTimeout(r, delayMs));
             while (!built) {
               const outcome = judgeRaceLogin(await login(), uid);
               outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
               during++;
             }
           };
-          await Promise.all([loop(), loop()]);
+          await Promise.all([loop(0), loop(100 * round)]);
           const b = await build;
           assert.equal(b.code, 0, b.stdout + b.stderr);
           assert.ok(during > 0, "at least one login ran while jk_init built the jail");
           assert.equal(judgeRaceLogin(await login(), uid), "thin", "the finished jail");
         });
       }
+      await step("jk_init --thin -f again on the finished jail: every login is thin", async () => {
+        let built = false;
+        const build = ns.sh(
+          `${prefix}/sbin/jk_init --thin -f -j ${jail} jk_lsh sftp scp rsync basicshell`,
+        ).finally(() => built = true);
+        const loop = async () => {
+          do {
+            assert.equal(judgeRaceLogin(await login(), uid), "thin");
+            outcomes.set("thin", (outcomes.get("thin") ?? 0) + 1);
+          } while (!built);
+        };
+        await Promise.all([loop(), loop()]);
+        const b = await build;
+        assert.equal(b.code, 0, b.stdout + b.stderr);
+      });
       await step("no mount showed outside the sessions; jk_thin.ini restored", async () => {
         Deno.writeTextFileSync(stop, "");
         const seen = await Promise.all(watchers.map((w) => w.output()));

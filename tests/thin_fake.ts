@@ -23,7 +23,10 @@ export interface ThinWorld {
   failing?: readonly string[];
 }
 
-export function fakeThinSystem(w: ThinWorld, events: string[]): ThinSystem {
+/** The fake, which also tells how many of its descriptors are open. */
+export type FakeThinSystem = ThinSystem & { openCount(): number };
+
+export function fakeThinSystem(w: ThinWorld, events: string[]): FakeThinSystem {
   const fds = new Map<number, string>();
   let next = 10;
   const failIf = (what: string) => {
@@ -34,9 +37,9 @@ export function fakeThinSystem(w: ThinWorld, events: string[]): ThinSystem {
   return {
     lstat(path) {
       if (path === THIN_CONFIG_FILE) {
-        return w.config === undefined ? undefined : w.configStat ?? dir(0o100644);
+        return w.config === undefined ? undefined : w.configStat ?? statOf(0o100644);
       }
-      if (path === "/etc/jailkit") return w.dirStat ?? dir(0o040755);
+      if (path === "/etc/jailkit") return w.dirStat ?? statOf(0o040755);
       return undefined;
     },
     readConfig: () => parseIni(w.config ?? "", THIN_CONFIG_FILE, "c"),
@@ -78,10 +81,11 @@ export function fakeThinSystem(w: ThinWorld, events: string[]): ThinSystem {
       failIf("proc");
     },
     openCount: () => fds.size,
-  } as ThinSystem & { openCount(): number };
+  };
 }
 
-export function dir(mode: number, uid = 0, gid = 0, isSymlink = false): StatInfo {
+/** A StatInfo (mode with its file type bits). */
+export function statOf(mode: number, uid = 0, gid = 0, isSymlink = false): StatInfo {
   return { mode, uid, gid, isSymlink };
 }
 

@@ -17,7 +17,7 @@ import {
 } from "../ffi/libc.ts";
 import { parseIni } from "../lib/config/ini.ts";
 import { type ThinJail, thinJailFor, withThinSection } from "../lib/config/thin.ts";
-import { Refusal } from "../lib/login/common.ts";
+import { Refusal, type StatInfo } from "../lib/login/common.ts";
 import {
   carryOutThin,
   enterThinSession,
@@ -33,7 +33,7 @@ import { EXIT as UCHROOT_EXIT } from "../lib/login/uchroot.ts";
 import { EXIT as LAUNCH_EXIT } from "../lib/login/chrootlaunch.ts";
 import { copyInto, DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { sh, syslogListener, TestNamespace } from "./namespace.ts";
-import { dir, FakeRestart, fakeThinSystem, type ThinWorld } from "./thin_fake.ts";
+import { FakeRestart, fakeThinSystem, statOf, type ThinWorld } from "./thin_fake.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Decisions
@@ -53,13 +53,13 @@ function thinOf(text: string): ThinJail {
 
 const D = 0o040755;
 /** A jail whose mount points are all fine. */
-function goodJail(): Record<string, ReturnType<typeof dir>> {
+function goodJail(): Record<string, StatInfo> {
   return {
-    usr: dir(D),
-    etc: dir(D),
-    "etc/ssl": dir(D),
-    tmp: dir(D),
-    proc: dir(D),
+    usr: statOf(D),
+    etc: statOf(D),
+    "etc/ssl": statOf(D),
+    tmp: statOf(D),
+    proc: statOf(D),
   };
 }
 
@@ -75,7 +75,7 @@ function attempt(
     if (e instanceof Refusal) return { code: e.exitCode, events, logs };
     throw e;
   }
-  assert.equal((sys as unknown as { openCount(): number }).openCount(), 0, "descriptors leaked");
+  assert.equal(sys.openCount(), 0, "descriptors leaked");
   return { code: 0, events, logs };
 }
 
@@ -96,20 +96,18 @@ Deno.test("thinStage: ordinary, one stage, restart, PID 1, a caller's stage mark
 });
 
 Deno.test("mountPointProblem: root's directory only, not writable, no symlink", () => {
-  assert.equal(mountPointProblem("/j/usr", dir(D)), undefined);
-  assert.match(mountPointProblem("/j/usr", dir(0o120777, 0, 0, true))!, /is a symlink/);
-  assert.match(mountPointProblem("/j/usr", dir(0o100644))!, /is not a directory/);
-  assert.match(mountPointProblem("/j/usr", dir(D, 1001))!, /not owned by root \(uid 1001\)/);
-  assert.match(mountPointProblem("/j/usr", dir(0o040775))!, /group or world writable/);
-  assert.match(mountPointProblem("/j/tmp", dir(0o041777))!, /group or world writable/);
+  assert.equal(mountPointProblem("/j/usr", statOf(D)), undefined);
+  assert.match(mountPointProblem("/j/usr", statOf(0o120777, 0, 0, true))!, /is a symlink/);
+  assert.match(mountPointProblem("/j/usr", statOf(0o100644))!, /is not a directory/);
+  assert.match(mountPointProblem("/j/usr", statOf(D, 1001))!, /not owned by root \(uid 1001\)/);
+  assert.match(mountPointProblem("/j/usr", statOf(0o040775))!, /group or world writable/);
+  assert.match(mountPointProblem("/j/tmp", statOf(0o041777))!, /group or world writable/);
 });
 
 Deno.test("openMountPoint: every component is checked; descriptors closed on refusal", () => {
   const events: string[] = [];
-  const inJail = { ...goodJail(), etc: dir(0o040757) };
-  const sys = fakeThinSystem({ inJail }, events) as ReturnType<typeof fakeThinSystem> & {
-    openCount(): number;
-  };
+  const inJail = { ...goodJail(), etc: statOf(0o040757) };
+  const sys = fakeThinSystem({ inJail }, events);
   const r = openMountPoint(sys, JAIL, "/etc/ssl");
   assert.deepEqual(r, { problem: `${JAIL}/etc is group or world writable` });
   assert.equal(sys.openCount(), 0);
@@ -183,11 +181,11 @@ Deno.test("exit 59: a caller's stage marker, not the main thread, unshare or a m
 });
 
 Deno.test("exit 57: a symlinked, user-owned, writable or missing mount point; nothing mounted", () => {
-  const cases: [Record<string, ReturnType<typeof dir>>, RegExp][] = [
-    [{ ...goodJail(), usr: dir(0o120777, 0, 0, true) }, /\/srv\/thin\/usr is a symlink/],
-    [{ ...goodJail(), usr: dir(D, 1001, 1001) }, /usr is not owned by root \(uid 1001\)/],
-    [{ ...goodJail(), "etc/ssl": dir(0o040775) }, /etc\/ssl is group or world writable/],
-    [{ ...goodJail(), tmp: dir(0o041777) }, /\/srv\/thin\/tmp is group or world writable/],
+  const cases: [Record<string, StatInfo>, RegExp][] = [
+    [{ ...goodJail(), usr: statOf(0o120777, 0, 0, true) }, /\/srv\/thin\/usr is a symlink/],
+    [{ ...goodJail(), usr: statOf(D, 1001, 1001) }, /usr is not owned by root \(uid 1001\)/],
+    [{ ...goodJail(), "etc/ssl": statOf(0o040775) }, /etc\/ssl is group or world writable/],
+    [{ ...goodJail(), tmp: statOf(0o041777) }, /\/srv\/thin\/tmp is group or world writable/],
     [(({ proc: _, ...rest }) => rest)(goodJail()), /\/srv\/thin\/proc is missing/],
   ];
   for (const [inJail, why] of cases) {
@@ -201,12 +199,12 @@ Deno.test("exit 57: a symlinked, user-owned, writable or missing mount point; no
 
 Deno.test("exit 55: jk_thin.ini unsafe or malformed, naming FILE:LINE", () => {
   const unsafe: ThinWorld[] = [
-    { config: SECTION, configStat: dir(0o100664) },
-    { config: SECTION, configStat: dir(0o100646) },
-    { config: SECTION, configStat: dir(0o100644, 1001) },
-    { config: SECTION, configStat: dir(0o120777, 0, 0, true) },
-    { config: SECTION, configStat: dir(0o040755) },
-    { config: SECTION, dirStat: dir(0o040757) },
+    { config: SECTION, configStat: statOf(0o100664) },
+    { config: SECTION, configStat: statOf(0o100646) },
+    { config: SECTION, configStat: statOf(0o100644, 1001) },
+    { config: SECTION, configStat: statOf(0o120777, 0, 0, true) },
+    { config: SECTION, configStat: statOf(0o040755) },
+    { config: SECTION, dirStat: statOf(0o040757) },
   ];
   for (const w of unsafe) {
     const r = attempt({ ...w, inJail: goodJail() });

@@ -318,6 +318,8 @@ rootTest(
           `setpriv --reuid=${uid} --regid=${gid} --clear-groups ${suidDir}/id -u`,
         );
         assert.equal(outside.stdout, "0\n");
+        // jk_chrootsh also sets no_new_privs, which alone would keep euid; the bind's own
+        // nosuid is checked in the mountinfo of the step before.
         const r = await ssh(BASH_USER, `${suidDir}/id -u; ${suidDir}/id`);
         assert.equal(r.code, 0, r.stdout + r.stderr);
         assert.equal(r.stdout.split("\n")[0], uid);
@@ -339,8 +341,8 @@ rootTest(
               "cd /usr/lib/../../.. && pwd -P; cd /",
               `cat /proc/1/root/${outside} /usr/${outside} /proc/self/cwd/${outside} 2>/dev/null`,
               "readlink /proc/[0-9]*/ns/mnt /proc/self/ns/mnt | sort -u | wc -l",
-              "for f in /proc/[0-9]*/ns/mnt /proc/[0-9]*/ns/pid /proc/[0-9]*/ns/user; do " +
-              "nsenter --mount=$f true 2>/dev/null && echo SETNS; done",
+              "for k in mnt:mount pid:pid user:user net:net; do for f in /proc/[0-9]*/ns/${k%:*}; " +
+              "do nsenter --${k#*:}=$f true 2>/dev/null && echo SETNS $f; done; done",
               "mount --bind /tmp /usr 2>/dev/null && echo MOUNTED",
               "mount -t proc proc /tmp 2>/dev/null && echo MOUNTED-PROC",
               "echo done",

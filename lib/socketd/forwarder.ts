@@ -43,7 +43,6 @@ import {
 } from "../../ffi/libc.ts";
 import { HOST_LOG, HostLog, HostLogGone } from "./hostlog.ts";
 import {
-  delay,
   EXIT_FAILURE,
   EXIT_HOST_LOG_GONE,
   EXIT_KEEP,
@@ -155,20 +154,61 @@ function prepareEmptyRoot(): string | undefined {
   return emptyRootProblem(EMPTY_ROOT, lstatOrUndefined, entries);
 }
 
+/**
+ * The end of a worker told to stop (SIGTERM, after a reload's new worker is ready or on stop):
+ * it goes on relaying what is queued in its sockets, paused ones included (their pause ends;
+ * the queue is bounded by the kernel's), and exits once they have been quiet for DRAIN_IDLE_MS,
+ * or after DRAIN_MAX_MS.
+ */
+class Drain {
+  #since: number | undefined;
+  #last = 0;
+  readonly #wakers = new Set<() => void>();
+
+  /** A message was read. */
+  activity(): void {
+    this.#last = performance.now();
+  }
+
+  /** A rate-limit pause of `ms`, cut short when draining starts; none while draining. */
+  pause(ms: number): Promise<void> {
+    if (this.#since !== undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wakers.add(done);
+    });
+  }
+
+  start(): void {
+    if (this.#since !== undefined) return;
+    this.#since = this.#last = performance.now();
+    for (const wake of [...this.#wakers]) wake();
+    setInterval(() => {
+      const now = performance.now();
+      if (now - this.#last >= DRAIN_IDLE_MS || now - this.#since! >= DRAIN_MAX_MS) Deno.exit(0);
+    }, DRAIN_IDLE_MS / 4);
+  }
+}
+
 /** Receives, forwards and rate-limits one socket until the host's /dev/log is gone. */
 async function serve(
   conn: Deno.DatagramConn,
   spec: SocketSpec,
   host: HostLog,
   say: Say,
-  activity: () => void,
+  drain: Drain,
 ): Promise<void> {
   const clock = () => performance.now() / 1000;
   const buf = new Uint8Array(MAX_DATAGRAM);
   let state = initialRateState(clock());
   for (;;) {
     const [data] = await conn.receive(buf);
-    activity();
+    drain.activity();
     const message = buf.subarray(0, data.length);
     if (message.length > 0) {
       try {
@@ -184,7 +224,7 @@ async function serve(
     const decision = rateStep(spec, state, message.length, clock());
     state = decision.state;
     if (decision.warning) say(LOG_WARNING, rateWarning(decision.warning, spec));
-    if (decision.sleep > 0) await delay(decision.sleep * 1000);
+    if (decision.sleep > 0) await drain.pause(decision.sleep * 1000);
   }
 }
 
@@ -230,18 +270,10 @@ export async function runWorker(
   };
 
   let ready = false;
-  let lastActivity = 0;
-  let drainingSince: number | undefined;
+  const drain = new Drain();
   Deno.addSignalListener("SIGTERM", () => {
     if (!ready) Deno.exit(fail(0));
-    if (drainingSince !== undefined) return;
-    drainingSince = lastActivity = performance.now();
-    setInterval(() => {
-      const now = performance.now();
-      if (now - lastActivity >= DRAIN_IDLE_MS || now - drainingSince! >= DRAIN_MAX_MS) {
-        Deno.exit(0);
-      }
-    }, DRAIN_IDLE_MS / 4);
+    drain.start();
   });
   // The supervisor decides what SIGHUP and SIGINT mean; one sent to every jk_socketd process
   // (a terminal's ^C, killall -HUP) must not end the worker behind its back.
@@ -350,11 +382,8 @@ export async function runWorker(
     })();
   }
 
-  const activity = () => {
-    lastActivity = performance.now();
-  };
   const loops = served.map(([conn, spec]) =>
-    serve(conn, spec, host, say, activity).catch((e) => {
+    serve(conn, spec, host, say, drain).catch((e) => {
       if (e instanceof HostLogGone) throw e;
       say(LOG_CRIT, `stopped serving ${spec.path}: ${messageOf(e)}`);
     })

@@ -19,6 +19,10 @@
  * message. Its stdin is a pipe from the supervisor: at end-of-file it exits, so it never
  * outlives the supervisor.
  *
+ * Memory: the worker is the one runtime that stays, so it loads only its own modules (see
+ * cli/jk_socketd.ts), and once ready it gives back the mappings of the runtime's executable
+ * that only start-up touched (rules.ts startupMappings): ~32 MB resident instead of ~44.
+ *
  * The sockets and the empty root are written here directly, not through lib/engine/apply.ts:
  * see the list of direct writers there.
  */

@@ -20,6 +20,11 @@ import {
 } from "./reference.ts";
 import { RUN_FLAGS } from "../lib/core/runtime.ts";
 
+/** The 1, 5 and 15 minute load averages when the table is printed: the machine is shared. */
+function loadAverage(): string {
+  return Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+}
+
 const repeat = Number(Deno.args[0] ?? 5);
 const SECTIONS = ["extendedshell", "netutils", "editors"];
 const BIG = 2 * 1024 * 1024 * 1024;
@@ -75,7 +80,7 @@ try {
     const chkOurs = measure([...ours("jk_check"), "-c", emptyIni, jail], [0, 2], ourEnv);
     const updRef = refUpdate ? measure([...refUpdate, "-j", jail, "-d"], [0]) : undefined;
     const chkRef = refCheck ? measure([...refCheck, "-c", refIni], [0]) : undefined;
-    console.log(`\n${title} (medians of ${repeat})\n`);
+    console.log(`\n${title} (medians of ${repeat}, load average ${loadAverage()})\n`);
     console.log("| run | wall | CPU | peak RSS | speed-up over |\n|---|---|---|---|---|");
     console.log(row("jk_update -d, ours", updOurs, updRef && ratio(updRef, updOurs, "jailkit's")));
     if (updRef) console.log(row("jk_update -d, jailkit 2.23", updRef));

@@ -18,6 +18,11 @@ import {
 } from "./reference.ts";
 import { RUN_FLAGS } from "../lib/core/runtime.ts";
 
+/** The 1, 5 and 15 minute load averages when the table is printed: the machine is shared. */
+function loadAverage(): string {
+  return Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+}
+
 const section = Deno.args[0] ?? "extendedshell";
 const repeat = Number(Deno.args[1] ?? 5);
 
@@ -82,7 +87,9 @@ try {
       ? measureMedian(repeat, [...ref, "-j", theirs, section], { env, setup: gone(theirs) })
       : undefined;
     const cpRun = measureMedian(repeat, ["cp", "-a", source, copy], { setup: gone(copy) });
-    console.log(`\njk_init ${section} ${where} (medians of ${repeat})\n`);
+    console.log(
+      `\njk_init ${section} ${where} (medians of ${repeat}, load average ${loadAverage()})\n`,
+    );
     console.log("| run | wall | CPU | peak RSS | ratio |\n|---|---|---|---|---|");
     console.log(runRow("cp -a of our jail", cpRun));
     console.log(runRow("jk_init, ours", oursRun, ratio(oursRun, cpRun, "cp -a's (target ≤ 2)")));

@@ -28,6 +28,8 @@ const encoder = new TextEncoder();
 
 interface Sample {
   rssKb: number[];
+  /** RssAnon: what no file backs, of the same processes. */
+  anonKb: number[];
   cpuS: number;
   wallS: number;
   rssAfterKb: number[];
@@ -58,11 +60,13 @@ function tree(root: number): number[] {
   return found;
 }
 
-function rssKb(pid: number): number {
+function statusKb(pid: number, field: "VmRSS" | "RssAnon"): number {
   const line = Deno.readTextFileSync(`/proc/${pid}/status`).split("\n")
-    .find((l) => l.startsWith("VmRSS:"));
+    .find((l) => l.startsWith(`${field}:`));
   return Number(line?.match(/\d+/)?.[0] ?? 0);
 }
+
+const rssKb = (pid: number) => statusKb(pid, "VmRSS");
 
 function cpuSeconds(pids: number[]): number {
   return pids.reduce((t, p) => t + (procStat(p)?.ticks ?? 0), 0) / CLK_TCK;
@@ -188,6 +192,7 @@ async function measure(
         await new Promise((res) => setTimeout(res, 1000));
         samples.push({
           rssKb: rss,
+          anonKb: pids.map((p) => statusKb(p, "RssAnon")),
           cpuS: cpu,
           wallS: wall,
           rssAfterKb: tree(daemon.pid).map(rssKb),
@@ -217,6 +222,7 @@ function summary(samples: Sample[]) {
     processes: samples[0].rssKb.length,
     rssMb: median(samples.map((s) => sum(s.rssKb))) / 1024,
     perProcess: samples[0].rssKb.map((k) => (k / 1024).toFixed(1)).join(" + "),
+    anonMb: median(samples.map((s) => sum(s.anonKb))) / 1024,
     rssAfterMb: median(samples.map((s) => sum(s.rssAfterKb))) / 1024,
     cpuS: median(samples.map((s) => s.cpuS)),
     wallS: median(samples.map((s) => s.wallS)),
@@ -266,13 +272,15 @@ async function main(): Promise<void> {
 
   console.log(`\njk_socketd: ${MESSAGES} messages relayed, medians of ${repeat} daemons`);
   console.log(
-    "| daemon | processes | RSS at rest (per process) | RSS after | CPU (user+sys) | wall |",
+    "| daemon | processes | RSS at rest (per process) | of it anonymous | RSS after relaying | " +
+      "CPU (user+sys) | wall |",
   );
-  console.log("|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|");
   for (const r of results) {
     console.log(
       `| ${r.label} | ${r.processes} | ${r.rssMb.toFixed(1)} MB (${r.perProcess}) | ` +
-        `${r.rssAfterMb.toFixed(1)} MB | ${r.cpuS.toFixed(3)} s | ${r.wallS.toFixed(3)} s |`,
+        `${r.anonMb.toFixed(1)} MB | ${r.rssAfterMb.toFixed(1)} MB | ${r.cpuS.toFixed(3)} s | ` +
+        `${r.wallS.toFixed(3)} s |`,
     );
   }
   const ref = results.find((r) => r.label === "jailkit 2.23");

@@ -271,6 +271,29 @@ rootTest("install: layout, ownership, modes, kept configs, staging, unsafe prefi
       );
     });
 
+    await t.step("without the bundler (offline), the login entries run from sources", async () => {
+      // A module cache without esbuild and a proxy nobody listens on: deno bundle cannot fetch it.
+      const offline = `${root}/offline`;
+      Deno.mkdirSync(offline, { mode: 0o755 });
+      const env = `DENO_DIR=${offline}/deno HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=` +
+        `http://127.0.0.1:9 NO_PROXY=`;
+      const r = await sh(`export ${env} && ${installCmd(`--prefix ${offline}/usr`)}`, space.ns);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const lib = `${offline}/usr/lib/jailkit`;
+      for (const tool of TOOLS.filter((t) => t.bundle)) {
+        assert.match(r.stdout, new RegExp(`WARNING: ${tool.name} runs from its sources`));
+        assert.throws(() => Deno.statSync(`${lib}/cli/${tool.name}.js`), Deno.errors.NotFound);
+        const launcher = new TextDecoder("latin1").decode(
+          Deno.readFileSync(`${offline}/usr/${tool.dir}/${tool.name}`),
+        );
+        assert.ok(launcher.includes(`${lib}/cli/${tool.name}.ts`), tool.name);
+      }
+      const lsh = await sh(`${offline}/usr/sbin/jk_lsh`, space.ns);
+      assert.equal(lsh.code, 7, lsh.stderr); // interactive use refused: jk_lsh ran
+      const chrootsh = await sh(`${offline}/usr/sbin/jk_chrootsh`, space.ns);
+      assert.equal(chrootsh.code, 12, chrootsh.stderr); // real uid 0 refused: it ran
+    });
+
     await t.step("a group/world-writable directory above the prefix is refused", async () => {
       const open = `${root}/open`;
       Deno.mkdirSync(open, { mode: 0o777 });

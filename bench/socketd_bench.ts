@@ -9,7 +9,10 @@
  * does), with rates high enough that nothing is held back. The sender waits for every message
  * to arrive before the CPU time is read again.
  *
- * Usage (root): deno run -A --unstable-net bench/socketd_bench.ts [--repeat N] [--checkout DIR]
+ * Usage (root):
+ *   deno run -A --unstable-net bench/socketd_bench.ts [--repeat N] [--burst N] [--checkout DIR]
+ *   --burst N       N clients send at once (default 1: each message waits for the previous
+ *                   one), so the jail socket holds a queue as a busy jail's would
  *   --checkout DIR  also measure DIR/cli/jk_socketd.ts (another checkout, e.g. an older build)
  * Prints a table, the ratios ours ÷ jailkit and the load average. No timed assertions anywhere.
  */
@@ -137,6 +140,7 @@ async function measure(
   dir: string,
   repeat: number,
   needsEtcJailkit: boolean,
+  burst: number,
 ): Promise<Sample[]> {
   const env = setUp(dir);
   const prepare = needsEtcJailkit ? etcOverlay(dir) : "";
@@ -182,9 +186,31 @@ async function measure(
         const rss = pids.map(rssKb);
         const cpu0 = cpuSeconds(pids);
         const t0 = performance.now();
-        for (let i = 0; i < MESSAGES; i++) {
-          const text = `<13>Dec  6 04:00:00 app[123]: jkbench message ${i} from the jail`;
-          await sender.send(encoder.encode(text), { transport: "unixpacket", path: env.socket });
+        // `burst` clients at once, each sending its share one message after the other.
+        const clients = Array.from(
+          { length: burst },
+          (_, c) =>
+            c === 0 ? sender : Deno.listenDatagram({
+              transport: "unixpacket",
+              path: join(dir, `sender-${r}-${c}`),
+            }),
+        );
+        try {
+          await Promise.all(clients.map(async (client, c) => {
+            for (let i = c; i < MESSAGES; i += burst) {
+              const text = `<13>Dec  6 04:00:00 app[123]: jkbench message ${i} from the jail`;
+              await client.send(encoder.encode(text), {
+                transport: "unixpacket",
+                path: env.socket,
+              });
+            }
+          }));
+        } finally {
+          for (const [c, client] of clients.entries()) {
+            if (c === 0) continue;
+            client.close();
+            Deno.removeSync(join(dir, `sender-${r}-${c}`));
+          }
         }
         await waitFor("every message", () => env.received() >= MESSAGES ? true : undefined);
         const wall = (performance.now() - t0) / 1000;
@@ -233,9 +259,14 @@ async function main(): Promise<void> {
   if (Deno.uid() !== 0) throw new Error("run as root (namespaces, sockets in a jail)");
   const { values } = parseArgs({
     args: Deno.args,
-    options: { repeat: { type: "string" }, checkout: { type: "string" } },
+    options: {
+      repeat: { type: "string" },
+      checkout: { type: "string" },
+      burst: { type: "string" },
+    },
   });
   const repeat = Number(values.repeat ?? "3");
+  const burst = Math.max(1, Number(values.burst ?? "1"));
   await buildCheckoutSupervisor();
   const deno = Deno.execPath();
   const runs: [string, string[], boolean][] = [
@@ -264,13 +295,19 @@ async function main(): Promise<void> {
   for (const [label, argv, needsEtcJailkit] of runs) {
     const dir = scratch("socketd");
     try {
-      results.push({ label, ...summary(await measure(label, argv, dir, repeat, needsEtcJailkit)) });
+      results.push({
+        label,
+        ...summary(await measure(label, argv, dir, repeat, needsEtcJailkit, burst)),
+      });
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
   }
 
-  console.log(`\njk_socketd: ${MESSAGES} messages relayed, medians of ${repeat} daemons`);
+  console.log(
+    `\njk_socketd: ${MESSAGES} messages relayed (sent ${burst} at a time), ` +
+      `medians of ${repeat} daemons`,
+  );
   console.log(
     "| daemon | processes | RSS at rest (per process) | of it anonymous | RSS after relaying | " +
       "CPU (user+sys) | wall |",

@@ -45,6 +45,16 @@ export function safeTestRoot(label: string): { dir: string; cleanup: () => void 
   };
 }
 
+/** The text of `path`, undefined when there is no such file. */
+export function readOrUndefined(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
 /** A scratch directory for tests that need no particular ownership. */
 export function tempDir(label: string): { dir: string; cleanup: () => void } {
   const dir = Deno.makeTempDirSync({ prefix: `jk-${label}-` });

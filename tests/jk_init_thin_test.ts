@@ -5,7 +5,7 @@
  * jk_init refused on a thin jail. Also the executor's `write-host` and exact `mkdir`.
  */
 import assert from "node:assert/strict";
-import { REPO_ROOT, rootTest, runTool, safeTestRoot } from "./helpers.ts";
+import { readOrUndefined, REPO_ROOT, rootTest, runTool, safeTestRoot } from "./helpers.ts";
 import { parseIni } from "../lib/config/ini.ts";
 import { mountPoints, thinJailFor } from "../lib/config/thin.ts";
 import { thinBindRoots } from "../lib/admin/init.ts";
@@ -32,15 +32,6 @@ function setup(label: string): Setup {
 
 function jkInit(s: Setup, args: string[]) {
   return runTool("jk_init", ["-c", INI, ...args], { env: { JAILKIT_ETC: s.etc } });
-}
-
-function readOrUndefined(path: string): string | undefined {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
 }
 
 /** Every entry below `dir` (relative paths), depth first. */

@@ -15,7 +15,7 @@
 import assert from "node:assert/strict";
 import { parseIni } from "../lib/config/ini.ts";
 import { type ThinJail, thinJailFor, withThinSection } from "../lib/config/thin.ts";
-import { DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
+import { DENO, readOrUndefined, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { freeIdBase, must, type Out, sh, syslogListener, TestNamespace } from "./namespace.ts";
 import { freePort, sshdConfig, waitForPort } from "./sshd.ts";
 
@@ -82,15 +82,6 @@ async function waitFor<T>(what: string, tries: number, probe: () => T | undefine
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`gave up waiting for ${what}`);
-}
-
-function readOrUndefined(path: string): string | undefined {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
 }
 
 /** The namespace's jk_thin.ini, undefined when it has none. */

@@ -58,6 +58,83 @@ export function sshdConfig(dir: string, port: number): string {
   ].join("\n");
 }
 
+/** Makes /run/sshd, sshd's privilege-separation directory, when missing: true when it made it. */
+export function createRunSshd(): boolean {
+  try {
+    Deno.statSync("/run/sshd");
+    return false;
+  } catch {
+    Deno.mkdirSync("/run/sshd", { mode: 0o755 });
+    return true;
+  }
+}
+
+/** An sshd that startSshd started, and the ssh/scp/sftp options that log in to it. */
+export interface RunningSshd {
+  port: number;
+  sshd: Deno.ChildProcess;
+  opts: string;
+}
+
+/**
+ * A host key and a client key in DIR/ssh, the client key authorized for `users`, sshdConfig
+ * plus `extraConfig` (checked with `sshd -t`), and sshd started in `ns` and listening.
+ */
+export async function startSshd(
+  dir: string,
+  ns: TestNamespace,
+  users: readonly string[],
+  extraConfig = "",
+): Promise<RunningSshd> {
+  const port = freePort();
+  Deno.mkdirSync(`${dir}/ssh/keys`, { recursive: true, mode: 0o755 });
+  await must(`ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/host_ed25519`);
+  await must(`ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/id_ed25519`);
+  const pub = Deno.readTextFileSync(`${dir}/ssh/id_ed25519.pub`);
+  for (const u of users) Deno.writeTextFileSync(`${dir}/ssh/keys/${u}`, pub);
+  Deno.writeTextFileSync(`${dir}/ssh/sshd_config`, sshdConfig(dir, port) + extraConfig);
+  await must(`/usr/sbin/sshd -t -f ${dir}/ssh/sshd_config`);
+  const sshd = ns.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", `${dir}/ssh/sshd_config`]);
+  await waitForPort(port, sshd);
+  const opts = `-i ${dir}/ssh/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes ` +
+    `-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
+  return { port, sshd, opts };
+}
+
+/** Stops an sshd from startSshd, if there is one, and waits for it. */
+export async function stopSshd(sshd: Deno.ChildProcess | undefined): Promise<void> {
+  if (!sshd) return;
+  try {
+    sshd.kill();
+  } catch { /* already gone */ }
+  await sshd.output();
+}
+
+/**
+ * `rsync -a` of a small tree from DIR/rsrc to USER's jailed home `home` (its rdst/) and back to
+ * DIR/rback, through sshd with the ssh options `rsh` (rsync's `-e "ssh …"`).
+ */
+export async function rsyncPushPull(
+  dir: string,
+  rsh: string,
+  user: string,
+  home: string,
+): Promise<void> {
+  Deno.mkdirSync(`${dir}/rsrc/sub`, { recursive: true });
+  Deno.writeTextFileSync(`${dir}/rsrc/a.txt`, "a\n");
+  Deno.writeTextFileSync(`${dir}/rsrc/sub/b.txt`, "b\n");
+  const push = await sh(
+    `timeout 60 rsync -a ${rsh} ${dir}/rsrc/ ${user}@127.0.0.1:/home/${user}/rdst/`,
+  );
+  assert.equal(push.code, 0, push.stderr);
+  assert.equal(Deno.readTextFileSync(`${home}/rdst/sub/b.txt`), "b\n");
+  const pull = await sh(
+    `timeout 60 rsync -a ${rsh} ${user}@127.0.0.1:/home/${user}/rdst/ ${dir}/rback/`,
+  );
+  assert.equal(pull.code, 0, pull.stderr);
+  assert.equal(Deno.readTextFileSync(`${dir}/rback/a.txt`), "a\n");
+}
+
 const SFTP_USER = "jksftp";
 const BASH_USER = "jkbash";
 const GROUP = "jksshg";
@@ -90,15 +167,7 @@ export async function loginScenario(t: Deno.TestContext, setup: LoginSetup): Pro
   const jail = `${dir}/jail`;
   let sshd: Deno.ChildProcess | undefined;
   let jailLog: ReturnType<typeof syslogListener> | undefined;
-  const createdRunSshd = (() => {
-    try {
-      Deno.statSync("/run/sshd");
-      return false;
-    } catch {
-      Deno.mkdirSync("/run/sshd", { mode: 0o755 });
-      return true;
-    }
-  })();
+  const createdRunSshd = createRunSshd();
   try {
     await t.step("build the jail with jk_init", async () => {
       await ns.must(`${prefix}/sbin/jk_init -k -j ${jail} jk_lsh sftp scp rsync basicshell`);
@@ -149,19 +218,9 @@ export async function loginScenario(t: Deno.TestContext, setup: LoginSetup): Pro
       );
     });
 
-    const port = freePort();
-    Deno.mkdirSync(`${dir}/ssh/keys`, { recursive: true, mode: 0o755 });
-    await must(`ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/host_ed25519`);
-    await must(`ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/id_ed25519`);
-    const pub = Deno.readTextFileSync(`${dir}/ssh/id_ed25519.pub`);
-    for (const u of [SFTP_USER, BASH_USER]) Deno.writeTextFileSync(`${dir}/ssh/keys/${u}`, pub);
-    Deno.writeTextFileSync(`${dir}/ssh/sshd_config`, sshdConfig(dir, port));
-    await must(`/usr/sbin/sshd -t -f ${dir}/ssh/sshd_config`);
-    sshd = ns.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", `${dir}/ssh/sshd_config`]);
-    await waitForPort(port, sshd);
-
-    const opts = `-i ${dir}/ssh/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes ` +
-      `-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
+    const started = await startSshd(dir, ns, [SFTP_USER, BASH_USER]);
+    sshd = started.sshd;
+    const { port, opts } = started;
     const ssh = (user: string, cmd: string, extra = "") =>
       sh(`timeout 60 ssh ${opts} ${extra} -p ${port} ${user}@127.0.0.1 ${cmd}`);
     const home = `${jail}/home/${SFTP_USER}`;
@@ -200,20 +259,8 @@ export async function loginScenario(t: Deno.TestContext, setup: LoginSetup): Pro
     });
 
     await t.step("rsync push and pull", async () => {
-      Deno.mkdirSync(`${dir}/rsrc/sub`, { recursive: true });
-      Deno.writeTextFileSync(`${dir}/rsrc/a.txt`, "a\n");
-      Deno.writeTextFileSync(`${dir}/rsrc/sub/b.txt`, "b\n");
       const e = `-e "ssh ${opts} -p ${port}"`;
-      const push = await sh(
-        `timeout 60 rsync -a ${e} ${dir}/rsrc/ ${SFTP_USER}@127.0.0.1:/home/${SFTP_USER}/rdst/`,
-      );
-      assert.equal(push.code, 0, push.stderr);
-      assert.equal(Deno.readTextFileSync(`${home}/rdst/sub/b.txt`), "b\n");
-      const pull = await sh(
-        `timeout 60 rsync -a ${e} ${SFTP_USER}@127.0.0.1:/home/${SFTP_USER}/rdst/ ${dir}/rback/`,
-      );
-      assert.equal(pull.code, 0, pull.stderr);
-      assert.equal(Deno.readTextFileSync(`${dir}/rback/a.txt`), "a\n");
+      await rsyncPushPull(dir, e, SFTP_USER, home);
       const attack = await sh(
         `timeout 60 rsync -a ${e} --rsync-path="sh -c 'touch /home/${SFTP_USER}/pwned'" ${dir}/rsrc/ ${SFTP_USER}@127.0.0.1:x/`,
       );
@@ -278,12 +325,7 @@ export async function loginScenario(t: Deno.TestContext, setup: LoginSetup): Pro
       assert.match(tty.stdout, /marker-42/, tty.stdout + tty.stderr);
     });
   } finally {
-    if (sshd) {
-      try {
-        sshd.kill();
-      } catch { /* already gone */ }
-      await sshd.output();
-    }
+    await stopSshd(sshd);
     await jailLog?.close();
     if (createdRunSshd) Deno.removeSync("/run/sshd");
   }

@@ -10,8 +10,8 @@
  */
 import assert from "node:assert/strict";
 import { DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
-import { must, sh, syslogListener, TestNamespace } from "./namespace.ts";
-import { freePort, loginScenario, sshdConfig, waitForPort } from "./sshd.ts";
+import { sh, syslogListener, TestNamespace } from "./namespace.ts";
+import { createRunSshd, loginScenario, startSshd, stopSshd } from "./sshd.ts";
 
 const GROUP = "jksshg";
 
@@ -46,15 +46,7 @@ rootTest(
     const ns = await TestNamespace.create(dir);
     const prefix = `${dir}/usr`;
     let sshd: Deno.ChildProcess | undefined;
-    const createdRunSshd = (() => {
-      try {
-        Deno.statSync("/run/sshd");
-        return false;
-      } catch {
-        Deno.mkdirSync("/run/sshd", { mode: 0o755 });
-        return true;
-      }
-    })();
+    const createdRunSshd = createRunSshd();
     // jail, section, user: sshd chroots these users itself and starts their shell, jk_lsh.
     const setups = [
       { jail: `${dir}/standalone`, section: "jk_lsh_standalone", user: "jkstand" },
@@ -84,21 +76,12 @@ rootTest(
         await ns.must(`test -d ${setups[0].jail}/proc/self`);
       });
 
-      const port = freePort();
-      Deno.mkdirSync(`${dir}/ssh/keys`, { recursive: true, mode: 0o755 });
-      await must(`ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/host_ed25519`);
-      await must(`ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/id_ed25519`);
-      const pub = Deno.readTextFileSync(`${dir}/ssh/id_ed25519.pub`);
       const match = setups.map(({ jail, user }) =>
         `Match User ${user}\n  ChrootDirectory ${jail}\n  DisableForwarding yes\n`
       );
-      for (const { user } of setups) Deno.writeTextFileSync(`${dir}/ssh/keys/${user}`, pub);
-      Deno.writeTextFileSync(`${dir}/ssh/sshd_config`, sshdConfig(dir, port) + match.join(""));
-      await must(`/usr/sbin/sshd -t -f ${dir}/ssh/sshd_config`);
-      sshd = ns.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", `${dir}/ssh/sshd_config`]);
-      await waitForPort(port, sshd);
-      const opts = `-i ${dir}/ssh/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes ` +
-        `-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
+      const started = await startSshd(dir, ns, setups.map((s) => s.user), match.join(""));
+      sshd = started.sshd;
+      const { port, opts } = started;
       const ssh = (user: string, cmd: string) =>
         sh(`timeout 60 ssh ${opts} -p ${port} ${user}@127.0.0.1 ${cmd}`);
 
@@ -122,12 +105,7 @@ rootTest(
         assert.match(r.stderr, /no jailkit-deno runtime.*jk_init -j JAIL jk_lsh_standalone/);
       });
     } finally {
-      if (sshd) {
-        try {
-          sshd.kill();
-        } catch { /* already gone */ }
-        await sshd.output();
-      }
+      await stopSshd(sshd);
       await ns.close();
       if (createdRunSshd) Deno.removeSync("/run/sshd");
       cleanup();

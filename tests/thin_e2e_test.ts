@@ -16,8 +16,8 @@ import assert from "node:assert/strict";
 import { parseIni } from "../lib/config/ini.ts";
 import { type ThinJail, thinJailFor, withThinSection } from "../lib/config/thin.ts";
 import { DENO, readOrUndefined, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
-import { freeIdBase, must, type Out, sh, syslogListener, TestNamespace } from "./namespace.ts";
-import { freePort, sshdConfig, waitForPort } from "./sshd.ts";
+import { freeIdBase, type Out, sh, syslogListener, TestNamespace } from "./namespace.ts";
+import { createRunSshd, rsyncPushPull, startSshd, stopSshd } from "./sshd.ts";
 
 const THIN_INI = "/etc/jailkit/jk_thin.ini";
 
@@ -109,16 +109,6 @@ async function setThinSection(ns: TestNamespace, thin: ThinJail): Promise<void> 
   await writeThinIni(ns, withThinSection(await thinIniText(ns), thin, THIN_INI));
 }
 
-function createRunSshd(): boolean {
-  try {
-    Deno.statSync("/run/sshd");
-    return false;
-  } catch {
-    Deno.mkdirSync("/run/sshd", { mode: 0o755 });
-    return true;
-  }
-}
-
 rootTest(
   "thin jail through a real sshd: sftp/scp/rsync, host programs, read-only nosuid /usr, " +
     "processes end at logout, no network when asked, only the session in /proc, copied jails unchanged",
@@ -198,21 +188,9 @@ rootTest(
         );
       });
 
-      const port = freePort();
-      Deno.mkdirSync(`${dir}/ssh/keys`, { recursive: true, mode: 0o755 });
-      await must(`ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/host_ed25519`);
-      await must(`ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/id_ed25519`);
-      const pub = Deno.readTextFileSync(`${dir}/ssh/id_ed25519.pub`);
-      for (const u of [SFTP_USER, BASH_USER, COPY_USER]) {
-        Deno.writeTextFileSync(`${dir}/ssh/keys/${u}`, pub);
-      }
-      Deno.writeTextFileSync(`${dir}/ssh/sshd_config`, sshdConfig(dir, port));
-      await must(`/usr/sbin/sshd -t -f ${dir}/ssh/sshd_config`);
-      sshd = ns.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", `${dir}/ssh/sshd_config`]);
-      await waitForPort(port, sshd);
-
-      const opts = `-i ${dir}/ssh/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes ` +
-        `-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
+      const started = await startSshd(dir, ns, [SFTP_USER, BASH_USER, COPY_USER]);
+      sshd = started.sshd;
+      const { port, opts } = started;
       /** `script` runs through the user's login as one argument of `bash -c`. */
       const ssh = (user: string, script: string): Promise<Out> =>
         sh(`timeout 60 ssh ${opts} -p ${port} ${user}@127.0.0.1 "$JK_SCRIPT"`, {
@@ -260,20 +238,7 @@ rootTest(
       });
 
       await step("jk_lsh user: rsync push and pull", async () => {
-        Deno.mkdirSync(`${dir}/rsrc/sub`, { recursive: true });
-        Deno.writeTextFileSync(`${dir}/rsrc/a.txt`, "a\n");
-        Deno.writeTextFileSync(`${dir}/rsrc/sub/b.txt`, "b\n");
-        const e = `-e "ssh ${opts} -p ${port}"`;
-        const push = await sh(
-          `timeout 60 rsync -a ${e} ${dir}/rsrc/ ${SFTP_USER}@127.0.0.1:/home/${SFTP_USER}/rdst/`,
-        );
-        assert.equal(push.code, 0, push.stderr);
-        assert.equal(Deno.readTextFileSync(`${home}/rdst/sub/b.txt`), "b\n");
-        const pull = await sh(
-          `timeout 60 rsync -a ${e} ${SFTP_USER}@127.0.0.1:/home/${SFTP_USER}/rdst/ ${dir}/rback/`,
-        );
-        assert.equal(pull.code, 0, pull.stderr);
-        assert.equal(Deno.readTextFileSync(`${dir}/rback/a.txt`), "a\n");
+        await rsyncPushPull(dir, `-e "ssh ${opts} -p ${port}"`, SFTP_USER, home);
       });
 
       await step("bash user: host programs run from the bind; /usr is read-only", async () => {
@@ -483,12 +448,7 @@ rootTest(
           Deno.kill(pid, "SIGKILL");
         } catch { /* gone */ }
       }
-      if (sshd) {
-        try {
-          sshd.kill();
-        } catch { /* already gone */ }
-        await sshd.output();
-      }
+      await stopSshd(sshd);
       try {
         Deno.removeSync(suidDir, { recursive: true });
       } catch { /* never made */ }

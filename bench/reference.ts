@@ -1,12 +1,14 @@
 /**
- * Shared pieces of the on-demand benchmarks: timing a command, a root-owned scratch area, and
- * Debian's jailkit 2.23 as the baseline when it is available.
+ * Shared pieces of the on-demand benchmarks: timing a command, a root-owned scratch area,
+ * Debian's jailkit 2.23 as the baseline when it is available, and an sshd for login benchmarks.
  *
  * The reference jailkit may be installed (`/usr/sbin/jk_cp`) or extracted in a throwaway way
  * (`apt-get download jailkit; dpkg -x jailkit_*.deb /opt/jailkit-ref`); for the extracted
  * copy we run its Python scripts with their library directory pointed at the extraction.
  */
 import { join } from "node:path";
+import { must, type TestNamespace } from "../tests/namespace.ts";
+import { waitForPort } from "../tests/sshd.ts";
 
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const REF_ROOT = Deno.env.get("JAILKIT_REF") ?? "/opt/jailkit-ref";
@@ -165,4 +167,51 @@ export function ratio(a: Run, b: Run, label: string): string {
 export function runRow(label: string, r: Run, ratioText = ""): string {
   return `| ${label.padEnd(40)} | ${r.seconds.toFixed(3).padStart(7)} s | ` +
     `${r.cpu.toFixed(3).padStart(7)} s | ${r.rssMb.toFixed(1).padStart(6)} MB | ${ratioText} |`;
+}
+
+/**
+ * A host key and a client key (ed25519) in DIR/ssh, the client key authorized for `users`.
+ * Returns the ssh and sftp options that log in with it.
+ */
+export async function benchSshKeys(dir: string, users: readonly string[]): Promise<string> {
+  Deno.mkdirSync(`${dir}/ssh/keys`, { recursive: true, mode: 0o755 });
+  await must(
+    `ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/host && ` +
+      `ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/id`,
+  );
+  const pub = Deno.readTextFileSync(`${dir}/ssh/id.pub`);
+  for (const u of users) Deno.writeTextFileSync(`${dir}/ssh/keys/${u}`, pub);
+  return `-i ${dir}/ssh/id -o IdentitiesOnly=yes -o BatchMode=yes ` +
+    `-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
+}
+
+/**
+ * sshd in `ns` on 127.0.0.1:`port` with benchSshKeys' keys, key-only, and the external
+ * sftp-server (the one jk_lsh allows); listening when this returns.
+ */
+export async function spawnBenchSshd(
+  ns: TestNamespace,
+  dir: string,
+  port: number,
+): Promise<{ child: Deno.ChildProcess; pidFile: string }> {
+  const config = `${dir}/ssh/sshd_config-${port}`;
+  const pidFile = `${dir}/ssh/pid-${port}`;
+  Deno.writeTextFileSync(
+    config,
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${dir}/ssh/host`,
+      `PidFile ${pidFile}`,
+      `AuthorizedKeysFile ${dir}/ssh/keys/%u`,
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "Subsystem sftp /usr/lib/openssh/sftp-server",
+      "",
+    ].join("\n"),
+  );
+  const child = ns.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", config]);
+  await waitForPort(port, child);
+  return { child, pidFile };
 }

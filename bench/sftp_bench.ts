@@ -10,7 +10,8 @@
  * Everything happens in a private mount namespace (tests/namespace.ts): users, /etc/jailkit and
  * /home are overlays or test directories, sshd listens on 127.0.0.1 only.
  */
-import { REPO, scratch } from "./reference.ts";
+import { benchSshKeys, REPO, scratch, spawnBenchSshd } from "./reference.ts";
+import { freePort } from "../tests/sshd.ts";
 import { must, sh, syslogListener, TestNamespace } from "../tests/namespace.ts";
 
 const runs = Number(Deno.args[0] ?? 15);
@@ -108,43 +109,13 @@ try {
     console.log(`(Debian jailkit not found at ${REF}: comparing with plain sshd only)`);
   }
 
-  Deno.mkdirSync(`${dir}/ssh/keys`, { recursive: true, mode: 0o755 });
-  await must(
-    `ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/host && ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/id`,
-  );
-  const pub = Deno.readTextFileSync(`${dir}/ssh/id.pub`);
+  const keyOpts = await benchSshKeys(dir, users.map((u) => u.name));
   for (const u of users) {
-    Deno.writeTextFileSync(`${dir}/ssh/keys/${u.name}`, pub);
     await ns.must(`head -c 65536 /dev/urandom > ${u.home}/file && chown ${u.name} ${u.home}/file`);
   }
-  const port = 20000 + Math.floor(Math.random() * 40000);
-  Deno.writeTextFileSync(
-    `${dir}/ssh/sshd_config`,
-    [
-      `Port ${port}`,
-      "ListenAddress 127.0.0.1",
-      `HostKey ${dir}/ssh/host`,
-      `PidFile ${dir}/ssh/pid`,
-      `AuthorizedKeysFile ${dir}/ssh/keys/%u`,
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "UsePAM no",
-      "Subsystem sftp /usr/lib/openssh/sftp-server",
-      "",
-    ].join("\n"),
-  );
-  sshd = ns.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", `${dir}/ssh/sshd_config`]);
-  for (let i = 0; i < 100; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const opts =
-    `-i ${dir}/ssh/id -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no ` +
-    `-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -P ${port}`;
+  const port = freePort();
+  sshd = (await spawnBenchSshd(ns, dir, port)).child;
+  const opts = `${keyOpts} -P ${port}`;
   // Rounds visit every user once, in turn, so a change of the machine's load (it is shared)
   // weighs on all of them alike; the first round warms caches and is not counted.
   group = cpuGroup(sshd.pid);

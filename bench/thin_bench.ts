@@ -25,7 +25,8 @@
  */
 import { parseIni } from "../lib/config/ini.ts";
 import { thinJailFor, withThinSection } from "../lib/config/thin.ts";
-import { median, REPO, scratch } from "./reference.ts";
+import { benchSshKeys, median, REPO, scratch, spawnBenchSshd } from "./reference.ts";
+import { freePort } from "../tests/sshd.ts";
 import { freeIdBase, must, sh, syslogListener, TestNamespace } from "../tests/namespace.ts";
 
 const runs = Number(Deno.args[0] ?? 15);
@@ -200,50 +201,17 @@ try {
     console.log(`(Debian jailkit not found at ${REF}: thin and copied jails only)`);
   }
 
-  Deno.mkdirSync(`${dir}/ssh/keys`, { recursive: true, mode: 0o755 });
-  await must(
-    `ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/host && ` +
-      `ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/id`,
-  );
-  const pub = Deno.readTextFileSync(`${dir}/ssh/id.pub`);
+  const opts = await benchSshKeys(dir, setups.flatMap((s) => [s.sftpUser, s.bashUser]));
   for (const s of setups) {
-    for (const u of [s.sftpUser, s.bashUser]) Deno.writeTextFileSync(`${dir}/ssh/keys/${u}`, pub);
     await ns.must(
       `head -c 65536 /dev/urandom > ${s.jail}/home/${s.sftpUser}/file && ` +
         `chown ${s.sftpUser} ${s.jail}/home/${s.sftpUser}/file`,
     );
   }
-  const opts = `-i ${dir}/ssh/id -o IdentitiesOnly=yes -o BatchMode=yes ` +
-    `-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
 
   /** A fresh sshd in its own cgroups. */
   const startSshd = async (port: number) => {
-    const config = `${dir}/ssh/sshd_config-${port}`;
-    const pidFile = `${dir}/ssh/pid-${port}`;
-    Deno.writeTextFileSync(
-      config,
-      [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${dir}/ssh/host`,
-        `PidFile ${pidFile}`,
-        `AuthorizedKeysFile ${dir}/ssh/keys/%u`,
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "Subsystem sftp /usr/lib/openssh/sftp-server",
-        "",
-      ].join("\n"),
-    );
-    const child = ns.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", config]);
-    for (let i = 0; i < 100; i++) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    const { child, pidFile } = await spawnBenchSshd(ns, dir, port);
     const pid = Number(Deno.readTextFileSync(pidFile).trim());
     const groups = new SessionGroups(`jk-thin-bench-${Deno.pid}-${port}`, pid);
     sshds.set(pid, { child, groups });
@@ -276,7 +244,7 @@ try {
   const rows: Row[] = [];
   for (const k of kinds) {
     for (const s of setups) {
-      const port = 20000 + Math.floor(Math.random() * 40000);
+      const port = freePort();
       const sshd = await startSshd(port);
       const wall: number[] = [];
       const cpu: number[] = [];

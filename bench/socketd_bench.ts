@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { mknod } from "../ffi/libc.ts";
 import { buildCheckoutSupervisor } from "../tools/install.ts";
 import { median, REPO, scratch } from "./reference.ts";
+import { devBoundArgs } from "../tests/namespace.ts";
 
 const MESSAGES = 10_000;
 const RATES = ["--base=1000000", "--peak=10000000", "--interval=60"];
@@ -152,19 +153,11 @@ async function measure(
       } catch { /* first run */ }
       env.reset();
       const daemon = new Deno.Command("unshare", {
-        args: [
-          "--mount",
-          "--propagation",
-          "private",
-          "sh",
-          "-c",
-          `${prepare}mount --bind "$0" /dev && exec "$@"`,
+        args: devBoundArgs(
           env.hostDev,
-          ...argv,
-          "-n",
-          `--socket=${env.socket}`,
-          ...RATES,
-        ],
+          [...argv, "-n", `--socket=${env.socket}`, ...RATES],
+          prepare,
+        ),
         env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", NO_COLOR: "1" },
         stdin: "null",
         stdout: "null",

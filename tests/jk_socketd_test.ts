@@ -18,6 +18,7 @@ import {
   safeTestRoot,
   SYSTEM_PATH,
 } from "./helpers.ts";
+import { devBoundArgs } from "./namespace.ts";
 
 const CLI = join(REPO_ROOT, "cli", "jk_socketd.ts");
 // jk_socketd run from this checkout execs out/jk_socketd_supervisor (lib/socketd/supervisor.ts).
@@ -213,22 +214,7 @@ function jailDev(root: string, jail: string, mode = 0o755): string {
 /** Starts `jk_socketd ARGS` (from sources, without --unstable-net) with hostDev as its /dev. */
 function startDaemon(hostDev: string, args: string[], env: Record<string, string> = {}) {
   return new Deno.Command("unshare", {
-    args: [
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      'mount --bind "$0" /dev && exec "$@"',
-      hostDev,
-      DENO,
-      "run",
-      "-A",
-      "--no-config",
-      "--quiet",
-      CLI,
-      ...args,
-    ],
+    args: devBoundArgs(hostDev, [DENO, "run", "-A", "--no-config", "--quiet", CLI, ...args]),
     env: { RUST_BACKTRACE: "0", NO_COLOR: "1", PATH: SYSTEM_PATH, ...env },
     stdin: "null",
     stdout: "piped",

@@ -159,3 +159,21 @@ export function freeIdBase(): number {
   }
   throw new Error("no free user ids");
 }
+
+/**
+ * `unshare` arguments that run `argv` in a private mount namespace of its own whose /dev is
+ * `dev` (a host directory holding a test /dev/log), after the shell commands `prepare`, which
+ * end in `&& `.
+ */
+export function devBoundArgs(dev: string, argv: readonly string[], prepare = ""): string[] {
+  return [
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    `${prepare}mount --bind "$0" /dev && exec "$@"`,
+    dev,
+    ...argv,
+  ];
+}

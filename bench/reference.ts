@@ -11,7 +11,8 @@ import { must, type TestNamespace } from "../tests/namespace.ts";
 import { waitForPort } from "../tests/sshd.ts";
 
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const REF_ROOT = Deno.env.get("JAILKIT_REF") ?? "/opt/jailkit-ref";
+/** Where Debian's jailkit 2.23 package is extracted. */
+export const REF_ROOT = Deno.env.get("JAILKIT_REF") ?? "/opt/jailkit-ref";
 
 export interface Timing {
   label: string;
@@ -214,4 +215,55 @@ export async function spawnBenchSshd(
   const child = ns.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", config]);
   await waitForPort(port, child);
   return { child, pidFile };
+}
+
+/**
+ * A jail for jailkit 2.23's logins and its set-uid jk_chrootsh, DIR/ref/jk_chrootsh: our jk_init
+ * builds `jail` (`init`: its options and sections, none naming our jk_lsh), and 2.23's jk_lsh
+ * goes to /usr/sbin as its package installs it, with `lshIni` as the jail's jk_lsh.ini.
+ * Returns jk_chrootsh's path; throws NotFound when REF_ROOT holds no jailkit.
+ */
+export async function referenceJail(
+  ns: TestNamespace,
+  prefix: string,
+  dir: string,
+  jail: string,
+  init: string,
+  lshIni: string,
+): Promise<string> {
+  Deno.statSync(`${REF_ROOT}/usr/sbin/jk_chrootsh`);
+  const ref = `${dir}/ref`;
+  Deno.mkdirSync(ref, { mode: 0o755 });
+  await must(`cp ${REF_ROOT}/usr/sbin/jk_chrootsh ${ref}/ && chmod 4755 ${ref}/jk_chrootsh`);
+  await ns.must(`${prefix}/sbin/jk_init -j ${jail} ${init}`);
+  await ns.must(`${prefix}/sbin/jk_cp -j ${jail} ${REF_ROOT}/usr/sbin/jk_lsh`);
+  await must(
+    `mkdir -p ${jail}/usr/sbin ${jail}/etc/jailkit && ` +
+      `mv ${jail}${REF_ROOT}/usr/sbin/jk_lsh ${jail}/usr/sbin/`,
+  );
+  Deno.writeTextFileSync(`${jail}/etc/jailkit/jk_lsh.ini`, lshIni);
+  return `${ref}/jk_chrootsh`;
+}
+
+/**
+ * Jails `user` of `ns` (home made by `useradd -m` in /home) in a referenceJail: the home moves
+ * into the jail, `chrootsh` becomes the login shell, and the jail's /etc/passwd gets the user
+ * with `shell`.
+ */
+export async function jailReferenceUser(
+  ns: TestNamespace,
+  jail: string,
+  chrootsh: string,
+  user: string,
+  shell: string,
+): Promise<void> {
+  const uid = (await ns.must(`id -u ${user}`)).stdout.trim();
+  const gid = (await ns.must(`id -g ${user}`)).stdout.trim();
+  await ns.must(`mkdir -p ${jail}/home && mv /home/${user} ${jail}/home/${user}`);
+  await ns.must(`usermod -d ${jail}/./home/${user} -s ${chrootsh} ${user}`);
+  Deno.writeTextFileSync(
+    `${jail}/etc/passwd`,
+    `${user}:x:${uid}:${gid}::/home/${user}:${shell}\n`,
+    { append: true },
+  );
 }

@@ -10,12 +10,19 @@
  * Everything happens in a private mount namespace (tests/namespace.ts): users, /etc/jailkit and
  * /home are overlays or test directories, sshd listens on 127.0.0.1 only.
  */
-import { benchSshKeys, REPO, scratch, spawnBenchSshd } from "./reference.ts";
+import {
+  benchSshKeys,
+  jailReferenceUser,
+  REF_ROOT,
+  referenceJail,
+  REPO,
+  scratch,
+  spawnBenchSshd,
+} from "./reference.ts";
 import { freePort } from "../tests/sshd.ts";
-import { must, sh, syslogListener, TestNamespace } from "../tests/namespace.ts";
+import { sh, syslogListener, TestNamespace } from "../tests/namespace.ts";
 
 const runs = Number(Deno.args[0] ?? 15);
-const REF = Deno.env.get("JAILKIT_REF") ?? "/opt/jailkit-ref";
 const idBase = 40000 + 100 * Math.floor(Math.random() * 200);
 
 /**
@@ -74,39 +81,24 @@ try {
   users.push({ label: "our jailkit", name: "jkours", home: `${jail}/home/jkours` });
 
   try {
-    Deno.statSync(`${REF}/usr/sbin/jk_chrootsh`);
-    const ref = `${dir}/ref`;
     const jail2 = `${dir}/jail2`;
-    Deno.mkdirSync(ref, { mode: 0o755 });
-    await must(`cp ${REF}/usr/sbin/jk_chrootsh ${ref}/ && chmod 4755 ${ref}/jk_chrootsh`);
-    await ns.must(`${prefix}/sbin/jk_init -k -j ${jail2} uidbasics sftp logbasics`);
-    await ns.must(`${prefix}/sbin/jk_cp -j ${jail2} ${REF}/usr/sbin/jk_lsh`);
-    await must(
-      `mkdir -p ${jail2}/usr/sbin ${jail2}/etc/jailkit && mv ${jail2}${REF}/usr/sbin/jk_lsh ${jail2}/usr/sbin/`,
-    );
-    Deno.writeTextFileSync(
-      `${jail2}/etc/jailkit/jk_lsh.ini`,
+    const chrootsh = await referenceJail(
+      ns,
+      prefix,
+      dir,
+      jail2,
+      "-k uidbasics sftp logbasics",
       "[group jkbench]\nexecutables = /usr/lib/openssh/sftp-server\npaths = /usr/lib/openssh\numask = 022\n",
     );
     await ns.must(
       `useradd ${ids} -m -d /home/jkref -g jkbench -s /bin/sh jkref && usermod -p '*' jkref`,
     );
-    const uid = (await ns.must("id -u jkref")).stdout.trim();
-    const gid = (await ns.must("id -g jkref")).stdout.trim();
-    await ns.must(`mkdir -p ${jail2}/home && mv /home/jkref ${jail2}/home/jkref`);
-    await ns.must(`usermod -d ${jail2}/./home/jkref -s ${ref}/jk_chrootsh jkref`);
-    Deno.writeTextFileSync(
-      `${jail2}/etc/passwd`,
-      `jkref:x:${uid}:${gid}::/home/jkref:/usr/sbin/jk_lsh\n`,
-      {
-        append: true,
-      },
-    );
-    Deno.writeTextFileSync(`${jail2}/etc/group`, `jkbench:x:${gid}:\n`, { append: true });
+    await jailReferenceUser(ns, jail2, chrootsh, "jkref", "/usr/sbin/jk_lsh");
+    Deno.writeTextFileSync(`${jail2}/etc/group`, `jkbench:x:${idBase}:\n`, { append: true });
     users.push({ label: "jailkit 2.23 (Debian)", name: "jkref", home: `${jail2}/home/jkref` });
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-    console.log(`(Debian jailkit not found at ${REF}: comparing with plain sshd only)`);
+    console.log(`(Debian jailkit not found at ${REF_ROOT}: comparing with plain sshd only)`);
   }
 
   const keyOpts = await benchSshKeys(dir, users.map((u) => u.name));

@@ -1,7 +1,7 @@
 /**
  * Login latency of a thin jail (man/jk_thin.ini.5) against a copied jail built from the same
  * jk_init sections and against Debian's jailkit 2.23 (jk_chrootsh and jk_lsh from /opt/jailkit-ref
- * or JAILKIT_REF, in a jail as bench/sftp_bench.ts builds it), through a real sshd on 127.0.0.1.
+ * or JAILKIT_REF, in a jail from bench/reference.ts referenceJail), through a real sshd on 127.0.0.1.
  * Run on demand, as root:
  *
  *   deno run -A --unstable-net bench/thin_bench.ts [RUNS]
@@ -25,12 +25,20 @@
  */
 import { parseIni } from "../lib/config/ini.ts";
 import { thinJailFor, withThinSection } from "../lib/config/thin.ts";
-import { benchSshKeys, median, REPO, scratch, spawnBenchSshd } from "./reference.ts";
+import {
+  benchSshKeys,
+  jailReferenceUser,
+  median,
+  REF_ROOT,
+  referenceJail,
+  REPO,
+  scratch,
+  spawnBenchSshd,
+} from "./reference.ts";
 import { freePort } from "../tests/sshd.ts";
-import { freeIdBase, must, sh, syslogListener, TestNamespace } from "../tests/namespace.ts";
+import { freeIdBase, sh, syslogListener, TestNamespace } from "../tests/namespace.ts";
 
 const runs = Number(Deno.args[0] ?? 15);
-const REF = Deno.env.get("JAILKIT_REF") ?? "/opt/jailkit-ref";
 const SECTIONS = "jk_lsh sftp scp rsync basicshell";
 const GROUP = "jkbench";
 const THIN_INI = "/etc/jailkit/jk_thin.ini";
@@ -159,22 +167,16 @@ try {
   const sizes = await ns.must(`du -sk ${dir}/thin ${dir}/copied`);
 
   try {
-    Deno.statSync(`${REF}/usr/sbin/jk_chrootsh`);
-    const ref = `${dir}/ref`;
     const jail = `${dir}/jail223`;
-    Deno.mkdirSync(ref, { mode: 0o755 });
-    await must(`cp ${REF}/usr/sbin/jk_chrootsh ${ref}/ && chmod 4755 ${ref}/jk_chrootsh`);
-    // Our jk_init builds the jail (its [jk_lsh] names our launcher, so the sections without
-    // it); jailkit 2.23's own jk_lsh goes to /usr/sbin as its package installs it.
-    await ns.must(
-      `${prefix}/sbin/jk_init -j ${jail} uidbasics logbasics sftp scp rsync basicshell`,
+    // Our [jk_lsh] names our launcher, so the sections without it.
+    const chrootsh = await referenceJail(
+      ns,
+      prefix,
+      dir,
+      jail,
+      "uidbasics logbasics sftp scp rsync basicshell",
+      lshIni,
     );
-    await ns.must(`${prefix}/sbin/jk_cp -j ${jail} ${REF}/usr/sbin/jk_lsh`);
-    await must(
-      `mkdir -p ${jail}/usr/sbin ${jail}/etc/jailkit && ` +
-        `mv ${jail}${REF}/usr/sbin/jk_lsh ${jail}/usr/sbin/`,
-    );
-    Deno.writeTextFileSync(`${jail}/etc/jailkit/jk_lsh.ini`, lshIni);
     const setup = {
       label: "jailkit 2.23 (Debian)",
       jail,
@@ -185,20 +187,13 @@ try {
       const [user, shell] of [[setup.sftpUser, "/usr/sbin/jk_lsh"], [setup.bashUser, "/bin/bash"]]
     ) {
       await addUser(user);
-      const uid = (await ns.must(`id -u ${user}`)).stdout.trim();
-      await ns.must(`mkdir -p ${jail}/home && mv /home/${user} ${jail}/home/${user}`);
-      await ns.must(`usermod -d ${jail}/./home/${user} -s ${ref}/jk_chrootsh ${user}`);
-      Deno.writeTextFileSync(
-        `${jail}/etc/passwd`,
-        `${user}:x:${uid}:${base}::/home/${user}:${shell}\n`,
-        { append: true },
-      );
+      await jailReferenceUser(ns, jail, chrootsh, user, shell);
     }
     Deno.writeTextFileSync(`${jail}/etc/group`, `${GROUP}:x:${base}:\n`, { append: true });
     setups.push(setup);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-    console.log(`(Debian jailkit not found at ${REF}: thin and copied jails only)`);
+    console.log(`(Debian jailkit not found at ${REF_ROOT}: thin and copied jails only)`);
   }
 
   const opts = await benchSshKeys(dir, setups.flatMap((s) => [s.sftpUser, s.bashUser]));

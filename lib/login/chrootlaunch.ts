@@ -34,7 +34,7 @@
  */
 import { parseArgs } from "node:util";
 import { posix } from "node:path";
-import { type Credentials, type ExecSpec, PrivilegeError } from "./privilege.ts";
+import { type Credentials, PrivilegeError } from "./privilege.ts";
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
 import { type JailNode, JailView } from "../engine/jailpath.ts";
 import { JailkitError } from "../core/errors.ts";
@@ -44,6 +44,7 @@ import {
   type CallerSystem,
   type InfoRequest,
   initgroups,
+  type JailExecResult,
   jailIsSafe,
   type LogPriority,
   Refusal,
@@ -300,9 +301,7 @@ export interface ChrootlaunchSystem extends Omit<CallerSystem, "argv0" | "gid" |
   readonly thin: ThinSystem;
 }
 
-export type ChrootlaunchResult =
-  | { readonly exitCode: number; readonly exec?: undefined }
-  | { readonly exec: ExecSpec; readonly context: string; readonly exitCode?: undefined };
+export type ChrootlaunchResult = JailExecResult;
 
 export function runChrootlaunch(sys: ChrootlaunchSystem): ChrootlaunchResult {
   const complain = (priority: LogPriority, message: string) => {

@@ -22,7 +22,7 @@
  *   but 0–2;
  * - crashes and SIGTERM are not caught and logged (jailkit exited 154); internal errors exit 154.
  */
-import { type ExecSpec, PrivilegeError } from "./privilege.ts";
+import { PrivilegeError } from "./privilege.ts";
 import type { IniFile } from "../config/ini.ts";
 import { iniInt, iniList, iniString, selectUserSection } from "../config/ini.ts";
 import { parseJailHome } from "../config/passwd.ts";
@@ -39,6 +39,7 @@ import {
   GROUPW,
   JAIL_LOGIN_EXIT,
   JAIL_LOGIN_STEP_EXIT,
+  type JailExecResult,
   type LogPriority,
   NOREGPATH,
   OTHERW,
@@ -155,14 +156,7 @@ export interface ChrootshSystem extends CallerSystem {
   readonly thin: ThinSystem;
 }
 
-export type ChrootshResult =
-  | { readonly exitCode: number; readonly exec?: undefined }
-  | {
-    readonly exec: ExecSpec;
-    /** "user NAME (UID) in jail JAIL", for the log line if the exec fails. */
-    readonly context: string;
-    readonly exitCode?: undefined;
-  };
+export type ChrootshResult = JailExecResult;
 
 /**
  * Runs every check of man/jk_chrootsh.8 (STEPS AND EXIT STATUS) in jailkit's order, entering the

@@ -5,7 +5,7 @@
  * user check inside the jail with its exit codes, the argv[0] check, and initgroups. Each
  * tool module adds only its own steps and exit table; none imports another tool's module.
  */
-import type { Credentials, PrivilegeStep } from "./privilege.ts";
+import type { Credentials, ExecSpec, PrivilegeStep } from "./privilege.ts";
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
 import { parseGroup, parsePasswd } from "../config/passwd.ts";
 
@@ -298,6 +298,15 @@ export const IN_JAIL_EXIT = {
   /** the user or the group has another name in the jail */
   name: 37,
 } as const;
+
+/**
+ * What jk_chrootsh, jk_uchroot and jk_chrootlaunch decide: the exit code of a refusal (already
+ * logged), or what to exec once in the jail, with `context` ("user NAME (UID) in jail JAIL")
+ * for the log line if the exec fails.
+ */
+export type JailExecResult =
+  | { readonly exitCode: number; readonly exec?: undefined }
+  | { readonly exec: ExecSpec; readonly context: string; readonly exitCode?: undefined };
 
 /**
  * jailkit 2.23's exit codes for taking a user into the jail of their home directory: jk_chrootsh's,

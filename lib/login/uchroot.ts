@@ -28,7 +28,7 @@
  *   descriptor but 0–2 for the program (as jk_chrootsh).
  */
 import { parseArgs } from "node:util";
-import { type ExecSpec, PrivilegeError } from "./privilege.ts";
+import { PrivilegeError } from "./privilege.ts";
 import type { IniFile } from "../config/ini.ts";
 import { iniInt, iniList, selectUserSection } from "../config/ini.ts";
 import { JailkitError } from "../core/errors.ts";
@@ -42,6 +42,7 @@ import {
   GROUPW,
   IN_JAIL_EXIT,
   type InfoRequest,
+  type JailExecResult,
   jailIsSafe,
   type LogPriority,
   Refusal,
@@ -261,9 +262,7 @@ export interface UchrootSystem extends CallerSystem {
   readonly thin: ThinSystem;
 }
 
-export type UchrootResult =
-  | { readonly exitCode: number; readonly exec?: undefined }
-  | { readonly exec: ExecSpec; readonly context: string; readonly exitCode?: undefined };
+export type UchrootResult = JailExecResult;
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;

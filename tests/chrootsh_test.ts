@@ -19,7 +19,7 @@ import {
   runChrootsh,
 } from "../lib/login/chrootsh.ts";
 import {
-  argv0Is,
+  argv0Problem,
   CONFIG_DIR,
   GROUP,
   GROUPW,
@@ -201,12 +201,16 @@ Deno.test("safePathProblems: jailkit's testsafepath bits and log priorities", ()
   assert.match(user.logs[2].message, /^path \/h is not owned by user 1001$/);
 });
 
-Deno.test("argv0Is: jk_chrootsh, -jk_chrootsh, su, -su by basename only", () => {
+Deno.test("argv0Problem: jk_chrootsh, -jk_chrootsh, su, -su by basename only", () => {
   for (const ok of ["jk_chrootsh", "-jk_chrootsh", "/usr/sbin/jk_chrootsh", "su", "-su", "/x/su"]) {
-    assert.ok(argv0Is(ok, ACCEPTED_NAMES), ok);
+    assert.equal(argv0Problem(ok, ACCEPTED_NAMES), undefined, ok);
   }
   for (const no of ["", "jk_lsh", "jk_chrootsh2", "/usr/sbin/jk_chrootsh/", "--jk_chrootsh"]) {
-    assert.ok(!argv0Is(no, ACCEPTED_NAMES), no);
+    assert.equal(
+      argv0Problem(no, ACCEPTED_NAMES),
+      `started as ${JSON.stringify(no)}; only jk_chrootsh, -jk_chrootsh, su, -su are accepted`,
+      no,
+    );
   }
 });
 

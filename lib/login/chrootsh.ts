@@ -28,7 +28,7 @@ import { iniInt, iniList, iniString, selectUserSection } from "../config/ini.ts"
 import { parseJailHome } from "../config/passwd.ts";
 import { JailkitError } from "../core/errors.ts";
 import {
-  argv0Is,
+  argv0Problem,
   type Caller,
   type CallerSystem,
   CHECKED_JAIL_DIRS,
@@ -170,13 +170,8 @@ export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
   };
 
   // 2. argv[0]
-  if (!argv0Is(sys.argv0, ACCEPTED_NAMES)) {
-    return refuse(
-      EXIT.argv0,
-      "err",
-      `started as ${JSON.stringify(sys.argv0)}; only ${ACCEPTED_NAMES.join(", ")} are accepted`,
-    );
-  }
+  const badArgv0 = argv0Problem(sys.argv0, ACCEPTED_NAMES);
+  if (badArgv0) return refuse(EXIT.argv0, "err", badArgv0);
   // 3., 4. ids; 5. who
   const found = setuidCaller(sys, "jk_chrootsh", EXIT);
   if ("refusal" in found) return refuse(found.refusal.exitCode, "err", found.refusal.message);

@@ -100,9 +100,13 @@ export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** basename of argv[0] is one of `names` (sshd prefixes "-" for login shells). */
-export function argv0Is(argv0: string, names: readonly string[]): boolean {
-  return names.includes(argv0.slice(argv0.lastIndexOf("/") + 1));
+/**
+ * Why argv[0] is refused, or undefined when its basename is one of `names` (sshd prefixes "-"
+ * for login shells).
+ */
+export function argv0Problem(argv0: string, names: readonly string[]): string | undefined {
+  if (names.includes(argv0.slice(argv0.lastIndexOf("/") + 1))) return undefined;
+  return `started as ${JSON.stringify(argv0)}; only ${names.join(", ")} are accepted`;
 }
 
 /** A tool's exit codes for the failures of the privilege sequence (lib/login/privilege.ts). */

@@ -26,7 +26,7 @@
 import { type Credentials, type ExecSpec, PrivilegeError } from "./privilege.ts";
 import { parseJailHome } from "../config/passwd.ts";
 import {
-  argv0Is,
+  argv0Problem,
   type Caller,
   type CallerSystem,
   checkInJailUser,
@@ -129,12 +129,8 @@ export function runProcmailwrapper(sys: ProcmailSystem): ProcmailResult {
     };
   }
 
-  if (!argv0Is(sys.argv0, ACCEPTED_NAMES)) {
-    return refuse(
-      EXIT.argv0,
-      `started as ${JSON.stringify(sys.argv0)}; only ${ACCEPTED_NAMES.join(", ")} are accepted`,
-    );
-  }
+  const badArgv0 = argv0Problem(sys.argv0, ACCEPTED_NAMES);
+  if (badArgv0) return refuse(EXIT.argv0, badArgv0);
   if (sys.euid !== 0) {
     return refuse(
       EXIT.notSetuidRoot,

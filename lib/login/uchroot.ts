@@ -35,7 +35,7 @@ import { JailkitError } from "../core/errors.ts";
 import { VERSION } from "../core/runtime.ts";
 import {
   answerInfo,
-  argv0Is,
+  argv0Problem,
   type CallerSystem,
   checkInJailUser,
   CONFIG_DIR,
@@ -275,13 +275,8 @@ export function runUchroot(sys: UchrootSystem): UchrootResult {
     return { exitCode };
   };
 
-  if (!argv0Is(sys.argv0, ACCEPTED_NAMES)) {
-    return refuse(
-      EXIT.usage,
-      "err",
-      `started as ${JSON.stringify(sys.argv0)}; only ${ACCEPTED_NAMES.join(", ")} are accepted`,
-    );
-  }
+  const badArgv0 = argv0Problem(sys.argv0, ACCEPTED_NAMES);
+  if (badArgv0) return refuse(EXIT.usage, "err", badArgv0);
   const cmd = parseUchrootArgs(sys.args);
   if (cmd.kind !== "run") {
     const info = answerInfo(cmd, "jk_uchroot", USAGE, VERSION, EXIT.usage);

@@ -457,22 +457,22 @@ type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];
  * Each function is bound on its first use, on its own: Deno builds a call trampoline for every
  * symbol handed to dlopen (about 0.15 ms each), and binding all of them at once cost every
  * login 8 to 16 ms although jk_lsh needs a handful. dlopen of the same library is refcounted.
+ * The first use replaces the property's getter with the bound function, so later calls are a
+ * plain property load (a Proxy trap on every call cost jk_init about a microsecond per call).
  */
-const bound = new Map<string, unknown>();
-const handle = new Proxy({} as Libc, {
-  get(_target, name) {
-    if (typeof name !== "string" || !Object.hasOwn(symbols, name)) {
-      throw new Error(`ffi/libc.ts: no libc symbol ${String(name)} is declared`);
-    }
-    let fn = bound.get(name);
-    if (fn === undefined) {
-      const one = { [name]: symbols[name as keyof typeof symbols] } as Deno.ForeignLibraryInterface;
-      fn = Deno.dlopen("libc.so.6", one).symbols[name];
-      bound.set(name, fn);
-    }
-    return fn;
-  },
-});
+const handle = {} as Libc;
+for (const name of Object.keys(symbols) as (keyof typeof symbols)[]) {
+  Object.defineProperty(handle, name, {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const one = { [name]: symbols[name] } as Deno.ForeignLibraryInterface;
+      const fn = Deno.dlopen("libc.so.6", one).symbols[name];
+      Object.defineProperty(handle, name, { value: fn, enumerable: true });
+      return fn;
+    },
+  });
+}
 
 export function libc(): Libc {
   return handle;

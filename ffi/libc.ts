@@ -116,7 +116,13 @@ export {
   write,
 } from "./libc/files.ts";
 export type { FileStat } from "./libc/files.ts";
-export { MAX_DIR_ENTRIES, statDirectory, statEntry } from "./libc/dirs.ts";
+export {
+  directoryNames,
+  fileInfo,
+  MAX_DIR_ENTRIES,
+  statDirectory,
+  statEntry,
+} from "./libc/dirs.ts";
 export type { EntryStat, StatedEntry } from "./libc/dirs.ts";
 export {
   AT_RECURSIVE,

@@ -2,12 +2,17 @@
  * ffi/libc/dirs.ts: statDirectory and statEntry give what Deno.lstatSync and Deno.readDirSync
  * give (names in sorted order, type, mode, owner, size, mtime, device), answer undefined for
  * what is missing, never follow a symlink, and return undecodable names instead of skipping.
+ * fileInfo and directoryNames, which the planners use instead of Deno.lstatSync/statSync and
+ * Deno.readDirSync, give exactly what those give.
  */
 import assert from "node:assert/strict";
 import {
   AT_FDCWD,
   close,
+  directoryNames,
   type EntryStat,
+  ErrnoError,
+  fileInfo,
   O_CLOEXEC,
   O_DIRECTORY,
   O_RDONLY,
@@ -101,6 +106,78 @@ Deno.test("statEntry: a path, relative or absolute; missing and through a file a
     }
     assert.throws(() => statEntry(AT_FDCWD, "a\0b"), /NUL byte/);
     assert.throws(() => statEntry(AT_FDCWD, "/" + "x".repeat(5000)), /longer than/);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("fileInfo: every field as Deno.lstatSync / Deno.statSync gives it, for every kind", () => {
+  const { dir, cleanup } = tempDir("dirs");
+  try {
+    Deno.writeTextFileSync(`${dir}/f`, "x".repeat(5000));
+    Deno.chmodSync(`${dir}/f`, 0o4751);
+    Deno.utimeSync(`${dir}/f`, new Date(1_000_000_123), new Date(-86_400_000 * 400 + 7));
+    Deno.mkdirSync(`${dir}/d`);
+    Deno.symlinkSync("f", `${dir}/link`);
+    Deno.symlinkSync("missing", `${dir}/dangling`);
+    const fifo = new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).outputSync();
+    assert.ok(fifo.success);
+    const listener = Deno.listen({ transport: "unix", path: `${dir}/sock` });
+    try {
+      const paths = ["f", "d", "link", "dangling", "fifo", "sock"].map((n) => `${dir}/${n}`);
+      for (const path of [...paths, "/dev/null", "/", dir]) {
+        for (const follow of [false, true]) {
+          let expected: Deno.FileInfo | undefined;
+          try {
+            expected = follow ? Deno.statSync(path) : Deno.lstatSync(path);
+          } catch (e) {
+            if (!(e instanceof Deno.errors.NotFound)) throw e;
+          }
+          assert.deepEqual(fileInfo(path, follow), expected, `${path} follow=${follow}`);
+        }
+      }
+    } finally {
+      listener.close();
+    }
+    assert.equal(fileInfo(`${dir}/missing`, false), undefined);
+    assert.equal(fileInfo(`${dir}/f/below`, true), undefined);
+    Deno.symlinkSync("loop", `${dir}/loop`);
+    assert.throws(
+      () => fileInfo(`${dir}/loop`, true),
+      (e) => e instanceof ErrnoError && e.code === "ELOOP",
+    );
+    assert.throws(() => fileInfo("a\0b", false), /NUL byte/);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("directoryNames: the names Deno.readDirSync gives, undecodable bytes as U+FFFD", () => {
+  const { dir, cleanup } = tempDir("dirs");
+  try {
+    const sh = new Deno.Command("sh", {
+      args: ["-c", 'cd "$0" && : > "$(printf "x\\377y")" && : > ok && mkdir d && mkfifo p', dir],
+    }).outputSync();
+    assert.ok(sh.success, new TextDecoder().decode(sh.stderr));
+    Deno.writeTextFileSync(`${dir}/é`, "");
+    Deno.symlinkSync(".", `${dir}/self`);
+    const expected = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(directoryNames(dir).sort(), expected);
+    assert.ok(expected.includes("x\ufffdy"));
+    // A symlink to a directory is read as that directory, as Deno.readDirSync reads it.
+    assert.deepEqual(directoryNames(`${dir}/self`).sort(), expected);
+    assert.deepEqual(directoryNames(`${dir}/d`), []);
+    for (const [path, code] of [["missing", "ENOENT"], ["ok", "ENOTDIR"], ["p", "ENOTDIR"]]) {
+      assert.throws(
+        () => directoryNames(`${dir}/${path}`),
+        (e) => e instanceof ErrnoError && e.code === code,
+        path,
+      );
+    }
+    // More names than one getdents64 buffer holds.
+    Deno.mkdirSync(`${dir}/many`);
+    for (let i = 0; i < 3000; i++) Deno.writeTextFileSync(`${dir}/many/${"n".repeat(40)}${i}`, "");
+    assert.equal(new Set(directoryNames(`${dir}/many`)).size, 3000);
   } finally {
     cleanup();
   }

@@ -6,6 +6,7 @@
  */
 import { join, normalize, resolve } from "./posixpath.ts";
 import { callerVar } from "./environ.ts";
+import { directoryNames, fileInfo } from "../../ffi/libc.ts";
 
 export function configDir(): string {
   const dir = callerVar("JAILKIT_ETC");
@@ -86,8 +87,8 @@ export function locateProgram(
     if (listings && !listed(listings, dir, name)) continue;
     const candidate = join(dir, name);
     try {
-      if (Deno.statSync(candidate).isFile) return candidate;
-    } catch { /* not in this directory */ }
+      if (fileInfo(candidate, true)?.isFile) return candidate;
+    } catch { /* not searchable */ }
   }
   return undefined;
 }
@@ -105,7 +106,7 @@ function listed(
   let names = listings.get(dir);
   if (names === undefined) {
     try {
-      names = new Set(Array.from(Deno.readDirSync(dir), (e) => e.name));
+      names = new Set(directoryNames(dir));
     } catch {
       names = null;
     }
@@ -116,8 +117,7 @@ function listed(
 
 function exists(p: string): boolean {
   try {
-    Deno.lstatSync(p);
-    return true;
+    return fileInfo(p, false) !== undefined;
   } catch {
     return false;
   }

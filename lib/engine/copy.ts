@@ -9,12 +9,12 @@
  */
 import * as posix from "../core/posixpath.ts";
 import { JailkitError } from "../core/errors.ts";
-import { JailView, kindOf, lstatOrUndefined } from "./jailpath.ts";
+import { JailView, kindOf, linkText, lstatOrUndefined } from "./jailpath.ts";
 import type { Attrs } from "../core/plan.ts";
 import { PlanBuilder } from "../core/plan.ts";
 import { expandGlob, hasGlobChars } from "./glob.ts";
 import { DependencyResolver } from "./deps.ts";
-import { deviceNumbers } from "../../ffi/libc.ts";
+import { deviceNumbers, directoryNames } from "../../ffi/libc.ts";
 
 /**
  * How host files are reproduced in the jail; each field is one of jk_cp's switches or jk_init's
@@ -164,7 +164,7 @@ export class CopyPlanner {
       if (node === undefined) {
         const info = lstatOrUndefined(hostSoFar);
         if (info?.isSymlink) {
-          const text = Deno.readLinkSync(hostSoFar);
+          const text = linkText(hostSoFar);
           this.#planSymlink(inJail, text, false);
           this.#ensureDir(
             posix.resolve(posix.dirname(hostSoFar), text),
@@ -217,7 +217,7 @@ export class CopyPlanner {
    */
   #requireSameLink(hostPath: string, inJail: string, jailTarget: string): void {
     const info = lstatOrUndefined(hostPath);
-    const hostTarget = info?.isSymlink ? Deno.readLinkSync(hostPath) : undefined;
+    const hostTarget = info?.isSymlink ? linkText(hostPath) : undefined;
     if (hostTarget === jailTarget) return;
     throw new JailkitError(
       "unsafe-jail",
@@ -316,7 +316,7 @@ export class CopyPlanner {
     opts: CopyOptions,
     depth: number,
   ): void {
-    const text = Deno.readLinkSync(src);
+    const text = linkText(src);
     if (existing === undefined) {
       this.#planSymlink(dest, text, false);
     } else if (existing.kind === "symlink" && existing.target === text) {
@@ -364,7 +364,7 @@ export class CopyPlanner {
     }
     let names: string[];
     try {
-      names = [...Deno.readDirSync(src)].map((e) => e.name).sort();
+      names = directoryNames(src).sort();
     } catch (e) {
       this.plan.note(`ERROR: cannot read directory ${src}: ${(e as Error).message}`, {
         stream: "stderr",

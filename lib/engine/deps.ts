@@ -37,6 +37,8 @@ import {
 } from "./elf.ts";
 import { type LdCache, LdCacheIndex, readLdCache } from "./ldcache.ts";
 import { readLdSoConf } from "./ldconf.ts";
+import { linkText, lstatOrUndefined } from "./jailpath.ts";
+import { fileInfo } from "../../ffi/libc.ts";
 
 /** A library, interpreter or program that could not be found. */
 export interface MissingDependency {
@@ -684,8 +686,8 @@ export class DependencyResolver {
 
   #isExecutable(path: string): boolean {
     try {
-      const st = Deno.statSync(this.#root + path);
-      return st.isFile && ((st.mode ?? 0) & 0o111) !== 0;
+      const st = fileInfo(this.#root + path, true);
+      return st !== undefined && st.isFile && ((st.mode ?? 0) & 0o111) !== 0;
     } catch {
       return false;
     }
@@ -714,9 +716,9 @@ export class DependencyResolver {
       const here = `/${[...done, c].join("/")}`;
       let target: string | null = null;
       try {
-        if (Deno.lstatSync(this.#root + here).isSymlink) {
-          target = Deno.readLinkSync(this.#root + here);
-        }
+        const st = lstatOrUndefined(this.#root + here);
+        if (st === undefined) return null;
+        if (st.isSymlink) target = linkText(this.#root + here);
       } catch {
         return null;
       }

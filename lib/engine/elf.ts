@@ -9,6 +9,7 @@ import { JailkitError } from "../core/errors.ts";
 import {
   AT_EMPTY_PATH,
   close,
+  fileInfo,
   O_CLOEXEC,
   O_NOCTTY,
   O_NONBLOCK,
@@ -502,7 +503,11 @@ export function withFileReader<T>(
   let fd: number;
   try {
     // Never open special files: opening a device can have side effects (tapes, ttys).
-    if (!Deno.statSync(path).isFile) return null;
+    const st = fileInfo(path, true);
+    if (st === undefined) {
+      throw new JailkitError("not-found", `${path}: no such file or directory`);
+    }
+    if (!st.isFile) return null;
     fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   } catch (e) {
     throw fsError(path, e);

@@ -17,6 +17,7 @@
  * only from the most recent `*`, never through nested alternatives as a RegExp would.
  */
 import { JailkitError } from "../core/errors.ts";
+import { directoryNames, fileInfo } from "../../ffi/libc.ts";
 
 export const MAX_GLOB_MATCHES = 20000;
 
@@ -152,7 +153,7 @@ export function expandGlob(pattern: string, opts: GlobOptions = {}): string[] {
       for (const dir of current) {
         let names: string[];
         try {
-          names = [...Deno.readDirSync(root + dir)].map((e) => e.name).filter((n) => re.test(n));
+          names = directoryNames(root + dir).filter((n) => re.test(n));
         } catch {
           continue; // not a directory or unreadable: matches nothing, as in the shell
         }
@@ -170,8 +171,7 @@ export function expandGlob(pattern: string, opts: GlobOptions = {}): string[] {
   }
   return current.filter((p) => {
     try {
-      Deno.lstatSync(root + p);
-      return true;
+      return fileInfo(root + p, false) !== undefined;
     } catch {
       return false;
     }

@@ -11,6 +11,7 @@
  */
 import * as posix from "../core/posixpath.ts";
 import { JailkitError } from "../core/errors.ts";
+import { AT_FDCWD, fileInfo, readlinkat } from "../../ffi/libc.ts";
 
 /** What the planner needs to know about one directory entry. */
 export type NodeKind = "dir" | "file" | "symlink" | "char" | "block" | "fifo" | "socket";
@@ -60,16 +61,17 @@ export function kindOfMode(mode: number): NodeKind {
   }
 }
 
-/** lstat that answers undefined for a missing path (and for a path through a non-directory). */
+/**
+ * lstat that answers undefined for a missing path (and for a path through a non-directory).
+ * Through ffi (ffi/libc/dirs.ts fileInfo): planning asks it for every host and jail path.
+ */
 export function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.lstatSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
-      return undefined;
-    }
-    throw e;
-  }
+  return fileInfo(path, false);
+}
+
+/** The text of the symlink at `path`. */
+export function linkText(path: string): string {
+  return readlinkat(AT_FDCWD, path);
 }
 
 /** Normalises a jail argument: absolute, no trailing slash, no `.`/`..`/`//`. */
@@ -211,7 +213,7 @@ export class JailView {
     if (info === undefined) return undefined;
     const kind = kindOf(info);
     if (kind === "symlink") {
-      return { kind, target: Deno.readLinkSync(this.hostPath(inJail)) };
+      return { kind, target: linkText(this.hostPath(inJail)) };
     }
     return { kind };
   }

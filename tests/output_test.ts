@@ -112,3 +112,64 @@ rootTest(
     }
   },
 );
+
+Deno.test("LineBatch: stdout lines in blocks, stderr in order between them, escaped alike", () => {
+  const script = `
+    import { LineBatch } from ${
+    JSON.stringify(new URL("../lib/core/output.ts", import.meta.url).href)
+  };
+    const batch = new LineBatch();
+    for (let i = 0; i < 3000; i++) {
+      batch.print("stdout", "line " + i + " \\x1b[2J");
+      if (i % 1000 === 999) batch.print("stderr", "ERROR: after " + i);
+    }
+    batch.print("stdout", "last");
+    batch.flush();
+  `;
+  const out = new Deno.Command("sh", {
+    args: ["-c", `"$0" run --no-config -A - 2>&1 | cat`, Deno.execPath()],
+    stdin: "piped",
+    stdout: "piped",
+  });
+  const child = out.spawn();
+  const writer = child.stdin.getWriter();
+  writer.write(new TextEncoder().encode(script)).then(() => writer.close());
+  return child.output().then(({ success, stdout }) => {
+    assert.ok(success);
+    const lines = new TextDecoder().decode(stdout).trimEnd().split("\n");
+    const expected: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      expected.push(`line ${i} \\x1b[2J`);
+      if (i % 1000 === 999) expected.push(`ERROR: after ${i}`);
+    }
+    expected.push("last");
+    assert.deepEqual(lines, expected);
+  });
+});
+
+Deno.test("LineBatch: fewer writes than lines when stdout is not a terminal", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const script = `${dir}/p.ts`;
+    Deno.writeTextFileSync(
+      script,
+      `import { LineBatch } from ${
+        JSON.stringify(new URL("../lib/core/output.ts", import.meta.url).href)
+      };
+      const batch = new LineBatch();
+      for (let i = 0; i < 2000; i++) batch.print("stdout", "Copying /usr/lib/x" + i);
+      batch.flush();`,
+    );
+    const strace = new Deno.Command("strace", {
+      args: ["-f", "-e", "trace=write", "-o", `${dir}/trace`, Deno.execPath(), "run", "-A", script],
+      stdout: "null",
+      stderr: "piped",
+    }).outputSync();
+    assert.ok(strace.success, new TextDecoder().decode(strace.stderr));
+    const writes = Deno.readTextFileSync(`${dir}/trace`).split("\n")
+      .filter((l) => /write\(1, "Copying/.test(l)).length;
+    assert.ok(writes > 0 && writes <= 5, `${writes} writes for 2000 lines`);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -54,11 +54,50 @@ export function jsonText(value: unknown, indent = 2): string {
 /** A standard stream the tools print on. */
 export type Stream = "stdout" | "stderr";
 
+const encoder = new TextEncoder();
+
 function write(stream: Stream, text: string): void {
-  const bytes = new TextEncoder().encode(text);
+  const bytes = encoder.encode(text);
   const out = stream === "stdout" ? Deno.stdout : Deno.stderr;
   let offset = 0;
   while (offset < bytes.length) offset += out.writeSync(bytes.subarray(offset));
+}
+
+/** How much stdout text a LineBatch holds before writing it. */
+const BATCH_BYTES = 32 * 1024;
+
+/**
+ * `writeLine` for a run that prints a line per operation (jk_init prints thousands): stdout
+ * lines are gathered and written in blocks, one write per few hundred lines instead of one
+ * each. Order across the two streams is kept: a stderr line first writes out the stdout lines
+ * before it. On a terminal every line is written at once, so progress stays visible. Whoever
+ * makes one must call `flush` when done, also when an exception ends the run.
+ */
+export class LineBatch {
+  #pending: string[] = [];
+  #size = 0;
+  readonly #direct = Deno.stdout.isTerminal();
+
+  readonly print = (stream: Stream, line: string): void => {
+    if (stream === "stderr" || this.#direct) {
+      this.flush();
+      writeLine(stream, line);
+      return;
+    }
+    const text = escapeText(line) + "\n";
+    this.#pending.push(text);
+    this.#size += text.length;
+    if (this.#size >= BATCH_BYTES) this.flush();
+  };
+
+  /** Writes out the stdout lines gathered so far. */
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const text = this.#pending.join("");
+    this.#pending = [];
+    this.#size = 0;
+    write("stdout", text);
+  }
 }
 
 /**

@@ -6,8 +6,8 @@
 import { type ErrorKind, JailkitError } from "../core/errors.ts";
 import type { Plan } from "../core/plan.ts";
 import { VERSION } from "../core/runtime.ts";
-import { writeLine, writeOwnText } from "../core/output.ts";
-import { applyPlan, consolePrinter, resultToJson } from "../engine/apply.ts";
+import { LineBatch, writeLine, writeOwnText } from "../core/output.ts";
+import { applyPlan, resultToJson } from "../engine/apply.ts";
 import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../engine/jailpath.ts";
 import { OptionError, type OptionSpec, parseCommandLine } from "./options.ts";
 
@@ -90,11 +90,17 @@ export interface OutputOptions {
 
 /** Applies, prints or emits a plan; returns the number of failed operations. */
 export function runPlan(plan: Plan, out: OutputOptions): number {
-  const result = applyPlan(plan, {
-    mode: out.dryRun ? "dry-run" : "apply",
-    verbose: out.verbose,
-    print: out.json ? undefined : consolePrinter,
-  });
+  const batch = out.json ? undefined : new LineBatch();
+  let result;
+  try {
+    result = applyPlan(plan, {
+      mode: out.dryRun ? "dry-run" : "apply",
+      verbose: out.verbose,
+      print: batch?.print,
+    });
+  } finally {
+    batch?.flush();
+  }
   if (out.json) stdoutText(resultToJson(plan, result, out.dryRun));
   return result.failed;
 }

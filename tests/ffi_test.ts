@@ -448,3 +448,31 @@ Deno.test("sameBytes compares the first `length` bytes (memcmp), refuses a lengt
   assert.throws(() => libc.sameBytes(a, new Uint8Array(3), 4), RangeError);
   assert.throws(() => libc.sameBytes(a, b, -1), RangeError);
 });
+
+Deno.test("futimens and utimensat set millisecond times before and after 1970, and past 2038", () => {
+  const { dir, cleanup } = tempDir("ffi-times");
+  try {
+    const path = `${dir}/f`;
+    Deno.writeTextFileSync(path, "");
+    Deno.symlinkSync("f", `${dir}/link`);
+    const fd = libc.open(path, libc.O_RDONLY | libc.O_CLOEXEC);
+    const dirfd = libc.open(dir, libc.O_RDONLY | libc.O_DIRECTORY | libc.O_CLOEXEC);
+    try {
+      for (const ms of [0, 1, 999, 1_000_000_123, -1, -86_400_000 * 400 + 7, 2 ** 32 * 1000 + 5]) {
+        libc.futimens(fd, ms, ms + 1000);
+        assert.equal(Deno.statSync(path).atime?.getTime(), ms, `atime ${ms}`);
+        assert.equal(Deno.statSync(path).mtime?.getTime(), ms + 1000, `mtime ${ms}`);
+        libc.utimensat(dirfd, "link", ms + 3, ms, libc.AT_SYMLINK_NOFOLLOW);
+        assert.equal(Deno.lstatSync(`${dir}/link`).mtime?.getTime(), ms, `link mtime ${ms}`);
+        assert.equal(Deno.statSync(path).mtime?.getTime(), ms + 1000, "the target is untouched");
+      }
+      assert.throws(() => libc.futimens(fd, NaN, 0), /not a valid date/);
+      assert.throws(() => libc.futimens(fd, 0, 8.7e15), /not a valid date/);
+    } finally {
+      libc.close(fd);
+      libc.close(dirfd);
+    }
+  } finally {
+    cleanup();
+  }
+});

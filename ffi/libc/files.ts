@@ -41,6 +41,7 @@ export const S_IFREG = 0o100000;
 export const S_IFLNK = 0o120000;
 
 const MAX_FD = 0x7fffffff;
+const TWO_32 = 2 ** 32;
 
 function checkDirFd(syscall: string, fd: number): void {
   if (fd !== AT_FDCWD) checkUint(syscall, "descriptor", fd, MAX_FD);
@@ -173,22 +174,31 @@ export function fchmodat(dirfd: number, path: string, mode: number): void {
 }
 
 /** Reused by `timespecs`: the kernel reads the times during the call and keeps nothing. */
-let timesBuffer: Uint8Array<ArrayBuffer> | undefined;
+let timesBuffer: { bytes: Uint8Array<ArrayBuffer>; view: DataView } | undefined;
 
 /** struct timespec[2] { atime, mtime } from milliseconds since the epoch (as Date, FileInfo). */
 function timespecs(syscall: string, atimeMs: number, mtimeMs: number): Uint8Array<ArrayBuffer> {
-  const bytes = timesBuffer ??= fixedBytes(32);
-  const view = new DataView(bytes.buffer);
-  [atimeMs, mtimeMs].forEach((ms, i) => {
-    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
-      throw new RangeError(`${syscall}: time ${ms} is not a valid date in milliseconds`);
-    }
-    const seconds = Math.floor(ms / 1000);
-    const nanoseconds = Math.round((ms - seconds * 1000) * 1e6);
-    view.setBigInt64(i * 16, BigInt(seconds), true);
-    view.setBigInt64(i * 16 + 8, BigInt(Math.min(nanoseconds, 999_999_999)), true);
-  });
-  return bytes;
+  if (timesBuffer === undefined) {
+    const bytes = fixedBytes(32);
+    timesBuffer = { bytes, view: new DataView(bytes.buffer) };
+  }
+  setTimespec(syscall, timesBuffer.view, 0, atimeMs);
+  setTimespec(syscall, timesBuffer.view, 16, mtimeMs);
+  return timesBuffer.bytes;
+}
+
+/** One struct timespec at `at`; the 64-bit seconds as two halves, no BigInt per call. */
+function setTimespec(syscall: string, view: DataView, at: number, ms: number): void {
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
+    throw new RangeError(`${syscall}: time ${ms} is not a valid date in milliseconds`);
+  }
+  const seconds = Math.floor(ms / 1000);
+  const nanoseconds = Math.min(Math.round((ms - seconds * 1000) * 1e6), 999_999_999);
+  const high = Math.floor(seconds / TWO_32);
+  view.setUint32(at, seconds - high * TWO_32, true);
+  view.setInt32(at + 4, high, true);
+  view.setUint32(at + 8, nanoseconds, true);
+  view.setUint32(at + 12, 0, true);
 }
 
 /** Sets access and modification times (milliseconds since the epoch) of an open file. */
@@ -266,8 +276,6 @@ export interface FileStat {
   /** The containing device as a dev_t (glibc's encoding, the number Deno.FileInfo.dev holds). */
   dev: number;
 }
-
-const TWO_32 = 2 ** 32;
 
 /**
  * glibc's makedev() in arithmetic, so a stat needs no second call into libc; in doubles, not

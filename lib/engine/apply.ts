@@ -373,15 +373,16 @@ function copyData(from: number, to: number, size: number, pair: string): void {
 
 /** copyData's kernel copy; false when no method copied anything. */
 function kernelCopy(from: number, to: number, size: number, pair: string): boolean {
-  const refused = refusedCopies.get(pair) ?? new Set<number>();
-  for (const [method, step] of KERNEL_COPIES.entries()) {
-    if (refused.has(method)) continue;
+  let refused = refusedCopies.get(pair);
+  for (let method = 0; method < KERNEL_COPIES.length; method++) {
+    if (refused?.has(method)) continue;
+    const step = KERNEL_COPIES[method];
     let copied = 0;
     try {
       for (let n; copied < size && (n = step(from, to, KERNEL_COPY_CHUNK)) > 0;) copied += n;
     } catch (e) {
       if (copied === 0 && KERNEL_COPY_REFUSALS.has(errnoCode(e) ?? "")) {
-        refused.add(method);
+        refused = (refused ?? new Set<number>()).add(method);
         refusedCopies.set(pair, refused);
         continue;
       }

@@ -2,17 +2,19 @@
  * jk_init benchmark (run on demand, as root): builds a jail of SECTION with our jk_init (run as
  * the installed tools run it, tools/install.ts's runtime flags) and the bundled profiles, with
  * Debian's jailkit 2.23 and its own profiles when available, and copies our finished on-disk
- * jail with `cp -a` (page cache warm, as jk_init's host files are). Each on disk (under
- * /var/lib) and on a tmpfs mounted for the run under a root-owned 0755 directory. Prints
- * medians of REPEAT runs (wall, CPU, peak RSS) and the ratios to `cp -a` and to jailkit.
+ * jail with `cp -a` (page cache warm, as jk_init's host files are). Three places: the disk
+ * under /var/lib, a fresh ext4 file system made for the run (a loop-mounted sparse image:
+ * nothing deleted on it yet, where `cp -a` is at its fastest), and a tmpfs; each under a
+ * root-owned 0755 directory. The commands take turns, REPEAT rounds after a warm-up; prints
+ * medians (wall, CPU, peak RSS) and the ratios to `cp -a` and to jailkit.
  * `deno run -A bench/jk_init_bench.ts [SECTION] [REPEAT]`
  */
 import {
-  measureMedian,
+  type Contender,
+  measureInterleaved,
   ratio,
   referenceTool,
   REPO,
-  type Run,
   runRow,
   scratch,
 } from "./reference.ts";
@@ -60,8 +62,16 @@ function setAside(path: string, aside: string): () => void {
 }
 
 const dir = scratch("jk_init");
-const tmpfs = `${dir}/tmpfs`;
-let mounted = false;
+const mounts: string[] = [];
+/** A mount for the run at `dir/name` (made 0755, root's). */
+function mountFor(name: string, args: string[]): string {
+  const at = `${dir}/${name}`;
+  Deno.mkdirSync(at, { mode: 0o755 });
+  run("mount", [...args, at]);
+  mounts.push(at);
+  Deno.chmodSync(at, 0o755);
+  return at;
+}
 try {
   const env = { JAILKIT_ETC: `${dir}/etc` };
   const ours = (jail: string) => [
@@ -81,20 +91,30 @@ try {
   const du = new Deno.Command("du", { args: ["-sh", source], stdout: "piped" }).outputSync();
   console.log(`${section} jail: ${new TextDecoder().decode(du.stdout).trim()}`);
 
-  Deno.mkdirSync(tmpfs, { mode: 0o755 });
-  run("mount", ["-t", "tmpfs", "-o", "mode=0755", "jk_init_bench", tmpfs]);
-  mounted = true;
+  // Inode tables and journal written at mkfs, not by a kernel thread during the runs.
+  const image = `${dir}/ext4.img`;
+  run("truncate", ["-s", "8G", image]);
+  run("mkfs.ext4", ["-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", image]);
+  const places: [string, string][] = [
+    ["on disk", dir],
+    ["on a fresh ext4", mountFor("ext4", ["-o", "loop", image])],
+    ["on tmpfs", mountFor("tmpfs", ["-t", "tmpfs", "-o", "mode=0755", "jk_init_bench"])],
+  ];
 
-  for (const [where, base] of [["on disk", `${dir}`], ["on tmpfs", tmpfs]]) {
-    const mine = `${base}/ours`;
-    const theirs = `${base}/theirs`;
-    const copy = `${base}/cp-a`;
+  for (const [where, base] of places) {
     const aside = (name: string) => setAside(`${base}/${name}`, `${base}/aside-${name}`);
-    const oursRun = measureMedian(repeat, ours(mine), { env, setup: aside("ours") });
-    const refRun: Run | undefined = ref
-      ? measureMedian(repeat, [...ref, "-j", theirs, section], { env, setup: aside("theirs") })
-      : undefined;
-    const cpRun = measureMedian(repeat, ["cp", "-a", source, copy], { setup: aside("cp-a") });
+    const contenders: Contender[] = [
+      { argv: ours(`${base}/ours`), env, setup: aside("ours") },
+      { argv: ["cp", "-a", source, `${base}/cp-a`], setup: aside("cp-a") },
+    ];
+    if (ref) {
+      contenders.push({
+        argv: [...ref, "-j", `${base}/theirs`, section],
+        env,
+        setup: aside("theirs"),
+      });
+    }
+    const [oursRun, cpRun, refRun] = measureInterleaved(repeat, contenders);
     console.log(
       `\njk_init ${section} ${where} (medians of ${repeat}, load average ${loadAverage()})\n`,
     );
@@ -115,6 +135,6 @@ try {
     }
   }
 } finally {
-  if (mounted) run("umount", [tmpfs]);
+  for (const m of mounts.reverse()) run("umount", [m]);
   Deno.removeSync(dir, { recursive: true });
 }

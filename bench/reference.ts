@@ -159,6 +159,34 @@ export function measureMedian(
   };
 }
 
+/** One command of a `measureInterleaved` set. */
+export interface Contender {
+  argv: string[];
+  ok?: number[];
+  env?: Record<string, string>;
+  setup?: () => void;
+}
+
+/**
+ * `measureMedian` for several commands compared with each other: one warm-up run each, then
+ * `repeat` rounds in which each runs once in turn, so a slow spell of the shared machine (or of
+ * the disk's writeback) falls on all of them rather than on whichever ran then.
+ */
+export function measureInterleaved(repeat: number, contenders: Contender[]): Run[] {
+  const one = (c: Contender) => {
+    c.setup?.();
+    return timeOnce(c.argv, c.ok ?? [0], c.env ?? {});
+  };
+  contenders.forEach(one);
+  const runs: Run[][] = contenders.map(() => []);
+  for (let i = 0; i < repeat; i++) contenders.forEach((c, k) => runs[k].push(one(c)));
+  return runs.map((r) => ({
+    seconds: median(r.map((x) => x.seconds)),
+    cpu: median(r.map((x) => x.cpu)),
+    rssMb: median(r.map((x) => x.rssMb)),
+  }));
+}
+
 /** `a ÷ b` in wall and CPU time, followed by `label`. */
 export function ratio(a: Run, b: Run, label: string): string {
   return `${(a.seconds / b.seconds).toFixed(2)}× (CPU ${(a.cpu / b.cpu).toFixed(2)}×) ${label}`;

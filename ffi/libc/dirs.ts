@@ -190,6 +190,40 @@ const lossyUtf8 = new TextDecoder("utf-8");
 const DIR_FLAGS = O_DIRECTORY | O_NONBLOCK | O_CLOEXEC;
 
 /**
+ * Reads the open directory `fd` from its current position with getdents64 into the shared
+ * buffer, calling `each` with the bounds of every name but `.` and `..` (the byte at `end` is
+ * the name's NUL) while the buffer holds them. Records are bounds-checked; more than
+ * MAX_DIR_ENTRIES names is refused. `label` names the directory in errors.
+ */
+function readEntries(fd: number, label: string, each: (start: number, end: number) => void): void {
+  const { dents, dentsView } = shared();
+  let count = 0;
+  for (;;) {
+    const n = Number(libc().getdents64(fd, dents, BigInt(dents.length)));
+    if (n < 0) fail("getdents64", label);
+    if (n === 0) return;
+    for (let at = 0; at < n;) {
+      const reclen = dentsView.getUint16(at + 16, true);
+      if (reclen < 20 || at + reclen > n) throw new RangeError("getdents64: malformed record");
+      const start = at + 19;
+      const end = dents.indexOf(0, start);
+      if (end === -1 || end >= at + reclen) throw new RangeError("getdents64: malformed name");
+      at += reclen;
+      if (
+        dents[start] === 0x2e &&
+        (end === start + 1 || (end === start + 2 && dents[start + 1] === 0x2e))
+      ) {
+        continue;
+      }
+      if (++count > MAX_DIR_ENTRIES) {
+        throw new RangeError(`getdents64(${label}): more than ${MAX_DIR_ENTRIES} entries`);
+      }
+      each(start, end);
+    }
+  }
+}
+
+/**
  * The names in the directory at `path` (followed if a symlink, as Deno.readDirSync does),
  * except `.` and `..`, in the order the kernel gives them. Invalid UTF-8 is decoded with U+FFFD
  * as Deno.readDirSync decodes it (lib/core/output.ts prints that mark visibly). At most
@@ -199,32 +233,13 @@ export function directoryNames(path: string): string[] {
   const fd = Number(libc().openat(AT_FDCWD, pathBytes("openat", path), DIR_FLAGS, 0));
   if (fd < 0) fail("openat", path);
   try {
-    const { dents, dentsView } = shared();
+    const { dents } = shared();
     const names: string[] = [];
-    for (;;) {
-      const n = Number(libc().getdents64(fd, dents, BigInt(dents.length)));
-      if (n < 0) fail("getdents64", path);
-      if (n === 0) return names;
-      for (let at = 0; at < n;) {
-        const reclen = dentsView.getUint16(at + 16, true);
-        if (reclen < 20 || at + reclen > n) throw new RangeError("getdents64: malformed record");
-        const start = at + 19;
-        const end = dents.indexOf(0, start);
-        if (end === -1 || end >= at + reclen) throw new RangeError("getdents64: malformed name");
-        at += reclen;
-        if (
-          dents[start] === 0x2e &&
-          (end === start + 1 || (end === start + 2 && dents[start + 1] === 0x2e))
-        ) {
-          continue;
-        }
-        if (names.length >= MAX_DIR_ENTRIES) {
-          throw new RangeError(`getdents64(${path}): more than ${MAX_DIR_ENTRIES} entries`);
-        }
-        const raw = dents.subarray(start, end);
-        names.push(isAscii(raw) ? ascii(raw) : lossyUtf8.decode(raw));
-      }
-    }
+    readEntries(fd, path, (start, end) => {
+      const raw = dents.subarray(start, end);
+      names.push(isAscii(raw) ? ascii(raw) : lossyUtf8.decode(raw));
+    });
+    return names;
   } finally {
     libc().close(fd);
   }
@@ -258,46 +273,26 @@ export function statDirectory(
 ): { entries: StatedEntry[]; undecodable: Uint8Array[] } {
   checkUint("getdents64", "descriptor", fd, 0x7fffffff);
   if (other !== -1) checkUint("statx", "descriptor", other, 0x7fffffff);
-  const { dents, dentsView } = shared();
+  const { dents } = shared();
   const entries: StatedEntry[] = [];
   const undecodable: Uint8Array[] = [];
-  for (;;) {
-    const n = Number(libc().getdents64(fd, dents, BigInt(dents.length)));
-    if (n < 0) fail("getdents64");
-    if (n === 0) break;
-    for (let at = 0; at < n;) {
-      const reclen = dentsView.getUint16(at + 16, true);
-      if (reclen < 20 || at + reclen > n) throw new RangeError("getdents64: malformed record");
-      const start = at + 19;
-      const end = dents.indexOf(0, start);
-      if (end === -1 || end >= at + reclen) throw new RangeError("getdents64: malformed name");
-      at += reclen;
-      if (
-        dents[start] === 0x2e &&
-        (end === start + 1 || (end === start + 2 && dents[start + 1] === 0x2e))
-      ) {
-        continue;
-      }
-      if (entries.length + undecodable.length >= MAX_DIR_ENTRIES) {
-        throw new RangeError(`getdents64: more than ${MAX_DIR_ENTRIES} entries`);
-      }
-      const raw = dents.subarray(start, end);
-      let name: string;
-      try {
-        name = decodeName(raw);
-      } catch {
-        undecodable.push(raw.slice());
-        continue;
-      }
-      // The name with its NUL, in place in the getdents buffer.
-      const cName = dents.subarray(start, end + 1);
-      entries.push({
-        name,
-        stat: statx(fd, cName, () => name),
-        other: other === -1 ? undefined : statx(other, cName, () => name),
-      });
+  readEntries(fd, `descriptor ${fd}`, (start, end) => {
+    const raw = dents.subarray(start, end);
+    let name: string;
+    try {
+      name = decodeName(raw);
+    } catch {
+      undecodable.push(raw.slice());
+      return;
     }
-  }
+    // The name with its NUL, in place in the getdents buffer.
+    const cName = dents.subarray(start, end + 1);
+    entries.push({
+      name,
+      stat: statx(fd, cName, () => name),
+      other: other === -1 ? undefined : statx(other, cName, () => name),
+    });
+  });
   entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   return { entries, undecodable };
 }

@@ -18,7 +18,7 @@
  * is an ordinary jk_socketd without pid file or restarts.
  */
 import { resolve } from "../lib/core/posixpath.ts";
-import { OptionError, parseCommandLine } from "../lib/entry/options.ts";
+import { OptionError, parseCommandLine } from "../lib/core/options.ts";
 import {
   EXIT_FAILURE,
   PHASE_VAR,

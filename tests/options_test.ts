@@ -1,12 +1,12 @@
 /**
- * lib/entry/options.ts answers every command line as node:util parseArgs (strict, positionals
+ * lib/core/options.ts answers every command line as node:util parseArgs (strict, positionals
  * allowed) did for the administrative tools: the same values and positionals, or the same
  * error message, over hand-picked cases and every short command line built from a set of
  * awkward arguments.
  */
 import assert from "node:assert/strict";
 import { parseArgs } from "node:util";
-import { OptionError, parseCommandLine } from "../lib/entry/options.ts";
+import { OptionError, parseCommandLine } from "../lib/core/options.ts";
 
 const OPTIONS = {
   jail: { type: "string", short: "j" },

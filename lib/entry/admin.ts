@@ -9,7 +9,7 @@ import { VERSION } from "../core/runtime.ts";
 import { LineBatch, writeLine, writeOwnText } from "../core/output.ts";
 import { applyPlan, resultToJson } from "../engine/apply.ts";
 import { checkJailSafety, lstatOrUndefined, normalizeJail } from "../engine/jailpath.ts";
-import { OptionError, type OptionSpec, parseCommandLine } from "./options.ts";
+import { OptionError, type OptionSpec, parseCommandLine } from "../core/options.ts";
 
 /** Thrown by tools to end with a given status after printing their message. */
 export class Exit extends Error {
@@ -57,7 +57,7 @@ export function takeJail(
 }
 
 /**
- * The options (lib/entry/options.ts) with jailkit's error behaviour: an unknown option or a
+ * The options (lib/core/options.ts) with jailkit's error behaviour: an unknown option or a
  * missing value prints the message and the usage text and exits 1, as getopt did.
  */
 export function parseOptions<const T extends Record<string, OptionSpec>>(

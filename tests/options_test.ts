@@ -1,8 +1,8 @@
 /**
  * lib/core/options.ts answers every command line as node:util parseArgs (strict, positionals
- * allowed) did for the administrative tools: the same values and positionals, or the same
- * error message, over hand-picked cases and every short command line built from a set of
- * awkward arguments.
+ * allowed) did for the administrative tools and the login tools: the same values, positionals
+ * and options in order (parseArgs' option tokens), or the same error message, over hand-picked
+ * cases and every short command line built from a set of awkward arguments.
  */
 import assert from "node:assert/strict";
 import { parseArgs } from "node:util";
@@ -20,12 +20,23 @@ const OPTIONS = {
   "?": { type: "boolean", short: "?" },
 } as const;
 
-type Outcome = { values: Record<string, unknown>; positionals: string[] } | { error: string };
+type Outcome =
+  | { values: Record<string, unknown>; positionals: string[]; given: unknown[] }
+  | { error: string };
 
 function theirs(args: string[]): Outcome {
   try {
-    const r = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-    return { values: { ...r.values }, positionals: r.positionals };
+    const r = parseArgs({
+      args,
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
+    const given = r.tokens.flatMap((t) =>
+      t.kind === "option" ? [{ name: t.name, value: t.value ?? true }] : []
+    );
+    return { values: { ...r.values }, positionals: r.positionals, given };
   } catch (e) {
     return { error: (e as Error).message };
   }
@@ -34,7 +45,7 @@ function theirs(args: string[]): Outcome {
 function ours(args: string[]): Outcome {
   try {
     const r = parseCommandLine(args, OPTIONS);
-    return { values: { ...r.values }, positionals: r.positionals };
+    return { values: { ...r.values }, positionals: r.positionals, given: r.given };
   } catch (e) {
     assert.ok(e instanceof OptionError, String(e));
     return { error: e.message };

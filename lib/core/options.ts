@@ -1,7 +1,8 @@
 /**
- * The administrative tools' option parser: the behaviour and messages of node:util parseArgs
- * in strict mode with positionals allowed (which they used until loading node:util cost every
- * run about 20 ms of start-up), in one pass over the arguments.
+ * The tools' option parser (the administrative tools, jk_socketd, jk_uchroot, jk_chrootlaunch):
+ * the behaviour and messages of node:util parseArgs in strict mode with positionals allowed
+ * (which they used until loading node:util cost every run about 20 ms of start-up), in one pass
+ * over the arguments. In lib/core so that the login tools may use it.
  *
  * - `--name=value`, `--name value`, `-n value`, `-nvalue`; a string option's separate value
  *   may not look like an option (`-x`), an inline one may.
@@ -10,6 +11,7 @@
  * - `--` ends the options; a lone `-` is a positional argument.
  * - Unknown options, missing values and values given to booleans are errors.
  * - A repeated option keeps its last value, unless it is `multiple` (then every value, in order).
+ * - `given` lists every option in command-line order, for "the last of -x and --executable wins".
  */
 
 /** One option: its type, its one-character short name, whether it may be repeated. */
@@ -25,6 +27,12 @@ type Value<S extends OptionSpec> = S extends { type: "string" } ? string : boole
 export type OptionValues<T extends Record<string, OptionSpec>> = {
   [K in keyof T]?: T[K] extends { multiple: true } ? Value<T[K]>[] : Value<T[K]>;
 };
+
+/** One option as given on the command line: its (long) name and value. */
+export interface GivenOption<T extends Record<string, OptionSpec>> {
+  name: keyof T & string;
+  value: string | boolean;
+}
 
 /** A command line that does not fit the options; the message is parseArgs' own. */
 export class OptionError extends Error {
@@ -51,9 +59,10 @@ function unknown(raw: string): OptionError {
 export function parseCommandLine<const T extends Record<string, OptionSpec>>(
   args: readonly string[],
   options: T,
-): { values: OptionValues<T>; positionals: string[] } {
+): { values: OptionValues<T>; positionals: string[]; given: GivenOption<T>[] } {
   const values: Record<string, string | boolean | (string | boolean)[]> = Object.create(null);
   const positionals: string[] = [];
+  const given: GivenOption<T>[] = [];
   const store = (
     name: string,
     raw: string,
@@ -78,6 +87,7 @@ export function parseCommandLine<const T extends Record<string, OptionSpec>>(
       );
     }
     const v = value ?? true;
+    given.push({ name, value: v });
     if (spec.multiple) {
       const list = values[name];
       if (Array.isArray(list)) list.push(v);
@@ -126,5 +136,5 @@ export function parseCommandLine<const T extends Record<string, OptionSpec>>(
       break;
     }
   }
-  return { values: values as OptionValues<T>, positionals };
+  return { values: values as OptionValues<T>, positionals, given };
 }

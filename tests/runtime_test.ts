@@ -49,7 +49,7 @@ Deno.test("loginInfo: only a lone --help or --version is answered", () => {
 });
 
 Deno.test("the login entries load no node:* module (Deno's Node layer costs each login ~25 ms)", async () => {
-  const entries = TOOLS.filter((t) => t.bundle && t.name !== "jk_uchroot").map((t) => t.name);
+  const entries = TOOLS.filter((t) => t.bundle).map((t) => t.name);
   assert.ok(entries.includes("jk_chrootsh") && entries.includes("jk_lsh"));
   for (const name of entries) {
     const out = await new Deno.Command(Deno.execPath(), {

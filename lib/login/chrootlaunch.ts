@@ -32,7 +32,6 @@
  * - errors are also printed on stderr (jailkit only logged most of them).
  * The environment is passed through unchanged, as in jailkit: it is root's.
  */
-import { parseArgs } from "node:util";
 import { posix } from "node:path";
 import { type Credentials, PrivilegeError } from "./privilege.ts";
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
@@ -47,6 +46,7 @@ import {
   type JailExecResult,
   jailIsSafe,
   type LogPriority,
+  parseJailCommand,
   Refusal,
   safePathProblems,
   type StatInfo,
@@ -113,39 +113,22 @@ export type LaunchArgs =
 
 /** getopt_long's `j:p:u:g:x:hv`; the last of a repeated option wins. */
 export function parseLaunchArgs(args: readonly string[]): LaunchArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      options: {
-        jail: { type: "string", short: "j", multiple: true },
-        pidfile: { type: "string", short: "p", multiple: true },
-        user: { type: "string", short: "u", multiple: true },
-        group: { type: "string", short: "g", multiple: true },
-        exec: { type: "string", short: "x", multiple: true },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-        v: { type: "boolean", multiple: true },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (e) {
-    return { kind: "usage", error: (e as Error).message };
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return { kind: "help" };
-  if (values.version) return { kind: "version" };
-  const last = (v: string[] | undefined) => v?.at(-1);
+  const cmd = parseJailCommand(args, {
+    pidfile: { type: "string", short: "p", multiple: true },
+    user: { type: "string", short: "u", multiple: true },
+    group: { type: "string", short: "g", multiple: true },
+  });
+  if (cmd.kind !== "options") return cmd;
+  const { values } = cmd;
   return {
     kind: "run",
     options: {
-      jail: last(values.jail),
-      executable: last(values.exec),
-      user: last(values.user),
-      group: last(values.group),
-      pidfile: last(values.pidfile),
-      args: positionals,
+      jail: values.jail?.at(-1),
+      executable: values.exec?.at(-1),
+      user: values.user?.at(-1),
+      group: values.group?.at(-1),
+      pidfile: values.pidfile?.at(-1),
+      args: cmd.args,
     },
   };
 }

@@ -8,6 +8,13 @@
 import type { Credentials, ExecSpec, PrivilegeStep } from "./privilege.ts";
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
 import { parseGroup, parsePasswd } from "../config/passwd.ts";
+import {
+  type GivenOption,
+  OptionError,
+  type OptionSpec,
+  type OptionValues,
+  parseCommandLine,
+} from "../core/options.ts";
 
 /** The login tools take it from here with the rest of their shared code. */
 export { stripTrailingSlash } from "../core/paths.ts";
@@ -67,6 +74,49 @@ export type InfoRequest =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
   | { readonly kind: "usage"; readonly error: string };
+
+/**
+ * The options jk_uchroot and jk_chrootlaunch share: getopt_long's `j:x:hv` with `jail`, `exec`,
+ * `help` and `version`. A repeated -j or -x keeps every value, so that the last can win.
+ */
+export const JAIL_EXEC_OPTIONS = {
+  jail: { type: "string", short: "j", multiple: true },
+  exec: { type: "string", short: "x", multiple: true },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+  v: { type: "boolean", multiple: true },
+} as const;
+
+/** A command line of jk_uchroot or jk_chrootlaunch that asks to run the program. */
+export interface JailCommand<T extends Record<string, OptionSpec>> {
+  readonly kind: "options";
+  readonly values: OptionValues<typeof JAIL_EXEC_OPTIONS & T>;
+  /** The options in command-line order. */
+  readonly given: readonly GivenOption<typeof JAIL_EXEC_OPTIONS & T>[];
+  /** The program's arguments: every non-option, and everything after `--`. */
+  readonly args: readonly string[];
+}
+
+/**
+ * `args` against JAIL_EXEC_OPTIONS and the tool's `more`: a usage error for any argument that
+ * does not fit (the parser's message), else help, else version, else the options.
+ */
+export function parseJailCommand<const T extends Record<string, OptionSpec>>(
+  args: readonly string[],
+  more: T,
+): InfoRequest | JailCommand<T> {
+  let parsed;
+  try {
+    parsed = parseCommandLine(args, { ...JAIL_EXEC_OPTIONS, ...more });
+  } catch (e) {
+    if (!(e instanceof OptionError)) throw e;
+    return { kind: "usage", error: e.message };
+  }
+  const { values, given, positionals } = parsed;
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  return { kind: "options", values, given, args: positionals };
+}
 
 /**
  * The output and exit status for --help, --version or a usage error, as jailkit's jk_uchroot and

@@ -27,7 +27,6 @@
  * - only setuid-root mode (no file-capability mode, 101–105), PR_SET_NO_NEW_PRIVS, no
  *   descriptor but 0–2 for the program (as jk_chrootsh).
  */
-import { parseArgs } from "node:util";
 import { PrivilegeError } from "./privilege.ts";
 import type { IniFile } from "../config/ini.ts";
 import { iniInt, iniList, selectUserSection } from "../config/ini.ts";
@@ -45,6 +44,7 @@ import {
   type JailExecResult,
   jailIsSafe,
   type LogPriority,
+  parseJailCommand,
   Refusal,
   safePathProblems,
   setuidCaller,
@@ -120,43 +120,21 @@ export type UchrootArgs =
  * is not an option (and everything after `--`) goes to the program. The last -j/-x wins.
  */
 export function parseUchrootArgs(args: readonly string[]): UchrootArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      options: {
-        jail: { type: "string", short: "j", multiple: true },
-        exec: { type: "string", short: "x", multiple: true },
-        executable: { type: "string", multiple: true },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-        v: { type: "boolean", multiple: true },
-      },
-      allowPositionals: true,
-      strict: true,
-      tokens: true,
-    });
-  } catch (e) {
-    return { kind: "usage", error: (e as Error).message };
-  }
-  const { values, positionals, tokens } = parsed;
-  if (values.help) return { kind: "help" };
-  if (values.version) return { kind: "version" };
+  const cmd = parseJailCommand(args, { executable: { type: "string", multiple: true } });
+  if (cmd.kind !== "options") return cmd;
   // -x and --executable are one option: the one given last counts.
   let executable: string | undefined;
-  for (const t of tokens) {
-    if (t.kind === "option" && (t.name === "exec" || t.name === "executable")) {
-      executable = t.value;
-    }
+  for (const { name, value } of cmd.given) {
+    if ((name === "exec" || name === "executable") && typeof value === "string") executable = value;
   }
-  const jail = values.jail?.at(-1);
+  const jail = cmd.values.jail?.at(-1);
   if (jail === undefined || jail === "") {
     return { kind: "usage", error: "no jail given (-j JAIL)" };
   }
   if (executable === undefined || executable === "") {
     return { kind: "usage", error: "no executable given (-x EXECUTABLE)" };
   }
-  return { kind: "run", jail, executable, args: positionals };
+  return { kind: "run", jail, executable, args: cmd.args };
 }
 
 // ---------------------------------------------------------------------------------------------

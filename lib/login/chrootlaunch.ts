@@ -32,11 +32,11 @@
  * - errors are also printed on stderr (jailkit only logged most of them).
  * The environment is passed through unchanged, as in jailkit: it is root's.
  */
-import { posix } from "node:path";
 import { type Credentials, PrivilegeError } from "./privilege.ts";
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
 import { type JailNode, JailView } from "../engine/jailpath.ts";
 import { JailkitError } from "../core/errors.ts";
+import * as posix from "../core/posixpath.ts";
 import { VERSION } from "../core/runtime.ts";
 import {
   answerInfo,

@@ -9,7 +9,13 @@
 import { LOG_AUTH } from "../ffi/libc.ts";
 import { readDbFile } from "../lib/config/passwd.ts";
 import { dropPrivileges, execInJail } from "../lib/login/privilege.ts";
-import { hostCallerSystem, log, openToolLog, runPrivileged } from "../lib/entry/setuid.ts";
+import {
+  hostCallerSystem,
+  hostThinSystem,
+  log,
+  openToolLog,
+  runPrivileged,
+} from "../lib/entry/setuid.ts";
 import { EXIT, runProcmailwrapper, USAGE } from "../lib/login/procmailwrapper.ts";
 import { loginInfo } from "../lib/core/runtime.ts";
 import { writeOwnText } from "../lib/core/output.ts";
@@ -21,6 +27,7 @@ function main(): number {
     dropPrivileges,
     readJailFile: readDbFile,
     chdir: (path) => Deno.chdir(path),
+    thin: hostThinSystem("jk_procmailwrapper"),
   });
   if (result.exec === undefined) return result.exitCode;
   try {

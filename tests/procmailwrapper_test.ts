@@ -2,12 +2,15 @@
  * jk_procmailwrapper: every exit code of man/jk_procmailwrapper.8 (EXIT STATUS) on the decision
  * logic with a fake system, the privilege module's entry points it needs (dropPrivileges,
  * keepFd3), then the installed setuid binary (launcher built with KEEP_FD3) end to end, for a
- * jailed and a non-jailed recipient, with stub procmail programs that report what they were given.
+ * jailed and a non-jailed recipient, with stub procmail programs that report what they were given,
+ * and for a recipient in a thin jail (man/jk_thin.ini.5), whose procmail is the host's stub
+ * through the session's /usr bind, with one stage and with two.
  */
 import assert from "node:assert/strict";
 import { VERSION } from "../lib/core/runtime.ts";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import { PrivilegeError, type PrivilegeStep } from "../lib/login/privilege.ts";
+import { THIN_CONFIG_FILE } from "../lib/login/thin_session.ts";
 import type { StatInfo } from "../lib/login/common.ts";
 import {
   EXIT,
@@ -18,6 +21,7 @@ import {
 } from "../lib/login/procmailwrapper.ts";
 import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { syslogListener, TestNamespace } from "./namespace.ts";
+import { fakeThinSystem, statOf, type ThinWorld } from "./thin_fake.ts";
 
 const DIR = 0o040000;
 const REG = 0o100000;
@@ -42,6 +46,8 @@ interface World {
   jailFiles: Record<string, string | undefined>;
   failStep?: PrivilegeStep;
   chdirFails?: boolean;
+  /** The host's jk_thin.ini and the jail's mount points (tests/thin_fake.ts); none by default. */
+  thin?: ThinWorld;
 }
 
 const HOST_PASSWD = "root:x:0:0:root:/root:/bin/bash\n" +
@@ -132,6 +138,7 @@ function run(w: World): Run {
       if (w.chdirFails) throw new Error("ENOENT");
     },
     log: (priority, message) => logs.push([priority, message]),
+    thin: fakeThinSystem(w.thin ?? {}, events),
   };
   return { result: runProcmailwrapper(sys), events, logs };
 }
@@ -284,6 +291,74 @@ Deno.test("exit 41: the home cannot be entered inside the jail; procmail checked
   assert.equal(EXIT.exec, 111);
 });
 
+// A thin jail (man/jk_thin.ini.5) for the jailed recipient, /srv/jail.
+const THIN_SECTION = "[/srv/jail]\nreadonly_binds = /usr\nprivate_tmp = 1\n";
+const THIN_TWO_STAGES = `${THIN_SECTION}private_proc = 1\n`;
+const THIN_POINTS = {
+  usr: statOf(DIR | 0o755),
+  tmp: statOf(DIR | 0o755),
+  proc: statOf(DIR | 0o755),
+};
+
+Deno.test("thin jail: the binds after the jail and home checks, before the chroot", () => {
+  const r = run(world((w) => (w.thin = { config: THIN_SECTION, inJail: THIN_POINTS })));
+  assert.ok(r.result.exec, JSON.stringify(r.logs));
+  assert.deepEqual(r.events, [
+    "chdir /srv/jail",
+    "unshare",
+    "bind /usr -> usr",
+    "tmpfs 64m -> tmp",
+    "jail-drop 1001 1001 [1001,1005]",
+    "cd /home/jkm",
+  ]);
+  // An unsafe home is refused before anything is read or mounted for the thin jail.
+  const home = run(world((w) => {
+    w.thin = { config: THIN_SECTION, inJail: THIN_POINTS };
+    w.lstat["home/jkm"] = undefined;
+  }));
+  assert.equal(home.result.exitCode, EXIT.unsafe);
+  assert.deepEqual(home.events, ["chdir /srv/jail"]);
+  // The host recipient never looks at jk_thin.ini.
+  const host = run(world((w) => (w.uid = 1002, w.thin = { config: "[/home]\nbogus = 1\n" })));
+  assert.ok(host.result.exec);
+});
+
+Deno.test("thin jail: exit 55, 57, 59 as jk_chrootsh's", () => {
+  assert.equal(EXIT.thinConfig, 55);
+  assert.equal(EXIT.thinMountPoint, 57);
+  assert.equal(EXIT.thinSetup, 59);
+  const codes = Object.values(EXIT);
+  assert.equal(new Set(codes).size, codes.length, "every code means one thing");
+  const thin = (t: ThinWorld) => code(world((w) => (w.thin = t)));
+  assert.equal(thin({ config: THIN_SECTION, configStat: statOf(REG | 0o666) }), 55);
+  assert.equal(thin({ config: `${THIN_SECTION}privat_tmp = 1\n`, inJail: THIN_POINTS }), 55);
+  assert.equal(
+    thin({ config: THIN_SECTION, inJail: { ...THIN_POINTS, usr: statOf(DIR | 0o755, 1001) } }),
+    57,
+  );
+  assert.equal(thin({ config: THIN_SECTION, inJail: THIN_POINTS, failing: ["bind:/usr"] }), 59);
+  assert.equal(thin({ config: THIN_TWO_STAGES, inJail: THIN_POINTS, stageRequested: true }), 59);
+  const mountPoint = run(world((w) => {
+    w.thin = { config: THIN_SECTION, inJail: { ...THIN_POINTS, tmp: statOf(DIR | 0o777) } };
+  }));
+  assert.ok(!mountPoint.events.some((e) => e.includes("drop")), "refused before the chroot");
+  assert.ok(mountPoint.logs.some(([p, m]) => p === "err" && m.includes("/srv/jail/tmp is group")));
+});
+
+Deno.test("thin jail with a PID namespace: 'now entering jail' logged by the first stage only", () => {
+  const entering = (r: Run) => r.logs.filter(([, m]) => m.startsWith("now entering jail"));
+  // The fake's restart returns (by throwing), which production's exec only does on failure.
+  const first = run(world((w) => (w.thin = { config: THIN_TWO_STAGES, inJail: THIN_POINTS })));
+  assert.deepEqual(first.events, ["chdir /srv/jail", "restart"]);
+  assert.equal(entering(first).length, 1, JSON.stringify(first.logs));
+  const second = run(world((w) => {
+    w.thin = { config: THIN_TWO_STAGES, inJail: THIN_POINTS, pid: 1, stageRequested: true };
+  }));
+  assert.ok(second.result.exec, JSON.stringify(second.logs));
+  assert.ok(second.events.includes("proc -> proc"));
+  assert.deepEqual(entering(second), [], JSON.stringify(second.logs));
+});
+
 // ---------------------------------------------------------------------------------------------
 // lib/login/privilege.ts: the entry points jk_procmailwrapper adds, each in a fresh process
 
@@ -336,6 +411,9 @@ const SUPP = "jkpms";
 const SUPP_GID = 4342;
 const PLAIN = "jkpmh";
 const PLAIN_UID = 4343;
+/** A recipient in a thin jail (man/jk_thin.ini.5): its procmail is the host's, through /usr. */
+const THIN_USER = "jkpmt";
+const THIN_UID = 4344;
 
 /** A procmail stand-in: what it was started with, one line of the mail from stdin. */
 const STUB = `#!/bin/sh
@@ -348,6 +426,13 @@ echo "fd3=$(readlink /proc/self/fd/3 || echo none) fd4=$(readlink /proc/self/fd/
 read line
 echo "mail: $line"
 `;
+
+/** The host's stub also tells how /usr is mounted where it runs (nothing on most hosts). */
+const HOST_STUB = STUB.replace("#!/bin/sh", "#!/bin/dash").replace(
+  "read line\n",
+  'while read -r _ _ _ _ point opts _; do [ "$point" = /usr ] && echo "usr mount: $opts"; ' +
+    "done < /proc/self/mountinfo\nread line\n",
+);
 
 function buildJail(jail: string): void {
   Deno.mkdirSync(`${jail}/usr/bin`, { recursive: true, mode: 0o755 });
@@ -375,6 +460,28 @@ function buildJail(jail: string): void {
   Deno.chownSync(`${jail}/home/${USER}`, UID, GID);
 }
 
+/**
+ * A thin jail by hand: root's empty mount points, the merged-/usr links, the user's passwd,
+ * group and home; nothing copied.
+ */
+function buildThinJail(jail: string): void {
+  for (const d of ["usr", "proc", "dev", "etc/ssl", `home/${THIN_USER}`]) {
+    Deno.mkdirSync(`${jail}/${d}`, { recursive: true, mode: 0o755 });
+  }
+  Deno.chmodSync(`${jail}/home/${THIN_USER}`, 0o700);
+  Deno.chownSync(`${jail}/home/${THIN_USER}`, THIN_UID, GID);
+  for (const l of ["bin", "lib", "lib64", "sbin"]) Deno.symlinkSync(`usr/${l}`, `${jail}/${l}`);
+  Deno.writeTextFileSync(`${jail}/etc/nsswitch.conf`, "passwd: files\ngroup: files\n");
+  Deno.writeTextFileSync(
+    `${jail}/etc/passwd`,
+    `root:x:0:0:root:/root:/bin/sh\n${THIN_USER}:x:${THIN_UID}:${GID}::/home/${THIN_USER}:/bin/sh\n`,
+  );
+  Deno.writeTextFileSync(
+    `${jail}/etc/group`,
+    `root:x:0:\n${GROUP_NAME}:x:${GID}:\n${SUPP}:x:${SUPP_GID}:${THIN_USER}\n`,
+  );
+}
+
 rootTest("jk_procmailwrapper installed: jailed and host recipients, fd 3, refusals", async (t) => {
   const { dir: root, cleanup } = safeTestRoot("procmail-e2e");
   const log = syslogListener(`${root}/log.sock`);
@@ -389,16 +496,20 @@ rootTest("jk_procmailwrapper installed: jailed and host recipients, fd 3, refusa
     assert.equal(Deno.statSync(wrapper).mode! & 0o7777, 0o4755);
     const jail = `${root}/jail`;
     buildJail(jail);
+    const thinJail = `${root}/thin`;
+    buildThinJail(thinJail);
     // The host's procmail is replaced by the stub inside the namespace only.
     for (const d of ["bin-up", "bin-work"]) Deno.mkdirSync(`${root}/${d}`, { mode: 0o755 });
-    Deno.writeTextFileSync(`${root}/bin-up/procmail`, STUB.replace("#!/bin/sh", "#!/bin/dash"));
+    Deno.writeTextFileSync(`${root}/bin-up/procmail`, HOST_STUB);
     Deno.chmodSync(`${root}/bin-up/procmail`, 0o755);
     await ns.must(
       `mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=${root}/bin-up,` +
         `workdir=${root}/bin-work /usr/bin && mount -t proc proc ${jail}/proc && ` +
         `groupadd -g ${GID} ${GROUP_NAME} && groupadd -g ${SUPP_GID} ${SUPP} && ` +
         `useradd -M -u ${UID} -g ${GID} -G ${SUPP} -d ${jail}/./home/${USER} ${USER} && ` +
-        `useradd -M -u ${PLAIN_UID} -g ${GID} -G ${SUPP} -d /nonexistent ${PLAIN}`,
+        `useradd -M -u ${PLAIN_UID} -g ${GID} -G ${SUPP} -d /nonexistent ${PLAIN} && ` +
+        `useradd -M -u ${THIN_UID} -g ${GID} -G ${SUPP} -d ${thinJail}/./home/${THIN_USER} ` +
+        `${THIN_USER} && mount -t proc proc ${thinJail}/proc && mkdir -p /etc/jailkit`,
     );
     Deno.writeTextFileSync(`${root}/fd3-file`, "");
 
@@ -408,6 +519,7 @@ rootTest("jk_procmailwrapper installed: jailed and host recipients, fd 3, refusa
       argv0 = "jk_procmailwrapper",
       fd3 = true,
       groups = "--init-groups",
+      env = "FOO=bar",
     ) =>
       ns!.sh(
         `umask 027; exec python3 -c 'import os
@@ -418,7 +530,7 @@ def place(path, n):
 if ${fd3 ? "True" : "False"}: place("${root}/fd3-file", 3)
 place("/dev/zero", 4)
 os.execvp("setpriv", ["setpriv", "--reuid=${uid}", "--regid=${GID}", "${groups}", "env",
-  "-i", "FOO=bar", "/usr/bin/python3", "-c",
+  "-i", "${env}", "/usr/bin/python3", "-c",
   "import os; os.execv(\\"${wrapper}\\", [\\"${argv0}\\", \\"-a\\", \\"x y\\"])"])'`,
         { stdin: "From: someone@example.org\nSubject: hi\n\nbody\n" },
       );
@@ -526,6 +638,94 @@ os.execvp("setpriv", ["setpriv", "--reuid=${uid}", "--regid=${GID}", "${groups}"
       assert.equal(notMine.code, 53);
       assert.equal(unsafe.stdout + notMine.stdout, "");
     });
+
+    /** Sets the namespace's jk_thin.ini (root:root 0644) to `text`. */
+    const writeThinIni = (text: string) =>
+      ns!.must(
+        `cat > ${THIN_CONFIG_FILE}.new && chmod 0644 ${THIN_CONFIG_FILE}.new && ` +
+          `mv ${THIN_CONFIG_FILE}.new ${THIN_CONFIG_FILE}`,
+        { stdin: text },
+      );
+    const thinLines = [
+      "args: -a x y",
+      `uid=${THIN_UID}(${THIN_USER}) gid=${GID}(${GROUP_NAME}) ` +
+      `groups=${GID}(${GROUP_NAME}),${SUPP_GID}(${SUPP})`,
+      `export HOME='/home/${THIN_USER}'`,
+      `export PWD='/home/${THIN_USER}'`,
+      `export USER='${THIN_USER}'`,
+      `cwd=/home/${THIN_USER} umask=0027`,
+      "NoNewPrivs:\t1",
+      `fd3=${root}/fd3-file fd4=none`,
+      "usr mount: OPTIONS",
+      "mail: From: someone@example.org",
+      "",
+    ].join("\n");
+    /** The stub's output, its /usr mount options checked and replaced by OPTIONS. */
+    const thinDelivery = (out: { code: number; stdout: string; stderr: string }) => {
+      assert.equal(out.code, 0, out.stderr + out.stdout);
+      assert.match(out.stdout, /^usr mount: ro,nosuid,nodev(,|$)/m);
+      assert.equal(out.stdout.replace(/^usr mount: .*$/m, "usr mount: OPTIONS"), thinLines);
+    };
+    const enteringLines = (since: number) =>
+      log.messages.slice(since).filter((m) => m.includes("now entering jail"));
+    const settle = () => new Promise((res) => setTimeout(res, 100));
+
+    await t.step("thin jail: the host's procmail through the read-only /usr bind", async () => {
+      await writeThinIni(`[${thinJail}]\nreadonly_binds = /usr\n`);
+      const since = log.messages.length;
+      thinDelivery(await deliver(THIN_UID));
+      await settle();
+      assert.equal(enteringLines(since).length, 1, log.messages.slice(since).join("\n"));
+      const mounts = (await ns!.must("cat /proc/self/mountinfo")).stdout;
+      assert.ok(!mounts.includes(`${thinJail}/usr`), "the bind stays in the session");
+    });
+
+    await t.step(
+      "thin jail with a PID namespace: two stages, one 'now entering' line",
+      async () => {
+        await writeThinIni(`[${thinJail}]\nreadonly_binds = /usr\nprivate_proc = 1\n`);
+        const since = log.messages.length;
+        thinDelivery(await deliver(THIN_UID));
+        await settle();
+        const lines = log.messages.slice(since);
+        assert.ok(lines.some((m) => m.includes("new PID namespace")), lines.join("\n"));
+        assert.equal(enteringLines(since).length, 1, lines.join("\n"));
+        // The session's /proc was mounted over the host's the test put there: gone with it.
+        const mounts = (await ns!.must("cat /proc/self/mountinfo")).stdout;
+        assert.equal(mounts.split(`${thinJail}/proc `).length, 2, mounts);
+      },
+    );
+
+    await t.step(
+      "thin jail refusals: 55 jk_thin.ini, 57 mount point, 59 stage marker",
+      async () => {
+        await ns!.must(`chmod 0666 ${THIN_CONFIG_FILE}`);
+        const unsafe = await deliver(THIN_UID);
+        await ns!.must(`chmod 0644 ${THIN_CONFIG_FILE}`);
+        assert.equal(unsafe.code, 55, unsafe.stderr);
+        // usr is checked with the jail (53): a mount point outside the system directories.
+        await writeThinIni(`[${thinJail}]\nreadonly_binds = /usr, /etc/ssl\nprivate_proc = 1\n`);
+        Deno.chownSync(`${thinJail}/etc/ssl`, THIN_UID, GID);
+        const since = log.messages.length;
+        const owned = await deliver(THIN_UID);
+        Deno.chownSync(`${thinJail}/etc/ssl`, 0, 0);
+        assert.equal(owned.code, 57, owned.stderr);
+        await settle();
+        assert.match(
+          log.messages.slice(since).join("\n"),
+          /mount point refused: .*\/etc\/ssl is not owned by root/,
+        );
+        const marker = await deliver(
+          THIN_UID,
+          "jk_procmailwrapper",
+          true,
+          "--init-groups",
+          "JAILKIT_THIN_STAGE=2",
+        );
+        assert.equal(marker.code, 59, marker.stderr);
+        assert.equal(unsafe.stdout + owned.stdout + marker.stdout, "");
+      },
+    );
   } finally {
     await log.close();
     if (ns) await ns.close();

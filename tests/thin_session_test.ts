@@ -31,6 +31,7 @@ import {
 import { EXIT as CHROOTSH_EXIT } from "../lib/login/chrootsh.ts";
 import { EXIT as UCHROOT_EXIT } from "../lib/login/uchroot.ts";
 import { EXIT as LAUNCH_EXIT } from "../lib/login/chrootlaunch.ts";
+import { EXIT as PROCMAIL_EXIT } from "../lib/login/procmailwrapper.ts";
 import { copyInto, DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { sh, syslogListener, TestNamespace } from "./namespace.ts";
 import { FakeRestart, fakeThinSystem, statOf, type ThinWorld } from "./thin_fake.ts";
@@ -63,6 +64,9 @@ function goodJail(): Record<string, StatInfo> {
   };
 }
 
+/** The tool's line for its log, which enterThinSession writes once per login. */
+const ENTERING = "now entering jail /srv/thin for user x (1001)";
+
 function attempt(
   w: ThinWorld,
 ): { code: number | "restarted" | 0; events: string[]; logs: string[] } {
@@ -70,7 +74,7 @@ function attempt(
   const logs: string[] = [];
   const sys = fakeThinSystem(w, events);
   try {
-    enterThinSession(sys, JAIL, (p, m) => logs.push(`${p}: ${m}`));
+    enterThinSession(sys, JAIL, (p, m) => logs.push(`${p}: ${m}`), ENTERING);
   } catch (e) {
     if (e instanceof Refusal) return { code: e.exitCode, events, logs };
     throw e;
@@ -119,10 +123,11 @@ Deno.test("openMountPoint: every component is checked; descriptors closed on ref
   assert.equal(sys.openCount(), 0);
 });
 
-Deno.test("no jk_thin.ini, or no section for the jail: nothing at all happens", () => {
-  assert.deepEqual(attempt({}), { code: 0, events: [], logs: [] });
+Deno.test("no jk_thin.ini, or no section for the jail: nothing happens but the log line", () => {
+  const entering = [`info: ${ENTERING}`];
+  assert.deepEqual(attempt({}), { code: 0, events: [], logs: entering });
   const other = attempt({ config: SECTION.replace(JAIL, "/srv/other"), inJail: goodJail() });
-  assert.deepEqual(other, { code: 0, events: [], logs: [] });
+  assert.deepEqual(other, { code: 0, events: [], logs: entering });
   // A caller's stage marker means nothing for an ordinary jail.
   assert.equal(attempt({ stageRequested: true }).code, 0);
 });
@@ -134,7 +139,7 @@ Deno.test("one stage: namespaces, then binds, tmpfs and proc onto the checked mo
   assert.deepEqual(r, {
     code: 0,
     events: ["unshare+net", "bind /etc/ssl -> etc/ssl", "bind /usr -> usr", "tmpfs 8m -> tmp"],
-    logs: [],
+    logs: [`info: ${ENTERING}`],
   });
   // a caller's stage marker is ignored without a PID namespace
   assert.equal(attempt({ config: text, inJail: goodJail(), stageRequested: true }).code, 0);
@@ -145,8 +150,9 @@ Deno.test("PID namespace: stage 1 restarts, stage 2 (PID 1) mounts proc too", ()
   // The fake's restart returns by throwing, which production only does when the exec failed.
   assert.equal(first.code, THIN_EXIT.setup);
   assert.deepEqual(first.events, ["restart"]);
-  assert.match(first.logs[0], /^info: thin jail \/srv\/thin: new PID namespace/);
-  assert.match(first.logs[1], /^err: thin jail \/srv\/thin: cannot start the second stage/);
+  assert.equal(first.logs[0], `info: ${ENTERING}`);
+  assert.match(first.logs[1], /^info: thin jail \/srv\/thin: new PID namespace/);
+  assert.match(first.logs[2], /^err: thin jail \/srv\/thin: cannot start the second stage/);
 
   const second = attempt({ config: SECTION, inJail: goodJail(), pid: 1, stageRequested: true });
   assert.deepEqual(second, {
@@ -159,7 +165,7 @@ Deno.test("PID namespace: stage 1 restarts, stage 2 (PID 1) mounts proc too", ()
       "proc -> proc",
     ],
     logs: [],
-  });
+  }, "the first stage logged the entering line: the second does not");
 });
 
 Deno.test("exit 59: a caller's stage marker, not the main thread, unshare or a mount failing", () => {
@@ -167,6 +173,7 @@ Deno.test("exit 59: a caller's stage marker, not the main thread, unshare or a m
   assert.equal(marker.code, THIN_EXIT.setup);
   assert.deepEqual(marker.events, []);
   assert.match(marker.logs[0], /JAILKIT_THIN_STAGE is set but this process \(pid 4242\)/);
+  assert.equal(marker.logs.length, 1, "refused before entering");
 
   const thread = attempt({ config: SECTION, inJail: goodJail(), pid: 1, tid: 7 });
   assert.equal(thread.code, THIN_EXIT.setup);
@@ -233,8 +240,9 @@ Deno.test("prepareThin and carryOutThin apart: jk_chrootlaunch learns the stage 
   );
 });
 
-Deno.test("exit codes 55, 57, 59 are free and the same in the three tools", () => {
-  for (const table of [CHROOTSH_EXIT, UCHROOT_EXIT, LAUNCH_EXIT] as Record<string, number>[]) {
+Deno.test("exit codes 55, 57, 59 are free and the same in the four tools", () => {
+  const tables = [CHROOTSH_EXIT, UCHROOT_EXIT, LAUNCH_EXIT, PROCMAIL_EXIT];
+  for (const table of tables as Record<string, number>[]) {
     assert.equal(table.thinConfig, 55);
     assert.equal(table.thinMountPoint, 57);
     assert.equal(table.thinSetup, 59);
@@ -415,7 +423,12 @@ rootTest("thin jails installed: sessions, isolation and attacks", async (t) => {
       assert.ok(lines.includes(String(UID)), `set-uid id reported: ${r.stdout}`);
     });
 
+    /** The "now entering jail" lines logged since `since`. */
+    const enteringSince = (since: number) =>
+      log.messages.slice(since).filter((m) => m.includes("now entering jail"));
+
     await t.step("private /tmp and /proc: the session alone, its shell is PID 1", async () => {
+      const since = log.messages.length;
       const r = await login(
         'echo pid=$$; grep " /tmp " /proc/self/mountinfo; touch /tmp/mine && echo tmp-ok; ' +
           "stat -c tmp=%a:%u:%g /tmp; ps -e -o pid=,comm=",
@@ -428,6 +441,9 @@ rootTest("thin jails installed: sessions, isolation and attacks", async (t) => {
       const ps = r.stdout.split("\n").filter((l) => /^\s*\d+ \S+$/.test(l));
       // bash execs its last command: ps itself is PID 1, and all there is.
       assert.deepEqual(ps.map((l) => l.trim()), ["1 ps"]);
+      await settle();
+      assert.equal(enteringSince(since).length, 1, logSince(since));
+      assert.match(logSince(since), /new PID namespace/);
       assert.equal(
         (await ns!.sh(`ls ${jail}/tmp ${jail}/proc`)).stdout,
         `${jail}/proc:\n\n${jail}/tmp:\n`,
@@ -644,6 +660,7 @@ rootTest("thin jails installed: sessions, isolation and attacks", async (t) => {
       await ns!.must(
         `printf '[${USER}]\\nallowed_jails = ${jail}\\n' > /etc/jailkit/jk_uchroot.ini`,
       );
+      const since = log.messages.length;
       const u = await ns!.sh(
         asUser(
           `${root}/usr/bin/jk_uchroot -j ${jail} -x /usr/bin/bash -- -c ` +
@@ -653,6 +670,8 @@ rootTest("thin jails installed: sessions, isolation and attacks", async (t) => {
       await ns!.must("rm /etc/jailkit/jk_uchroot.ini");
       assert.equal(u.code, 0, u.stderr + u.stdout);
       assert.match(u.stdout, /^pid=1\n.* \/usr ro,nosuid,nodev/);
+      await settle();
+      assert.equal(enteringSince(since).length, 1, logSince(since));
       const l = await ns!.sh(
         `${root}/usr/sbin/jk_chrootlaunch -j ${jail} -u ${USER} -x /usr/bin/bash -- -c ` +
           `'echo pid=$$; grep " /tmp " /proc/self/mountinfo; id -u'`,

@@ -167,7 +167,12 @@ function sessionEnv(): Map<string, string> {
 }
 
 /** The entry points that set up thin sessions, and where tools/install.ts puts each launcher. */
-const LAUNCHER_DIR = { jk_chrootsh: "sbin", jk_uchroot: "bin", jk_chrootlaunch: "sbin" } as const;
+const LAUNCHER_DIR = {
+  jk_chrootsh: "sbin",
+  jk_uchroot: "bin",
+  jk_procmailwrapper: "bin",
+  jk_chrootlaunch: "sbin",
+} as const;
 
 function fdStat(fd: number): StatInfo {
   const st = statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);

@@ -53,7 +53,7 @@ import {
   stepExitTable,
   stripTrailingSlash,
 } from "./common.ts";
-import { carryOutThin, prepareThin, THIN_EXIT, type ThinSystem } from "./thin_session.ts";
+import { carryOutThin, prepareThin, THIN_TOOL_EXIT, type ThinSystem } from "./thin_session.ts";
 
 /** Exit codes, as jailkit 2.23 (and the thin jails' 55, 57, 59, man/jk_thin.ini.5). */
 export const EXIT = {
@@ -69,9 +69,7 @@ export const EXIT = {
   chroot: 35,
   setgid: 37,
   setuid: 39,
-  thinConfig: THIN_EXIT.config,
-  thinMountPoint: THIN_EXIT.mountPoint,
-  thinSetup: THIN_EXIT.setup,
+  ...THIN_TOOL_EXIT,
 } as const;
 
 /** Which exit code each failed privilege step gives. */

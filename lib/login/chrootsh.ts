@@ -49,7 +49,7 @@ import {
   setuidCaller,
   stripTrailingSlash,
 } from "./common.ts";
-import { enterThinSession, THIN_EXIT, type ThinSystem } from "./thin_session.ts";
+import { enterThinSession, THIN_TOOL_EXIT, type ThinSystem } from "./thin_session.ts";
 export const CONFIG_FILE = "/etc/jailkit/jk_chrootsh.ini";
 
 /** What `jk_chrootsh --help` prints (man/jk_chrootsh.8, SYNOPSIS). */
@@ -71,9 +71,7 @@ export const EXIT = {
   realRoot: 12,
   configDir: 14,
   emptyHome: 16,
-  thinConfig: THIN_EXIT.config,
-  thinMountPoint: THIN_EXIT.mountPoint,
-  thinSetup: THIN_EXIT.setup,
+  ...THIN_TOOL_EXIT,
 } as const;
 
 /** Which exit code each failed privilege step gives. */
@@ -263,8 +261,12 @@ export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
       sys.log("err", `home ${user.home} ${why}`);
       throw new Refusal(EXIT.unsafe);
     }
-    sys.log("info", `now entering jail ${jail} for ${who} with arguments ${sys.args.join(" ")}`);
-    enterThinSession(sys.thin, jail, sys.log);
+    enterThinSession(
+      sys.thin,
+      jail,
+      sys.log,
+      `now entering jail ${jail} for ${who} with arguments ${sys.args.join(" ")}`,
+    );
   };
   try {
     sys.enterJail(jail, { uid: sys.uid, gid: sys.gid, groups }, checkJailAndHome);

@@ -9,6 +9,8 @@
  * Deliberately different from jailkit 2.23 (listed for admins in man/jk_procmailwrapper.8):
  * - the jail gets the same safety checks as jk_chrootsh (the jail and its dev, etc, lib, usr,
  *   bin, sbin), not only the jail directory;
+ * - a thin jail (man/jk_thin.ini.5) gets its session as with jk_chrootsh, after the checks of
+ *   the jail and the home (exit 55, 57, 59);
  * - the supplementary groups are the caller's own on both paths, as jk_chrootsh keeps them;
  *   jailkit called initgroups (inside the jail for a jailed user), which gave back groups the
  *   caller had dropped;
@@ -38,6 +40,7 @@ import {
   safePathProblems,
   stripTrailingSlash,
 } from "./common.ts";
+import { enterThinSession, THIN_TOOL_EXIT, type ThinSystem } from "./thin_session.ts";
 
 /** Where procmail is, on the host and inside every jail (jailkit's PROCMAILPATH). */
 export const PROCMAIL = "/usr/bin/procmail";
@@ -51,10 +54,10 @@ syslog. See jk_procmailwrapper(8).`;
 export const ACCEPTED_NAMES: readonly string[] = ["jk_procmailwrapper", "-jk_procmailwrapper"];
 
 /**
- * Exit codes: jk_chrootsh's for the same path into the jail (jailkit 2.23). `argv0` (1) also
- * means the host's procmail could not be executed.
+ * Exit codes: jk_chrootsh's for the same path into the jail (jailkit 2.23), a thin jail's
+ * included. `argv0` (1) also means the host's procmail could not be executed.
  */
-export const EXIT = JAIL_LOGIN_EXIT;
+export const EXIT = { ...JAIL_LOGIN_EXIT, ...THIN_TOOL_EXIT } as const;
 
 /** Which exit code each failed privilege step gives (jk_chrootsh's codes). */
 export const STEP_EXIT = JAIL_LOGIN_STEP_EXIT;
@@ -65,6 +68,8 @@ export interface ProcmailSystem extends CallerSystem {
   /** Inside the jail, as the user: a file's text, or undefined when unreadable. */
   readJailFile(path: string): string | undefined;
   chdir(path: string): void;
+  /** The thin-jail steps (lib/login/thin_session.ts). */
+  readonly thin: ThinSystem;
 }
 
 export type ProcmailResult =
@@ -169,8 +174,10 @@ export function runProcmailwrapper(sys: ProcmailSystem): ProcmailResult {
       sys.log("err", `home ${user.home} of ${who} is missing, a symlink or not the user's`);
       throw new Refusal(EXIT.unsafe);
     }
-    sys.log(
-      "info",
+    enterThinSession(
+      sys.thin,
+      jail,
+      sys.log,
       `now entering jail ${jail} for ${who} to run procmail with arguments ` +
         sys.args.join(" "),
     );

@@ -1,8 +1,9 @@
 /**
- * The session of a thin jail (man/jk_thin.ini.5): what jk_chrootsh, jk_uchroot and
- * jk_chrootlaunch do between their jail checks and the chroot when /etc/jailkit/jk_thin.ini has
- * a section for the jail. The decisions (which stage, which mount point is refused, which exit
- * code) run here against a ThinSystem; the production one is lib/entry/setuid.ts hostThinSystem.
+ * The session of a thin jail (man/jk_thin.ini.5): what jk_chrootsh, jk_uchroot,
+ * jk_procmailwrapper and jk_chrootlaunch do between their jail checks and the chroot when
+ * /etc/jailkit/jk_thin.ini has a section for the jail. The decisions (which stage, which mount
+ * point is refused, which exit code) run here against a ThinSystem; the production one is
+ * lib/entry/setuid.ts hostThinSystem.
  *
  *   prepareThin      jk_thin.ini checked like a tool's own ini (root:root regular file, not a
  *                    symlink, not group/world writable) and parsed; the jail's section
@@ -62,7 +63,10 @@ export const THIN_CONFIG_FILE = `${CONFIG_DIR}/${THIN_CONFIG_NAME}`;
 /** Set by stage 1 in the environment it hands the launcher (see the module doc). */
 export const THIN_STAGE_VAR = "JAILKIT_THIN_STAGE";
 
-/** Exit codes of a thin login, the same in jk_chrootsh, jk_uchroot and jk_chrootlaunch. */
+/**
+ * Exit codes of a thin login, the same in jk_chrootsh, jk_uchroot, jk_procmailwrapper and
+ * jk_chrootlaunch.
+ */
 export const THIN_EXIT = {
   /** jk_thin.ini is unsafe, unreadable or malformed */
   config: 55,
@@ -70,6 +74,13 @@ export const THIN_EXIT = {
   mountPoint: 57,
   /** a namespace, mount or the second start failed */
   setup: 59,
+} as const;
+
+/** THIN_EXIT under the names the tools' EXIT tables give them. */
+export const THIN_TOOL_EXIT = {
+  thinConfig: THIN_EXIT.config,
+  thinMountPoint: THIN_EXIT.mountPoint,
+  thinSetup: THIN_EXIT.setup,
 } as const;
 
 const S_IFMT = 0o170000;
@@ -301,7 +312,20 @@ export function carryOutThin(sys: ThinSystem, plan: ThinPlan, report: Report): v
   }
 }
 
-/** prepareThin then carryOutThin: the whole thin step of jk_chrootsh and jk_uchroot. */
-export function enterThinSession(sys: ThinSystem, jail: string, report: Report): void {
-  carryOutThin(sys, prepareThin(sys, jail, report), report);
+/**
+ * prepareThin then carryOutThin: the whole thin step of jk_chrootsh, jk_uchroot and
+ * jk_procmailwrapper, with the tool's `entering` line ("now entering jail ...", info) in
+ * between. With a PID namespace only the first stage logs it, with the caller's pid: the
+ * second stage (the namespace's PID 1) checks everything again but the login is the same one.
+ * A refused jk_thin.ini or stage marker comes before the line.
+ */
+export function enterThinSession(
+  sys: ThinSystem,
+  jail: string,
+  report: Report,
+  entering: string,
+): void {
+  const plan = prepareThin(sys, jail, report);
+  if (plan.kind !== "setup" || !plan.secondStage) report("info", entering);
+  carryOutThin(sys, plan, report);
 }

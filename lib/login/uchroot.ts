@@ -51,7 +51,7 @@ import {
   type StatInfo,
   stepExitTable,
 } from "./common.ts";
-import { enterThinSession, THIN_EXIT, type ThinSystem } from "./thin_session.ts";
+import { enterThinSession, THIN_TOOL_EXIT, type ThinSystem } from "./thin_session.ts";
 
 export const CONFIG_FILE = "/etc/jailkit/jk_uchroot.ini";
 
@@ -76,9 +76,7 @@ export const EXIT = {
   setuid: 36,
   inJailName: IN_JAIL_EXIT.name,
   unsafe: 53,
-  thinConfig: THIN_EXIT.config,
-  thinMountPoint: THIN_EXIT.mountPoint,
-  thinSetup: THIN_EXIT.setup,
+  ...THIN_TOOL_EXIT,
   exec: 111,
   internal: 154,
 } as const;
@@ -313,15 +311,16 @@ export function runUchroot(sys: UchrootSystem): UchrootResult {
       sys.stderr(`jk_uchroot: jail ${jail} is not safe; see the system log\n`);
       throw new Refusal(EXIT.unsafe);
     }
-    sys.log(
-      "info",
+    enterThinSession(
+      sys.thin,
+      jail,
+      (priority, message) => {
+        sys.log(priority, message);
+        if (priority === "err") sys.stderr(`jk_uchroot: ${message}\n`);
+      },
       `now entering jail ${jail} for ${who} to run ${cmd.executable} with arguments ` +
         cmd.args.join(" "),
     );
-    enterThinSession(sys.thin, jail, (priority, message) => {
-      sys.log(priority, message);
-      if (priority === "err") sys.stderr(`jk_uchroot: ${message}\n`);
-    });
   };
   try {
     sys.enterJail(jail, { uid: sys.uid, gid: sys.gid, groups }, checkJail);

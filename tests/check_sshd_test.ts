@@ -17,6 +17,7 @@ import {
 } from "../lib/admin/check_sshd.ts";
 import { JailkitError } from "../lib/core/errors.ts";
 import { REPO_ROOT, rootTest, SYSTEM_PATH, tempDir } from "./helpers.ts";
+import { createRunSshd } from "./sshd.ts";
 
 const FIXTURES = `${REPO_ROOT}/tests/fixtures/sshd`;
 const debianDefault = () => Deno.readTextFileSync(`${FIXTURES}/debian-default.txt`);
@@ -238,6 +239,9 @@ function sshdPath(): string {
 
 rootTest("querySshd: the real sshd on temporary configurations, Match by user", () => {
   const { dir, cleanup } = tempDir("check-sshd");
+  // sshd -T refuses to run without its privilege-separation directory, which only a running
+  // sshd's service makes.
+  const createdRunSshd = createRunSshd();
   try {
     const key = `${dir}/host_ed25519`;
     const keygen = new Deno.Command("ssh-keygen", {
@@ -273,6 +277,7 @@ rootTest("querySshd: the real sshd on temporary configurations, Match by user", 
     assert.equal(typeof broken, "string");
     assert.match(broken as string, /exited with status 255: .*NoSuchKeyword/i);
   } finally {
+    if (createdRunSshd) Deno.removeSync("/run/sshd");
     cleanup();
   }
 });

@@ -163,6 +163,8 @@ rootTest("install: layout, ownership, modes, kept configs, staging, unsafe prefi
     await t.step("first install: everything root:root, only the setuid tools set-uid", async () => {
       const r = await sh(installCmd(`--prefix ${prefix}`), space.ns);
       assert.equal(r.code, 0, r.stderr + r.stdout);
+      // The bundler is there (CI fetched it): every login entry must have been bundled.
+      assert.doesNotMatch(r.stdout + r.stderr, /runs from its sources/, r.stdout + r.stderr);
       for (const [path, st] of walk(prefix)) {
         assert.equal(st.uid, 0, path);
         assert.equal(st.gid, 0, path);

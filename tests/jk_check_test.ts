@@ -15,6 +15,7 @@ import {
   SYSTEM_PATH,
   tempDir,
 } from "./helpers.ts";
+import { createRunSshd } from "./sshd.ts";
 
 /** Our tool even under JK_REFERENCE: fixtures must not depend on the tool being judged. */
 async function ours(tool: string, args: string[], env: Record<string, string>) {
@@ -158,6 +159,9 @@ rootTest("jk_check: jails of host accounts (/./ homes), their jail entry and she
   const J = f.jail;
   const name = `jkc${crypto.randomUUID().slice(0, 6)}`;
   must("useradd", ["-M", "-d", `${J}/./home/${name}`, "-s", "/usr/sbin/jk_chrootsh", name]);
+  // sshd -T refuses to run without its privilege-separation directory, which only a running
+  // sshd's service makes.
+  const createdRunSshd = createRunSshd();
   try {
     const uid = Number(must("id", ["-u", name]).trim());
     const gid = Number(must("id", ["-g", name]).trim());
@@ -252,6 +256,7 @@ rootTest("jk_check: jails of host accounts (/./ homes), their jail entry and she
       `(it has /bin/bash)`,
     ]);
   } finally {
+    if (createdRunSshd) Deno.removeSync("/run/sshd");
     try {
       // -f: another test's leftover process may still run under a reused uid.
       must("userdel", ["-f", name]);

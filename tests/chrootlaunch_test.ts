@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
-import { PrivilegeError, type PrivilegeStep } from "../lib/login/privilege.ts";
+import type { PrivilegeStep } from "../lib/login/privilege.ts";
 import { initgroups, type StatInfo } from "../lib/login/common.ts";
 import { JailkitError } from "../lib/core/errors.ts";
 import {
@@ -20,17 +20,21 @@ import {
   runChrootlaunch,
 } from "../lib/login/chrootlaunch.ts";
 import { pidDirProblem, writePidFile } from "../lib/core/safeio.ts";
-import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
-import { syslogListener, TestNamespace } from "./namespace.ts";
+import { rootTest, safeTestRoot } from "./helpers.ts";
+import { logsSince } from "./namespace.ts";
+import {
+  buildLoginJail,
+  DIR,
+  exitOf,
+  FakeEffects,
+  LNK,
+  type Recording,
+  REG,
+  statOf as st,
+  withInstalledTools,
+  worldsFrom,
+} from "./login_fixture.ts";
 import { noThinSystem } from "./thin_fake.ts";
-
-const DIR = 0o040000;
-const REG = 0o100000;
-const LNK = 0o120000;
-
-function st(mode: number, uid = 0, gid = 0): StatInfo {
-  return { mode, uid, gid, isSymlink: (mode & 0o170000) === LNK };
-}
 
 const PASSWD = "root:x:0:0:root:/root:/bin/bash\n" +
   "daemon:x:1:1::/:/usr/sbin/nologin\n" +
@@ -235,7 +239,7 @@ interface World {
   failStep?: PrivilegeStep;
 }
 
-function world(change: (w: World) => void = () => {}): World {
+const world = worldsFrom((): World => {
   const nodes: Record<string, StatInfo> = {
     [JAIL]: st(DIR | 0o755),
     [`${JAIL}/usr`]: st(DIR | 0o755),
@@ -246,7 +250,7 @@ function world(change: (w: World) => void = () => {}): World {
     [`${JAIL}/etc`]: st(DIR | 0o755),
     "/srv/link": st(LNK | 0o777),
   };
-  const w: World = {
+  return {
     args: ["-j", JAIL, "-u", "jkd", "-x", "/usr/bin/id", "--", "-a"],
     uid: 0,
     euid: 0,
@@ -255,30 +259,21 @@ function world(change: (w: World) => void = () => {}): World {
     links: { [`${JAIL}/bin`]: "usr/bin", "/srv/link": "jail" },
     realpath: { [JAIL]: JAIL, "/srv/link": JAIL, "/srv/jail/.": JAIL, "/": "/" },
   };
-  change(w);
-  return w;
-}
+});
 
-interface Run {
+interface Run extends Recording {
   result: ChrootlaunchResult;
-  events: string[];
-  logs: [string, string][];
-  stdout: string;
-  stderr: string;
 }
 
 function run(w: World): Run {
-  const events: string[] = [];
-  const logs: [string, string][] = [];
-  let stdout = "";
-  let stderr = "";
-  let entered: string | undefined;
+  const fx = new FakeEffects(w.failStep);
+  const { events } = fx;
   /** "." and "./x" mean the jail once the process is in it. */
   const host = (p: string) =>
-    entered !== undefined && (p === "." || p.startsWith("./"))
-      ? entered + p.slice(1)
-      : entered !== undefined && !p.startsWith("/")
-      ? `${entered}/${p}`
+    fx.entered !== undefined && (p === "." || p.startsWith("./"))
+      ? fx.entered + p.slice(1)
+      : fx.entered !== undefined && !p.startsWith("/")
+      ? `${fx.entered}/${p}`
       : p;
   const follow = (p: string): StatInfo | undefined => {
     const node = w.nodes[p];
@@ -311,36 +306,20 @@ function run(w: World): Run {
     },
     realpath: (p) => w.realpath[p],
     writePidFile: (path, pid) => {
-      assert.equal(entered, JAIL, "the pid file is written after the checks, before chroot");
+      assert.equal(fx.entered, JAIL, "the pid file is written after the checks, before chroot");
       events.push(`pidfile ${path} ${pid}`);
       if (w.pidFails) throw new JailkitError("unsafe-jail", w.pidFails);
     },
-    enterJail: (jail, creds, beforeChroot) => {
-      const fail = (step: PrivilegeStep) => {
-        if (w.failStep === step) throw new PrivilegeError(step, `${step} failed`);
-      };
-      events.push(`chdir ${jail}`);
-      fail("chdir-jail");
-      fail("getcwd");
-      entered = jail;
-      beforeChroot();
-      fail("chroot");
-      fail("setgroups");
-      fail("setresgid");
-      fail("setresuid");
-      fail("verify");
-      events.push(`drop ${creds.uid} ${creds.gid} [${creds.groups}]`);
-    },
-    log: (priority, message) => logs.push([priority, message]),
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
+    enterJail: fx.enterJail,
+    log: fx.log,
+    stdout: fx.writeStdout,
+    stderr: fx.writeStderr,
   };
-  return { result: runChrootlaunch(sys), events, logs, stdout, stderr };
+  return { result: runChrootlaunch(sys), ...fx.recording() };
 }
 
 function code(w: World): number {
-  const r = run(w).result;
-  return r.exec ? 0 : r.exitCode;
+  return exitOf(run(w).result);
 }
 
 Deno.test("run: -u USER starts the program as the user, primary group, the user's groups", () => {
@@ -483,147 +462,129 @@ const SUPP = "jkcls";
 const SUPP_GID = 4332;
 
 function buildJail(jail: string): void {
-  Deno.mkdirSync(`${jail}/usr/bin`, { recursive: true, mode: 0o755 });
-  for (const p of ["/usr/bin/dash", "/usr/bin/id"]) {
-    copyInto(jail, p);
-    for (const lib of librariesOf(p)) copyInto(jail, lib);
-  }
-  Deno.symlinkSync("usr/bin", `${jail}/bin`);
-  Deno.symlinkSync("dash", `${jail}/usr/bin/sh`);
-  Deno.mkdirSync(`${jail}/etc`, { mode: 0o755 });
-  Deno.writeTextFileSync(`${jail}/etc/nsswitch.conf`, "passwd: files\ngroup: files\n");
-  Deno.writeTextFileSync(
-    `${jail}/etc/passwd`,
-    `root:x:0:0:root:/root:/bin/sh\n${USER}:x:${UID}:${GID}::/:/bin/sh\n`,
-  );
-  Deno.writeTextFileSync(
-    `${jail}/etc/group`,
-    `root:x:0:\n${GROUP_NAME}:x:${GID}:\n${SUPP}:x:${SUPP_GID}:${USER}\n`,
+  buildLoginJail(
+    jail,
+    ["/usr/bin/dash", "/usr/bin/id"],
+    `${USER}:x:${UID}:${GID}::/:/bin/sh\n`,
+    `${GROUP_NAME}:x:${GID}:\n${SUPP}:x:${SUPP_GID}:${USER}\n`,
   );
   Deno.mkdirSync(`${jail}/run`, { mode: 0o755 });
 }
 
-rootTest("jk_chrootlaunch installed: users and groups, executable checks, pid file", async (t) => {
-  const { dir: root, cleanup } = safeTestRoot("chrootlaunch-e2e");
-  const log = syslogListener(`${root}/log.sock`);
-  let ns: TestNamespace | undefined;
-  try {
-    ns = await TestNamespace.create(root, { devLog: `${root}/log.sock` });
-    const inst = await ns.sh(
-      `cd ${REPO_ROOT} && ${DENO} run -A tools/install.ts --prefix ${root}/usr`,
-    );
-    assert.equal(inst.code, 0, inst.stderr + inst.stdout);
-    const launch = `${root}/usr/sbin/jk_chrootlaunch`;
-    assert.equal(Deno.statSync(launch).mode! & 0o7777, 0o755, "not set-uid");
-    const jail = `${root}/jail`;
-    buildJail(jail);
-    await ns.must(
-      `groupadd -g ${GID} ${GROUP_NAME} && groupadd -g ${SUPP_GID} ${SUPP} && ` +
-        `useradd -M -u ${UID} -g ${GID} -G ${SUPP} -d /nonexistent ${USER}`,
-    );
-    const idLine = `uid=${UID}(${USER}) gid=${GID}(${GROUP_NAME}) ` +
-      `groups=${GID}(${GROUP_NAME}),${SUPP_GID}(${SUPP})\n`;
-    const run = (args: string) => ns!.sh(`umask 022; ${launch} ${args}`);
-
-    await t.step("-u U -g G -x /usr/bin/id: exactly the user's uid, gid and groups", async () => {
-      const since = log.messages.length;
-      const r = await run(`-u ${USER} -g ${GROUP_NAME} -j ${jail} -x /usr/bin/id`);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, idLine);
-      assert.equal(r.stderr, "");
-      await new Promise((res) => setTimeout(res, 100));
-      const line = log.messages.slice(since).find((m) => m.includes("executing /usr/bin/id"));
-      assert.ok(line, JSON.stringify(log.messages.slice(since)));
-      assert.match(line, /^<29>.*jk_chrootlaunch\[\d+\]: executing \/usr\/bin\/id in jail /);
-    });
-
-    await t.step(`-u ${UID} alone: the primary group, not 0; the user's groups`, async () => {
-      const r = await run(`-u ${UID} -j ${jail} -x /usr/bin/id`);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, idLine);
-    });
-
-    await t.step("no -u: root without root's supplementary groups, environment kept", async () => {
-      const r = await ns!.sh(
-        `umask 027; FOO=bar setpriv --groups 0,4 ${launch} -j ${jail} -x /bin/dash -- -c ` +
-          `'id; echo FOO=$FOO; umask; pwd'`,
+rootTest(
+  "jk_chrootlaunch installed: users and groups, executable checks, pid file",
+  (t) =>
+    withInstalledTools("chrootlaunch-e2e", async ({ root, ns, log }) => {
+      const launch = `${root}/usr/sbin/jk_chrootlaunch`;
+      assert.equal(Deno.statSync(launch).mode! & 0o7777, 0o755, "not set-uid");
+      const jail = `${root}/jail`;
+      buildJail(jail);
+      await ns.must(
+        `groupadd -g ${GID} ${GROUP_NAME} && groupadd -g ${SUPP_GID} ${SUPP} && ` +
+          `useradd -M -u ${UID} -g ${GID} -G ${SUPP} -d /nonexistent ${USER}`,
       );
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, "uid=0(root) gid=0(root) groups=0(root)\nFOO=bar\n0027\n/\n");
-    });
+      const idLine = `uid=${UID}(${USER}) gid=${GID}(${GROUP_NAME}) ` +
+        `groups=${GID}(${GROUP_NAME}),${SUPP_GID}(${SUPP})\n`;
+      const run = (args: string) => ns.sh(`umask 022; ${launch} ${args}`);
 
-    await t.step("symlink, set-uid, writable, non-root executables: exit 29", async () => {
-      const bin = `${jail}/usr/bin`;
-      Deno.symlinkSync("id", `${bin}/idlink`);
-      Deno.copyFileSync(`${bin}/id`, `${bin}/idsuid`);
-      Deno.chmodSync(`${bin}/idsuid`, 0o4755);
-      Deno.copyFileSync(`${bin}/id`, `${bin}/idgw`);
-      Deno.chmodSync(`${bin}/idgw`, 0o775);
-      Deno.copyFileSync(`${bin}/id`, `${bin}/idmine`);
-      Deno.chownSync(`${bin}/idmine`, UID, GID);
-      for (const name of ["idlink", "idsuid", "idgw", "idmine", "nothing"]) {
-        const r = await run(`-u ${USER} -j ${jail} -x /usr/bin/${name}`);
-        assert.equal(r.code, 29, `${name}: ${r.stderr}`);
-        assert.equal(r.stdout, "");
-        assert.match(r.stderr, new RegExp(`executable /usr/bin/${name} in jail .* refused`));
-      }
-      // Allowed by the path alone, but the user owns a directory on the way.
-      Deno.mkdirSync(`${jail}/home/${USER}`, { recursive: true, mode: 0o755 });
-      Deno.chownSync(`${jail}/home/${USER}`, UID, GID);
-      Deno.copyFileSync(`${bin}/id`, `${jail}/home/${USER}/id`);
-      const r = await run(`-j ${jail} -x /home/${USER}/id`);
-      assert.equal(r.code, 29, r.stderr);
-    });
+      await t.step("-u U -g G -x /usr/bin/id: exactly the user's uid, gid and groups", async () => {
+        const since = log.messages.length;
+        const r = await run(`-u ${USER} -g ${GROUP_NAME} -j ${jail} -x /usr/bin/id`);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, idLine);
+        assert.equal(r.stderr, "");
+        const lines = await logsSince(log.messages, since);
+        const line = lines.find((m) => m.includes("executing /usr/bin/id"));
+        assert.ok(line, JSON.stringify(lines));
+        assert.match(line, /^<29>.*jk_chrootlaunch\[\d+\]: executing \/usr\/bin\/id in jail /);
+      });
 
-    await t.step("an intermediate symlink is resolved inside the jail", async () => {
-      // Outside the jail, /outside/id would be a user-writable copy.
-      Deno.symlinkSync("/usr/bin", `${jail}/ub`);
-      const r = await run(`-u ${USER} -j ${jail} -x /ub/id`);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, idLine);
-    });
+      await t.step(`-u ${UID} alone: the primary group, not 0; the user's groups`, async () => {
+        const r = await run(`-u ${UID} -j ${jail} -x /usr/bin/id`);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, idLine);
+      });
 
-    await t.step("relative jail: 27; no jail: 21; no exec: 23; unknown user: 1", async () => {
-      assert.equal((await run(`-j jail -x /usr/bin/id`)).code, 27);
-      assert.equal((await run(`-x /usr/bin/id`)).code, 21);
-      assert.equal((await run(`-j ${jail}`)).code, 23);
-      assert.equal((await run(`-u nobody-here -j ${jail} -x /usr/bin/id`)).code, 1);
-    });
-
-    await t.step("group-writable jail: 25", async () => {
-      Deno.chmodSync(jail, 0o775);
-      const r = await run(`-j ${jail} -x /usr/bin/id`);
-      Deno.chmodSync(jail, 0o755);
-      assert.equal(r.code, 25);
-    });
-
-    await t.step("pid file: the daemon's pid and a newline; not through a symlink", async () => {
-      const pidDir = `${root}/run`;
-      Deno.mkdirSync(pidDir, { mode: 0o755 });
-      const r = await run(
-        `-p ${pidDir}/d.pid -u ${USER} -j ${jail} -x /bin/dash -- -c 'echo $$'`,
+      await t.step(
+        "no -u: root without root's supplementary groups, environment kept",
+        async () => {
+          const r = await ns.sh(
+            `umask 027; FOO=bar setpriv --groups 0,4 ${launch} -j ${jail} -x /bin/dash -- -c ` +
+              `'id; echo FOO=$FOO; umask; pwd'`,
+          );
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(r.stdout, "uid=0(root) gid=0(root) groups=0(root)\nFOO=bar\n0027\n/\n");
+        },
       );
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(Deno.readTextFileSync(`${pidDir}/d.pid`), r.stdout, "same pid, then newline");
-      assert.match(r.stdout, /^\d+\n$/);
-      Deno.writeTextFileSync(`${root}/victim`, "keep\n");
-      Deno.symlinkSync(`${root}/victim`, `${pidDir}/l.pid`);
-      const l = await run(`-p ${pidDir}/l.pid -u ${USER} -j ${jail} -x /usr/bin/id`);
-      assert.equal(l.code, 0, "the daemon starts; the pid file is refused");
-      assert.match(l.stderr, /pid file .*l\.pid not written/);
-      assert.equal(Deno.readTextFileSync(`${root}/victim`), "keep\n");
-    });
 
-    await t.step("not root: a clear error, exit 1", async () => {
-      const r = await ns!.sh(
-        `setpriv --reuid=${UID} --regid=${GID} --clear-groups ${launch} -j ${jail} -x /usr/bin/id`,
-      );
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /jk_chrootlaunch: must be run as root/);
-    });
-  } finally {
-    await log.close();
-    if (ns) await ns.close();
-    cleanup();
-  }
-});
+      await t.step("symlink, set-uid, writable, non-root executables: exit 29", async () => {
+        const bin = `${jail}/usr/bin`;
+        Deno.symlinkSync("id", `${bin}/idlink`);
+        Deno.copyFileSync(`${bin}/id`, `${bin}/idsuid`);
+        Deno.chmodSync(`${bin}/idsuid`, 0o4755);
+        Deno.copyFileSync(`${bin}/id`, `${bin}/idgw`);
+        Deno.chmodSync(`${bin}/idgw`, 0o775);
+        Deno.copyFileSync(`${bin}/id`, `${bin}/idmine`);
+        Deno.chownSync(`${bin}/idmine`, UID, GID);
+        for (const name of ["idlink", "idsuid", "idgw", "idmine", "nothing"]) {
+          const r = await run(`-u ${USER} -j ${jail} -x /usr/bin/${name}`);
+          assert.equal(r.code, 29, `${name}: ${r.stderr}`);
+          assert.equal(r.stdout, "");
+          assert.match(r.stderr, new RegExp(`executable /usr/bin/${name} in jail .* refused`));
+        }
+        // Allowed by the path alone, but the user owns a directory on the way.
+        Deno.mkdirSync(`${jail}/home/${USER}`, { recursive: true, mode: 0o755 });
+        Deno.chownSync(`${jail}/home/${USER}`, UID, GID);
+        Deno.copyFileSync(`${bin}/id`, `${jail}/home/${USER}/id`);
+        const r = await run(`-j ${jail} -x /home/${USER}/id`);
+        assert.equal(r.code, 29, r.stderr);
+      });
+
+      await t.step("an intermediate symlink is resolved inside the jail", async () => {
+        // Outside the jail, /outside/id would be a user-writable copy.
+        Deno.symlinkSync("/usr/bin", `${jail}/ub`);
+        const r = await run(`-u ${USER} -j ${jail} -x /ub/id`);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, idLine);
+      });
+
+      await t.step("relative jail: 27; no jail: 21; no exec: 23; unknown user: 1", async () => {
+        assert.equal((await run(`-j jail -x /usr/bin/id`)).code, 27);
+        assert.equal((await run(`-x /usr/bin/id`)).code, 21);
+        assert.equal((await run(`-j ${jail}`)).code, 23);
+        assert.equal((await run(`-u nobody-here -j ${jail} -x /usr/bin/id`)).code, 1);
+      });
+
+      await t.step("group-writable jail: 25", async () => {
+        Deno.chmodSync(jail, 0o775);
+        const r = await run(`-j ${jail} -x /usr/bin/id`);
+        Deno.chmodSync(jail, 0o755);
+        assert.equal(r.code, 25);
+      });
+
+      await t.step("pid file: the daemon's pid and a newline; not through a symlink", async () => {
+        const pidDir = `${root}/run`;
+        Deno.mkdirSync(pidDir, { mode: 0o755 });
+        const r = await run(
+          `-p ${pidDir}/d.pid -u ${USER} -j ${jail} -x /bin/dash -- -c 'echo $$'`,
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(Deno.readTextFileSync(`${pidDir}/d.pid`), r.stdout, "same pid, then newline");
+        assert.match(r.stdout, /^\d+\n$/);
+        Deno.writeTextFileSync(`${root}/victim`, "keep\n");
+        Deno.symlinkSync(`${root}/victim`, `${pidDir}/l.pid`);
+        const l = await run(`-p ${pidDir}/l.pid -u ${USER} -j ${jail} -x /usr/bin/id`);
+        assert.equal(l.code, 0, "the daemon starts; the pid file is refused");
+        assert.match(l.stderr, /pid file .*l\.pid not written/);
+        assert.equal(Deno.readTextFileSync(`${root}/victim`), "keep\n");
+      });
+
+      await t.step("not root: a clear error, exit 1", async () => {
+        const r = await ns.sh(
+          `setpriv --reuid=${UID} --regid=${GID} --clear-groups ${launch} -j ${jail} -x /usr/bin/id`,
+        );
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /jk_chrootlaunch: must be run as root/);
+      });
+    }),
+);

@@ -6,8 +6,7 @@
 import assert from "node:assert/strict";
 import { VERSION } from "../lib/core/runtime.ts";
 import { parseIni } from "../lib/config/ini.ts";
-import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
-import { PrivilegeError, type PrivilegeStep, sameDirectory } from "../lib/login/privilege.ts";
+import { sameDirectory } from "../lib/login/privilege.ts";
 import {
   ACCEPTED_NAMES,
   type ChrootshResult,
@@ -30,79 +29,61 @@ import {
   SETUID,
   type StatInfo,
 } from "../lib/login/common.ts";
-import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
-import { must, syslogListener, TestNamespace } from "./namespace.ts";
+import { copyInto, rootTest } from "./helpers.ts";
+import { logsSince, must } from "./namespace.ts";
+import {
+  buildLoginJail,
+  type CallerWorld,
+  DIR,
+  exitOf,
+  fakeCallerSystem,
+  FakeEffects,
+  JAIL_STEP_EXITS,
+  LNK,
+  privilegeProbe,
+  quoted,
+  type Recording,
+  REG,
+  statOf as st,
+  systemDirs,
+  withInstalledTools,
+  worldsFrom,
+} from "./login_fixture.ts";
 import { noThinSystem } from "./thin_fake.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The fake system
 
-const DIR = 0o040000;
-const REG = 0o100000;
-const LNK = 0o120000;
-
-function st(mode: number, uid = 0, gid = 0, isSymlink = false): StatInfo {
-  return { mode, uid, gid, isSymlink };
-}
-
-interface World {
-  argv0: string;
-  args: string[];
-  euid: number;
-  uid: number;
-  gid: number;
-  groups: number[] | "error";
-  env: Record<string, string>;
-  umask?: number;
-  hostPasswd: string | undefined;
-  hostGroup: string | undefined;
-  /** lstat results by path ("." is the jail once entered). */
-  lstat: Record<string, StatInfo | undefined>;
-  /** stat results (symlinks followed) for the checked jail directories. */
-  stat: Record<string, StatInfo | undefined>;
+interface World extends CallerWorld {
   config: string | undefined;
-  jailFiles: Record<string, string | undefined>;
-  failStep?: PrivilegeStep;
-  chdirFails?: boolean;
 }
 
-function world(change: (w: World) => void = () => {}): World {
-  const w: World = {
-    argv0: "-jk_chrootsh",
-    args: [],
-    euid: 0,
-    uid: 1001,
-    gid: 1001,
-    groups: [1001, 100],
-    env: { USER: "jkt", TERM: "xterm", FOO: "bar", LD_PRELOAD: "/tmp/x.so" },
-    umask: 0o027,
-    hostPasswd: "root:x:0:0:root:/root:/bin/bash\n" +
-      "jkt:x:1001:1001:JK Test:/srv/jail/./home/jkt:/usr/sbin/jk_chrootsh\n",
-    hostGroup: "root:x:0:\njkg:x:1001:\nusers:x:100:jkt\n",
-    lstat: {
-      [CONFIG_DIR]: st(DIR | 0o755),
-      [CONFIG_FILE]: undefined,
-      ".": st(DIR | 0o755),
-      "home/jkt": st(DIR | 0o755, 1001, 1001),
-      "/bin/bash": st(REG | 0o755),
-    },
-    stat: {
-      dev: st(DIR | 0o755),
-      etc: st(DIR | 0o755),
-      lib: st(DIR | 0o755),
-      usr: st(DIR | 0o755),
-      bin: st(DIR | 0o755),
-      sbin: st(DIR | 0o755),
-    },
-    config: undefined,
-    jailFiles: {
-      "/etc/passwd": "root:x:0:0:root:/root:/bin/bash\njkt:x:1001:1001::/home/jkt:/bin/bash\n",
-      "/etc/group": "root:x:0:\njkg:x:1001:\n",
-    },
-  };
-  change(w);
-  return w;
-}
+const world = worldsFrom((): World => ({
+  argv0: "-jk_chrootsh",
+  args: [],
+  euid: 0,
+  uid: 1001,
+  gid: 1001,
+  groups: [1001, 100],
+  env: { USER: "jkt", TERM: "xterm", FOO: "bar", LD_PRELOAD: "/tmp/x.so" },
+  umask: 0o027,
+  hostPasswd: "root:x:0:0:root:/root:/bin/bash\n" +
+    "jkt:x:1001:1001:JK Test:/srv/jail/./home/jkt:/usr/sbin/jk_chrootsh\n",
+  hostGroup: "root:x:0:\njkg:x:1001:\nusers:x:100:jkt\n",
+  lstat: {
+    [CONFIG_DIR]: st(DIR | 0o755),
+    [CONFIG_FILE]: undefined,
+    ".": st(DIR | 0o755),
+    "home/jkt": st(DIR | 0o755, 1001, 1001),
+    "/bin/bash": st(REG | 0o755),
+  },
+  stat: systemDirs(),
+  config: undefined,
+  jailFiles: {
+    "/etc/passwd": "root:x:0:0:root:/root:/bin/bash\njkt:x:1001:1001::/home/jkt:/bin/bash\n",
+    "/etc/group": "root:x:0:\njkg:x:1001:\n",
+  },
+}));
 
 /** Sets jk_chrootsh.ini (root-owned 0644) to `text`. */
 function withConfig(w: World, text: string): void {
@@ -110,74 +91,22 @@ function withConfig(w: World, text: string): void {
   w.lstat[CONFIG_FILE] = st(REG | 0o644);
 }
 
-interface Run {
+interface Run extends Recording {
   result: ChrootshResult;
-  events: string[];
-  logs: [string, string][];
 }
 
 function run(w: World): Run {
-  const events: string[] = [];
-  const logs: [string, string][] = [];
-  let inJail = false;
+  const fx = new FakeEffects(w.failStep);
   const sys: ChrootshSystem = {
+    ...fakeCallerSystem(w, fx),
     thin: noThinSystem(),
-    argv0: w.argv0,
-    args: w.args,
-    euid: w.euid,
-    uid: w.uid,
-    gid: w.gid,
-    groups: () => {
-      if (w.groups === "error") throw new Error("getgroups: EINVAL");
-      return w.groups;
-    },
-    callerEnv: new Map(Object.entries(w.env)),
-    callerUmask: w.umask,
-    hostPasswd: () => w.hostPasswd === undefined ? undefined : parsePasswd(w.hostPasswd, "p"),
-    hostGroup: () => w.hostGroup === undefined ? undefined : parseGroup(w.hostGroup, "g"),
-    lstat: (path) => {
-      events.push(`lstat ${path}`);
-      return w.lstat[path];
-    },
-    stat: (path) => {
-      events.push(`stat ${path}`);
-      return w.stat[path];
-    },
     readConfig: () => parseIni(w.config ?? "", CONFIG_FILE, "c"),
-    enterJail: (jail, creds, beforeChroot) => {
-      const fail = (step: PrivilegeStep) => {
-        if (w.failStep === step) throw new PrivilegeError(step, `${step} failed`);
-      };
-      events.push(`chdir ${jail}`);
-      fail("chdir-jail");
-      fail("getcwd");
-      beforeChroot();
-      fail("chroot");
-      events.push("chroot");
-      fail("setgroups");
-      fail("setresgid");
-      fail("setresuid");
-      fail("verify");
-      events.push(`drop ${creds.uid} ${creds.gid} [${creds.groups}]`);
-      inJail = true;
-    },
-    readJailFile: (path) => {
-      assert.ok(inJail, `${path} read before the drop`);
-      events.push(`read ${path}`);
-      return w.jailFiles[path];
-    },
-    chdir: (path) => {
-      events.push(`chdir ${path}`);
-      if (w.chdirFails) throw new Error("ENOENT");
-    },
-    log: (priority, message) => logs.push([priority, message]),
   };
-  return { result: runChrootsh(sys), events, logs };
+  return { result: runChrootsh(sys), ...fx.recording() };
 }
 
 function code(w: World): number {
-  const r = run(w).result;
-  return r.exec ? 0 : r.exitCode;
+  return exitOf(run(w).result);
 }
 
 function exec(w: World) {
@@ -304,7 +233,7 @@ Deno.test("exit 13: USER=root, unknown USER, unknown uid/gid, getgroups error", 
   assert.equal(code(world((w) => (delete w.env.USER))), 0);
   assert.equal(code(world((w) => (w.env.USER = ""))), 0); // empty USER: looked up by uid
   assert.equal(code(world((w) => (w.gid = 4444))), 13);
-  assert.equal(code(world((w) => (w.groups = "error"))), 13);
+  assert.equal(code(world((w) => (w.groups = undefined))), 13);
   assert.equal(code(world((w) => (w.hostPasswd = undefined))), 13);
   const r = run(world((w) => (w.env.USER = "root")));
   assert.match(r.logs.at(-1)![1], /\$USER is root \(uid 0\) but the caller's uid is 1001/);
@@ -350,16 +279,7 @@ Deno.test("exit 16/17: empty home, no /./ marker, jail shorter than 3 characters
 });
 
 Deno.test("exit 19/21/33/34/35/36: each failed privilege step", () => {
-  const steps: [PrivilegeStep, number][] = [
-    ["chdir-jail", 19],
-    ["getcwd", 21],
-    ["chroot", 33],
-    ["setresgid", 34],
-    ["setgroups", 35],
-    ["setresuid", 36],
-    ["verify", 36],
-  ];
-  for (const [step, want] of steps) {
+  for (const [step, want] of JAIL_STEP_EXITS) {
     const r = run(world((w) => (w.failStep = step)));
     assert.equal(r.result.exitCode, want, step);
     assert.match(r.logs.at(-1)![1], new RegExp(`user jkt \\(1001\\), jail /srv/jail: ${step}`));
@@ -458,19 +378,6 @@ Deno.test("exit 41: home missing inside the jail; exit 111: no shell", () => {
 // ---------------------------------------------------------------------------------------------
 // The privilege sequence's guards, each in a fresh process (the module keeps its stage)
 
-async function privilegeProbe(code: string): Promise<string> {
-  const script = `import * as p from "${REPO_ROOT}/lib/login/privilege.ts";\n` +
-    `try { ${code}; console.log("no error"); } ` +
-    `catch (e) { console.log(e instanceof p.PrivilegeError ? e.step + ": " + e.message : e); }`;
-  const out = await new Deno.Command(DENO, {
-    args: ["eval", "--no-config", script],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  return new TextDecoder().decode(out.stdout).trim();
-}
-
 Deno.test("privilege: steps fail with their names; exec only after the drop", async () => {
   const creds = "{ uid: 4242, gid: 4242, groups: [] }";
   assert.match(await privilegeProbe(`p.enterJail("/nonexistent", ${creds})`), /^chdir-jail: /);
@@ -506,22 +413,15 @@ const SUPP_GID = 4312;
 
 /** A minimal jail: dash as /bin/sh, readlink, the user's home, passwd/group, /proc. */
 function buildJail(jail: string): void {
-  Deno.mkdirSync(`${jail}/usr/bin`, { recursive: true, mode: 0o755 });
-  for (const p of ["/usr/bin/dash", "/usr/bin/readlink"]) {
-    copyInto(jail, p);
-    for (const lib of librariesOf(p)) copyInto(jail, lib);
-  }
-  Deno.symlinkSync("usr/bin", `${jail}/bin`);
-  Deno.symlinkSync("dash", `${jail}/usr/bin/sh`);
-  Deno.mkdirSync(`${jail}/etc`, { mode: 0o755 });
+  buildLoginJail(
+    jail,
+    ["/usr/bin/dash", "/usr/bin/readlink"],
+    `${USER}:x:${UID}:${GID}::/home/${USER}:/bin/sh\n`,
+    `${GROUP_NAME}:x:${GID}:\n`,
+  );
   Deno.mkdirSync(`${jail}/proc`, { mode: 0o755 });
   Deno.mkdirSync(`${jail}/home/${USER}`, { recursive: true, mode: 0o755 });
   Deno.chownSync(`${jail}/home/${USER}`, UID, GID);
-  Deno.writeTextFileSync(
-    `${jail}/etc/passwd`,
-    `root:x:0:0:root:/root:/bin/sh\n${USER}:x:${UID}:${GID}::/home/${USER}:/bin/sh\n`,
-  );
-  Deno.writeTextFileSync(`${jail}/etc/group`, `root:x:0:\n${GROUP_NAME}:x:${GID}:\n`);
 }
 
 const PROBE = [
@@ -533,211 +433,206 @@ const PROBE = [
   "readlink /proc/self/fd/3 || echo no-fd-3",
 ].join("; ");
 
-rootTest("jk_chrootsh installed: login, privilege drop, refusals, hostile callers", async (t) => {
-  const { dir: root, cleanup } = safeTestRoot("chrootsh-e2e");
-  const log = syslogListener(`${root}/log.sock`);
-  let ns: TestNamespace | undefined;
-  try {
-    ns = await TestNamespace.create(root, { devLog: `${root}/log.sock` });
-    const inst = await ns.sh(
-      `cd ${REPO_ROOT} && ${DENO} run -A tools/install.ts --prefix ${root}/usr`,
-    );
-    assert.equal(inst.code, 0, inst.stderr + inst.stdout);
-    const jail = `${root}/jail`;
-    const chrootsh = `${root}/usr/sbin/jk_chrootsh`;
-    buildJail(jail);
-    const add = await ns.sh(
-      `groupadd -g ${GID} ${GROUP_NAME} && groupadd -g ${SUPP_GID} ${GROUP_NAME}2 && ` +
-        `useradd -M -u ${UID} -g ${GID} -G ${GROUP_NAME}2 -d ${jail}/./home/${USER} ` +
-        `-s ${chrootsh} ${USER} && mount -t proc proc ${jail}/proc`,
-    );
-    assert.equal(add.code, 0, add.stderr);
+rootTest(
+  "jk_chrootsh installed: login, privilege drop, refusals, hostile callers",
+  (t) =>
+    withInstalledTools("chrootsh-e2e", async ({ root, ns, log }) => {
+      const jail = `${root}/jail`;
+      const chrootsh = `${root}/usr/sbin/jk_chrootsh`;
+      buildJail(jail);
+      const add = await ns.sh(
+        `groupadd -g ${GID} ${GROUP_NAME} && groupadd -g ${SUPP_GID} ${GROUP_NAME}2 && ` +
+          `useradd -M -u ${UID} -g ${GID} -G ${GROUP_NAME}2 -d ${jail}/./home/${USER} ` +
+          `-s ${chrootsh} ${USER} && mount -t proc proc ${jail}/proc`,
+      );
+      assert.equal(add.code, 0, add.stderr);
 
-    /** Runs jk_chrootsh as the test user with exactly `env`; `pre` runs first (as root). */
-    const login = (args: string[], env: Record<string, string> = {}, pre = "", redir = "") =>
-      ns!.sh(
-        `${pre} umask 027; exec setpriv --reuid=${UID} --regid=${GID} --init-groups ` +
-          `env -i ${
-            Object.entries({ USER, ...env }).map(([k, v]) => `'${k}=${v}'`).join(" ")
-          } ${chrootsh} ${args.map((a) => `'${a}'`).join(" ")} ${redir}`,
+      /** Runs jk_chrootsh as the test user with exactly `env`; `pre` runs first (as root). */
+      const login = (args: string[], env: Record<string, string> = {}, pre = "", redir = "") =>
+        ns.sh(
+          `${pre} umask 027; exec setpriv --reuid=${UID} --regid=${GID} --init-groups ` +
+            `env -i ${
+              quoted(Object.entries({ USER, ...env }).map(([k, v]) => `${k}=${v}`))
+            } ${chrootsh} ${quoted(args)} ${redir}`,
+        );
+
+      await t.step(
+        "login: the shell runs as the user with the documented environment",
+        async () => {
+          const since = log.messages.length;
+          const r = await login(["-c", PROBE], { TERM: "xterm", PATH: "/bin" });
+          assert.equal(r.code, 0, r.stderr + r.stdout);
+          assert.equal(r.stderr, "");
+          const exported = r.stdout.split("\n").filter((l) => l.startsWith("export "));
+          assert.deepEqual(exported, [
+            `export HOME='/home/${USER}'`,
+            `export PWD='/home/${USER}'`,
+            "export SHELL='/bin/sh'",
+            `export USER='${USER}'`,
+            `export USERNAME='${USER}'`,
+          ]);
+          assert.match(r.stdout, new RegExp(`cwd=/home/${USER} umask=0027`));
+          assert.match(r.stdout, new RegExp(`Uid:\\s+${UID}\\s+${UID}\\s+${UID}\\s+${UID}\\n`));
+          assert.match(r.stdout, new RegExp(`Gid:\\s+${GID}\\s+${GID}\\s+${GID}\\s+${GID}\\n`));
+          assert.match(r.stdout, new RegExp(`Groups:\\s+${GID} ${SUPP_GID}\\s*\\n`));
+          assert.match(r.stdout, /CapEff:\s+0+\n/);
+          assert.match(r.stdout, /NoNewPrivs:\s+1\n/);
+          assert.match(r.stdout, /no-fd-3/);
+          const lines = await logsSince(log.messages, since);
+          const entering = lines.find((m) => m.includes("now entering jail"));
+          assert.ok(entering, `no log line; got ${JSON.stringify(lines)}`);
+          assert.match(entering, /<38>.*jk_chrootsh\[\d+\]: now entering jail /);
+          assert.ok(entering.includes(`${jail} for user ${USER} (${UID}) with arguments -c`));
+        },
       );
 
-    await t.step("login: the shell runs as the user with the documented environment", async () => {
-      const since = log.messages.length;
-      const r = await login(["-c", PROBE], { TERM: "xterm", PATH: "/bin" });
-      assert.equal(r.code, 0, r.stderr + r.stdout);
-      assert.equal(r.stderr, "");
-      const exported = r.stdout.split("\n").filter((l) => l.startsWith("export "));
-      assert.deepEqual(exported, [
-        `export HOME='/home/${USER}'`,
-        `export PWD='/home/${USER}'`,
-        "export SHELL='/bin/sh'",
-        `export USER='${USER}'`,
-        `export USERNAME='${USER}'`,
-      ]);
-      assert.match(r.stdout, new RegExp(`cwd=/home/${USER} umask=0027`));
-      assert.match(r.stdout, new RegExp(`Uid:\\s+${UID}\\s+${UID}\\s+${UID}\\s+${UID}\\n`));
-      assert.match(r.stdout, new RegExp(`Gid:\\s+${GID}\\s+${GID}\\s+${GID}\\s+${GID}\\n`));
-      assert.match(r.stdout, new RegExp(`Groups:\\s+${GID} ${SUPP_GID}\\s*\\n`));
-      assert.match(r.stdout, /CapEff:\s+0+\n/);
-      assert.match(r.stdout, /NoNewPrivs:\s+1\n/);
-      assert.match(r.stdout, /no-fd-3/);
-      await new Promise((res) => setTimeout(res, 100));
-      const entering = log.messages.slice(since).find((m) => m.includes("now entering jail"));
-      assert.ok(entering, `no log line; got ${JSON.stringify(log.messages.slice(since))}`);
-      assert.match(entering, /<38>.*jk_chrootsh\[\d+\]: now entering jail /);
-      assert.ok(entering.includes(`${jail} for user ${USER} (${UID}) with arguments -c`));
-    });
+      await t.step("jk_chrootsh.ini env list is honoured", async () => {
+        await ns.sh(`printf '[${USER}]\\nenv = TERM, FOO\\n' > /etc/jailkit/jk_chrootsh.ini`);
+        const r = await login(["-c", "export -p"], { TERM: "vt100", FOO: "1", BAR: "2" });
+        await ns.sh(`rm /etc/jailkit/jk_chrootsh.ini`);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /export FOO='1'\n/);
+        assert.match(r.stdout, /export TERM='vt100'\n/);
+        assert.ok(!r.stdout.includes("BAR"));
+      });
 
-    await t.step("jk_chrootsh.ini env list is honoured", async () => {
-      await ns!.sh(`printf '[${USER}]\\nenv = TERM, FOO\\n' > /etc/jailkit/jk_chrootsh.ini`);
-      const r = await login(["-c", "export -p"], { TERM: "vt100", FOO: "1", BAR: "2" });
-      await ns!.sh(`rm /etc/jailkit/jk_chrootsh.ini`);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /export FOO='1'\n/);
-      assert.match(r.stdout, /export TERM='vt100'\n/);
-      assert.ok(!r.stdout.includes("BAR"));
-    });
+      // Hostile callers: each one gets the normal result or the documented refusal, and
+      // nothing else runs.
+      const evil = `${root}/evil`;
+      Deno.mkdirSync(evil, { mode: 0o755 });
+      const marker = `${evil}/ran`;
+      Deno.writeTextFileSync(
+        `${evil}/evil.js`,
+        `require("fs").writeFileSync(${JSON.stringify(marker)}, "ran");\n`,
+      );
+      const noMarker = () => assert.throws(() => Deno.lstatSync(marker), Deno.errors.NotFound);
 
-    // Hostile callers: each one gets the normal result or the documented refusal, and
-    // nothing else runs.
-    const evil = `${root}/evil`;
-    Deno.mkdirSync(evil, { mode: 0o755 });
-    const marker = `${evil}/ran`;
-    Deno.writeTextFileSync(
-      `${evil}/evil.js`,
-      `require("fs").writeFileSync(${JSON.stringify(marker)}, "ran");\n`,
-    );
-    const noMarker = () => assert.throws(() => Deno.lstatSync(marker), Deno.errors.NotFound);
+      await t.step("NODE_OPTIONS=--require is never seen by the runtime", async () => {
+        const r = await login(["-c", "export -p"], { NODE_OPTIONS: `--require ${evil}/evil.js` });
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(!r.stdout.includes("NODE_OPTIONS"));
+        noMarker();
+      });
 
-    await t.step("NODE_OPTIONS=--require is never seen by the runtime", async () => {
-      const r = await login(["-c", "export -p"], { NODE_OPTIONS: `--require ${evil}/evil.js` });
-      assert.equal(r.code, 0, r.stderr);
-      assert.ok(!r.stdout.includes("NODE_OPTIONS"));
-      noMarker();
-    });
-
-    await t.step("DENO_INTERNAL_CHILD_ENTRYPOINT + NODE_CHANNEL_FD=3 does nothing", async () => {
-      // fd 3 is a socket, as for a real IPC channel.
-      const r = await ns!.sh(
-        `exec python3 -c 'import socket,os
+      await t.step("DENO_INTERNAL_CHILD_ENTRYPOINT + NODE_CHANNEL_FD=3 does nothing", async () => {
+        // fd 3 is a socket, as for a real IPC channel.
+        const r = await ns.sh(
+          `exec python3 -c 'import socket,os
 a,b=socket.socketpair(); os.dup2(a.fileno(),3)
 os.execvp("setpriv",["setpriv","--reuid=${UID}","--regid=${GID}","--init-groups","env","-i",
 "USER=${USER}","DENO_INTERNAL_CHILD_ENTRYPOINT=${evil}/evil.js","NODE_CHANNEL_FD=3",
 "${chrootsh}","-c","echo ok; readlink /proc/self/fd/3 || echo no-fd-3"])'`,
-      );
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, "ok\nno-fd-3\n");
-      assert.equal(r.stderr.includes("IPC"), false);
-      noMarker();
-    });
-
-    await t.step("DENO_DIR=<user dir> is not used", async () => {
-      const userDir = `${root}/userdir`;
-      Deno.mkdirSync(userDir, { mode: 0o755 });
-      Deno.chownSync(userDir, UID, GID);
-      const r = await login(["-c", "echo ok"], { DENO_DIR: userDir, HOME: userDir });
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, "ok\n");
-      assert.deepEqual([...Deno.readDirSync(userDir)], []);
-    });
-
-    await t.step("LD_PRELOAD=<lib> reaches neither the tool nor the shell", async () => {
-      const src = `${evil}/preload.c`;
-      Deno.writeTextFileSync(
-        src,
-        `#include <unistd.h>\n__attribute__((constructor)) static void hit(void) ` +
-          `{ write(2, "PRELOADED\\n", 10); }\n`,
-      );
-      await must(`cc -shared -fPIC -o ${evil}/preload.so ${src}`);
-      // The library exists at the same path inside the jail, so the shell could load it too.
-      copyInto(jail, `${evil}/preload.so`);
-      const r = await login(["-c", "echo ok"], { LD_PRELOAD: `${evil}/preload.so` });
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, "ok\n");
-      assert.equal(r.stderr, "");
-    });
-
-    await t.step(
-      "fds 0-2 closed: the shell gets a null device there, no runtime file",
-      async () => {
-        // $$ is the shell; the command substitution leaves its fds alone while readlink runs.
-        // glibc itself fills closed fds of a setuid program: /dev/full on 0, /dev/null on 1, 2.
-        const r = await login(
-          ["-c", 'x=$(readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2); echo "$x" > $HOME/fds'],
-          {},
-          "",
-          "<&- >&- 2>&-",
         );
         assert.equal(r.code, 0, r.stderr);
-        const fds = Deno.readTextFileSync(`${jail}/home/${USER}/fds`).split("\n");
-        assert.equal(fds.length, 4, fds.join("|"));
-        for (const fd of fds.slice(0, 3)) assert.match(fd, /^\/dev\/(null|full)$/);
-      },
-    );
+        assert.equal(r.stdout, "ok\nno-fd-3\n");
+        assert.equal(r.stderr.includes("IPC"), false);
+        noMarker();
+      });
 
-    await t.step("USER=root: exit 13", async () => {
-      const r = await login(["-c", "echo ran"], { USER: "root" });
-      assert.equal(r.code, 13);
-      assert.equal(r.stdout + r.stderr, "");
-    });
+      await t.step("DENO_DIR=<user dir> is not used", async () => {
+        const userDir = `${root}/userdir`;
+        Deno.mkdirSync(userDir, { mode: 0o755 });
+        Deno.chownSync(userDir, UID, GID);
+        const r = await login(["-c", "echo ok"], { DENO_DIR: userDir, HOME: userDir });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, "ok\n");
+        assert.deepEqual([...Deno.readDirSync(userDir)], []);
+      });
 
-    await t.step("home without /./: exit 17", async () => {
-      await ns!.sh(`usermod -d /home/${USER} ${USER}`);
-      const r = await login(["-c", "echo ran"]);
-      await ns!.sh(`usermod -d ${jail}/./home/${USER} ${USER}`);
-      assert.equal(r.code, 17);
-      assert.equal(r.stdout + r.stderr, "");
-    });
-
-    await t.step("group-writable jail: exit 53", async () => {
-      Deno.chmodSync(jail, 0o775);
-      const r = await login(["-c", "echo ran"]);
-      Deno.chmodSync(jail, 0o755);
-      assert.equal(r.code, 53);
-      assert.equal(r.stdout + r.stderr, "");
-    });
-
-    await t.step("run as root: exit 12; called under another name: exit 1", async () => {
-      assert.equal((await ns!.sh(`${chrootsh} -c 'echo ran'`)).code, 12);
-      const other = await ns!.sh(
-        `exec setpriv --reuid=${UID} --regid=${GID} --init-groups env -i USER=${USER} ` +
-          `python3 -c 'import os; os.execv("${chrootsh}", ["jk_other", "-c", "echo ran"])'`,
-      );
-      assert.equal(other.code, 1);
-      assert.equal(other.stdout, "");
-    });
-
-    await t.step(
-      "a lone --version or --help is answered, unlogged; otherwise the shell gets it",
-      async () => {
-        const since = log.messages.length;
-        const version = await login(["--version"]);
-        assert.equal(version.code, 0, version.stderr);
-        assert.equal(version.stdout, `jk_chrootsh (jailkit-deno) ${VERSION}\n`);
-        assert.equal(version.stderr, "");
-        const help = await login(["--help"]);
-        assert.equal(help.code, 0, help.stderr);
-        assert.match(help.stdout, /^Usage: jk_chrootsh \[ARGUMENT\.\.\.\]\n/);
-        // Before the refusal of root (exit 12): nothing is checked for the answer.
-        const asRoot = await ns!.sh(`${chrootsh} --version`);
-        assert.equal(asRoot.code, 0, asRoot.stderr);
-        assert.equal(asRoot.stdout, version.stdout);
-        await new Promise((res) => setTimeout(res, 100));
-        assert.deepEqual(log.messages.slice(since), []);
-        const shell = await login(["-c", "echo --version"]);
-        assert.equal(shell.code, 0, shell.stderr);
-        assert.equal(shell.stdout, "--version\n");
-        assert.equal(
-          (await login(["--version", "extra"])).stdout,
-          "",
-          "two arguments go to the shell",
+      await t.step("LD_PRELOAD=<lib> reaches neither the tool nor the shell", async () => {
+        const src = `${evil}/preload.c`;
+        Deno.writeTextFileSync(
+          src,
+          `#include <unistd.h>\n__attribute__((constructor)) static void hit(void) ` +
+            `{ write(2, "PRELOADED\\n", 10); }\n`,
         );
-      },
-    );
-  } finally {
-    await log.close();
-    if (ns) await ns.close();
-    cleanup();
-  }
-});
+        await must(`cc -shared -fPIC -o ${evil}/preload.so ${src}`);
+        // The library exists at the same path inside the jail, so the shell could load it too.
+        copyInto(jail, `${evil}/preload.so`);
+        const r = await login(["-c", "echo ok"], { LD_PRELOAD: `${evil}/preload.so` });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, "ok\n");
+        assert.equal(r.stderr, "");
+      });
+
+      await t.step(
+        "fds 0-2 closed: the shell gets a null device there, no runtime file",
+        async () => {
+          // $$ is the shell; the command substitution leaves its fds alone while readlink runs.
+          // glibc itself fills closed fds of a setuid program: /dev/full on 0, /dev/null on 1, 2.
+          const r = await login(
+            [
+              "-c",
+              'x=$(readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2); echo "$x" > $HOME/fds',
+            ],
+            {},
+            "",
+            "<&- >&- 2>&-",
+          );
+          assert.equal(r.code, 0, r.stderr);
+          const fds = Deno.readTextFileSync(`${jail}/home/${USER}/fds`).split("\n");
+          assert.equal(fds.length, 4, fds.join("|"));
+          for (const fd of fds.slice(0, 3)) assert.match(fd, /^\/dev\/(null|full)$/);
+        },
+      );
+
+      await t.step("USER=root: exit 13", async () => {
+        const r = await login(["-c", "echo ran"], { USER: "root" });
+        assert.equal(r.code, 13);
+        assert.equal(r.stdout + r.stderr, "");
+      });
+
+      await t.step("home without /./: exit 17", async () => {
+        await ns.sh(`usermod -d /home/${USER} ${USER}`);
+        const r = await login(["-c", "echo ran"]);
+        await ns.sh(`usermod -d ${jail}/./home/${USER} ${USER}`);
+        assert.equal(r.code, 17);
+        assert.equal(r.stdout + r.stderr, "");
+      });
+
+      await t.step("group-writable jail: exit 53", async () => {
+        Deno.chmodSync(jail, 0o775);
+        const r = await login(["-c", "echo ran"]);
+        Deno.chmodSync(jail, 0o755);
+        assert.equal(r.code, 53);
+        assert.equal(r.stdout + r.stderr, "");
+      });
+
+      await t.step("run as root: exit 12; called under another name: exit 1", async () => {
+        assert.equal((await ns.sh(`${chrootsh} -c 'echo ran'`)).code, 12);
+        const other = await ns.sh(
+          `exec setpriv --reuid=${UID} --regid=${GID} --init-groups env -i USER=${USER} ` +
+            `python3 -c 'import os; os.execv("${chrootsh}", ["jk_other", "-c", "echo ran"])'`,
+        );
+        assert.equal(other.code, 1);
+        assert.equal(other.stdout, "");
+      });
+
+      await t.step(
+        "a lone --version or --help is answered, unlogged; otherwise the shell gets it",
+        async () => {
+          const since = log.messages.length;
+          const version = await login(["--version"]);
+          assert.equal(version.code, 0, version.stderr);
+          assert.equal(version.stdout, `jk_chrootsh (jailkit-deno) ${VERSION}\n`);
+          assert.equal(version.stderr, "");
+          const help = await login(["--help"]);
+          assert.equal(help.code, 0, help.stderr);
+          assert.match(help.stdout, /^Usage: jk_chrootsh \[ARGUMENT\.\.\.\]\n/);
+          // Before the refusal of root (exit 12): nothing is checked for the answer.
+          const asRoot = await ns.sh(`${chrootsh} --version`);
+          assert.equal(asRoot.code, 0, asRoot.stderr);
+          assert.equal(asRoot.stdout, version.stdout);
+          assert.deepEqual(await logsSince(log.messages, since), []);
+          const shell = await login(["-c", "echo --version"]);
+          assert.equal(shell.code, 0, shell.stderr);
+          assert.equal(shell.stdout, "--version\n");
+          assert.equal(
+            (await login(["--version", "extra"])).stdout,
+            "",
+            "two arguments go to the shell",
+          );
+        },
+      );
+    }),
+);

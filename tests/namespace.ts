@@ -139,6 +139,12 @@ export function syslogListener(path: string) {
   };
 }
 
+/** The messages from `since` on, once their senders have exited and the reader caught up. */
+export async function logsSince(messages: readonly string[], since: number): Promise<string[]> {
+  await new Promise((res) => setTimeout(res, 100));
+  return messages.slice(since);
+}
+
 /**
  * The first of ten user ids no process on the machine runs as. Other tests create users in
  * their own namespaces, from the same default range; usermod refuses a user whose id some

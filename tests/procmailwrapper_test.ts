@@ -8,10 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { VERSION } from "../lib/core/runtime.ts";
-import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
-import { PrivilegeError, type PrivilegeStep } from "../lib/login/privilege.ts";
 import { THIN_CONFIG_FILE } from "../lib/login/thin_session.ts";
-import type { StatInfo } from "../lib/login/common.ts";
 import {
   EXIT,
   PROCMAIL,
@@ -19,33 +16,29 @@ import {
   type ProcmailSystem,
   runProcmailwrapper,
 } from "../lib/login/procmailwrapper.ts";
-import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
-import { syslogListener, TestNamespace } from "./namespace.ts";
-import { fakeThinSystem, statOf, type ThinWorld } from "./thin_fake.ts";
+import { rootTest } from "./helpers.ts";
+import { logsSince } from "./namespace.ts";
+import {
+  buildLoginJail,
+  type CallerWorld,
+  DIR,
+  exitOf,
+  fakeCallerSystem,
+  FakeEffects,
+  JAIL_STEP_EXITS,
+  LNK,
+  privilegeProbe,
+  type Recording,
+  REG,
+  statOf as st,
+  systemDirs,
+  withInstalledTools,
+  worldsFrom,
+  writeJailAccounts,
+} from "./login_fixture.ts";
+import { fakeThinSystem, type ThinWorld } from "./thin_fake.ts";
 
-const DIR = 0o040000;
-const REG = 0o100000;
-const LNK = 0o120000;
-
-function st(mode: number, uid = 0, gid = 0): StatInfo {
-  return { mode, uid, gid, isSymlink: (mode & 0o170000) === LNK };
-}
-
-interface World {
-  argv0: string;
-  args: string[];
-  euid: number;
-  uid: number;
-  gid: number;
-  /** The caller's supplementary groups; undefined when they cannot be read. */
-  groups: number[] | undefined;
-  hostPasswd: string | undefined;
-  hostGroup: string;
-  lstat: Record<string, StatInfo | undefined>;
-  stat: Record<string, StatInfo | undefined>;
-  jailFiles: Record<string, string | undefined>;
-  failStep?: PrivilegeStep;
-  chdirFails?: boolean;
+interface World extends CallerWorld {
   /** The host's jk_thin.ini and the jail's mount points (tests/thin_fake.ts); none by default. */
   thin?: ThinWorld;
 }
@@ -55,97 +48,46 @@ const HOST_PASSWD = "root:x:0:0:root:/root:/bin/bash\n" +
   "plain:x:1002:1001::/home/plain:/bin/sh\n";
 const HOST_GROUP = "root:x:0:\njkg:x:1001:\nmail2:x:1005:jkm,plain\n";
 
-function world(change: (w: World) => void = () => {}): World {
-  const w: World = {
-    argv0: "/usr/bin/jk_procmailwrapper",
-    args: ["-d", "jkm"],
-    euid: 0,
-    uid: 1001,
-    gid: 1001,
-    groups: [1001, 1005],
-    hostPasswd: HOST_PASSWD,
-    hostGroup: HOST_GROUP,
-    lstat: {
-      ".": st(DIR | 0o755),
-      "home/jkm": st(DIR | 0o700, 1001, 1001),
-      [PROCMAIL]: st(REG | 0o755),
-    },
-    stat: { etc: st(DIR | 0o755), usr: st(DIR | 0o755), bin: st(DIR | 0o755) },
-    jailFiles: {
-      "/etc/passwd": "root:x:0:0::/root:/bin/sh\njkm:x:1001:1001::/home/jkm:/bin/sh\n",
-      "/etc/group": "root:x:0:\njkg:x:1001:\n",
-    },
-  };
-  change(w);
-  return w;
-}
+const world = worldsFrom((): World => ({
+  argv0: "/usr/bin/jk_procmailwrapper",
+  args: ["-d", "jkm"],
+  euid: 0,
+  uid: 1001,
+  gid: 1001,
+  groups: [1001, 1005],
+  env: { FOO: "bar", PATH: "/usr/bin" },
+  umask: 0o077,
+  hostPasswd: HOST_PASSWD,
+  hostGroup: HOST_GROUP,
+  lstat: {
+    ".": st(DIR | 0o755),
+    "home/jkm": st(DIR | 0o700, 1001, 1001),
+    [PROCMAIL]: st(REG | 0o755),
+  },
+  stat: systemDirs(),
+  jailFiles: {
+    "/etc/passwd": "root:x:0:0::/root:/bin/sh\njkm:x:1001:1001::/home/jkm:/bin/sh\n",
+    "/etc/group": "root:x:0:\njkg:x:1001:\n",
+  },
+}));
 
-interface Run {
+interface Run extends Recording {
   result: ProcmailResult;
-  events: string[];
-  logs: [string, string][];
 }
 
+/** The lookups are not recorded: `events` are the effects alone. */
 function run(w: World): Run {
-  const events: string[] = [];
-  const logs: [string, string][] = [];
-  let inJail = false;
-  const fail = (step: PrivilegeStep) => {
-    if (w.failStep === step) throw new PrivilegeError(step, `${step} failed`);
-  };
+  const fx = new FakeEffects(w.failStep);
   const sys: ProcmailSystem = {
-    argv0: w.argv0,
-    args: w.args,
-    euid: w.euid,
-    uid: w.uid,
-    gid: w.gid,
-    groups: () => {
-      if (w.groups === undefined) throw new Error("getgroups failed");
-      return w.groups;
-    },
-    callerEnv: new Map([["FOO", "bar"], ["PATH", "/usr/bin"]]),
-    callerUmask: 0o077,
-    hostPasswd: () => w.hostPasswd === undefined ? undefined : parsePasswd(w.hostPasswd, "p"),
-    hostGroup: () => parseGroup(w.hostGroup, "g"),
-    lstat: (path) => w.lstat[path],
-    stat: (path) => w.stat[path],
-    enterJail: (jail, creds, beforeChroot) => {
-      events.push(`chdir ${jail}`);
-      fail("chdir-jail");
-      fail("getcwd");
-      beforeChroot();
-      fail("chroot");
-      fail("setgroups");
-      fail("setresgid");
-      fail("setresuid");
-      fail("verify");
-      events.push(`jail-drop ${creds.uid} ${creds.gid} [${creds.groups}]`);
-      inJail = true;
-    },
-    dropPrivileges: (creds) => {
-      fail("setgroups");
-      fail("setresgid");
-      fail("setresuid");
-      fail("verify");
-      events.push(`drop ${creds.uid} ${creds.gid} [${creds.groups}]`);
-    },
-    readJailFile: (path) => {
-      assert.ok(inJail, `${path} read before the drop`);
-      return w.jailFiles[path];
-    },
-    chdir: (path) => {
-      events.push(`cd ${path}`);
-      if (w.chdirFails) throw new Error("ENOENT");
-    },
-    log: (priority, message) => logs.push([priority, message]),
-    thin: fakeThinSystem(w.thin ?? {}, events),
+    ...fakeCallerSystem(w, fx, false),
+    dropPrivileges: fx.dropPrivileges,
+    thin: fakeThinSystem(w.thin ?? {}, fx.events),
   };
-  return { result: runProcmailwrapper(sys), events, logs };
+  return { result: runProcmailwrapper(sys), ...fx.recording() };
 }
 
 function code(w: World): number {
-  const r = run(w).result;
-  return r.exec ? 0 : r.exitCode;
+  return exitOf(run(w).result);
 }
 
 Deno.test("jailed recipient: the jail's procmail, HOME and USER only, fd 3 kept", () => {
@@ -161,8 +103,9 @@ Deno.test("jailed recipient: the jail's procmail, HOME and USER only, fd 3 kept"
   assert.equal(r.result.execFailure, 111);
   assert.deepEqual(r.events, [
     "chdir /srv/jail",
-    "jail-drop 1001 1001 [1001,1005]",
-    "cd /home/jkm",
+    "chroot",
+    "drop 1001 1001 [1001,1005]",
+    "chdir /home/jkm",
   ]);
   assert.ok(r.logs.some(([p, m]) => p === "info" && m.startsWith("now entering jail /srv/jail")));
 });
@@ -194,7 +137,7 @@ Deno.test("the caller's groups are kept on both paths: none added from /etc/grou
   assert.deepEqual(host.events, ["drop 1002 1001 []"]);
   const jailed = run(world((w) => (w.groups = [])));
   assert.ok(jailed.result.exec, JSON.stringify(jailed.logs));
-  assert.deepEqual(jailed.events.slice(0, 2), ["chdir /srv/jail", "jail-drop 1001 1001 []"]);
+  assert.deepEqual(jailed.events.slice(0, 3), ["chdir /srv/jail", "chroot", "drop 1001 1001 []"]);
   // Only some of the user's groups: exactly those, in the caller's order.
   assert.deepEqual(
     run(world((w) => (w.uid = 1002, w.groups = [1005]))).events,
@@ -235,16 +178,7 @@ Deno.test("exit 15/17: real gid not the passwd gid; no usable jail marker", () =
 });
 
 Deno.test("exit 19/21/33/34/35/36: each failed privilege step in the jail", () => {
-  const cases: [PrivilegeStep, number][] = [
-    ["chdir-jail", 19],
-    ["getcwd", 21],
-    ["chroot", 33],
-    ["setgroups", 35],
-    ["setresgid", 34],
-    ["setresuid", 36],
-    ["verify", 36],
-  ];
-  for (const [step, want] of cases) {
+  for (const [step, want] of JAIL_STEP_EXITS) {
     assert.equal(code(world((w) => (w.failStep = step))), want, step);
   }
 });
@@ -295,9 +229,9 @@ Deno.test("exit 41: the home cannot be entered inside the jail; procmail checked
 const THIN_SECTION = "[/srv/jail]\nreadonly_binds = /usr\nprivate_tmp = 1\n";
 const THIN_TWO_STAGES = `${THIN_SECTION}private_proc = 1\n`;
 const THIN_POINTS = {
-  usr: statOf(DIR | 0o755),
-  tmp: statOf(DIR | 0o755),
-  proc: statOf(DIR | 0o755),
+  usr: st(DIR | 0o755),
+  tmp: st(DIR | 0o755),
+  proc: st(DIR | 0o755),
 };
 
 Deno.test("thin jail: the binds after the jail and home checks, before the chroot", () => {
@@ -308,8 +242,9 @@ Deno.test("thin jail: the binds after the jail and home checks, before the chroo
     "unshare",
     "bind /usr -> usr",
     "tmpfs 64m -> tmp",
-    "jail-drop 1001 1001 [1001,1005]",
-    "cd /home/jkm",
+    "chroot",
+    "drop 1001 1001 [1001,1005]",
+    "chdir /home/jkm",
   ]);
   // An unsafe home is refused before anything is read or mounted for the thin jail.
   const home = run(world((w) => {
@@ -330,16 +265,16 @@ Deno.test("thin jail: exit 55, 57, 59 as jk_chrootsh's", () => {
   const codes = Object.values(EXIT);
   assert.equal(new Set(codes).size, codes.length, "every code means one thing");
   const thin = (t: ThinWorld) => code(world((w) => (w.thin = t)));
-  assert.equal(thin({ config: THIN_SECTION, configStat: statOf(REG | 0o666) }), 55);
+  assert.equal(thin({ config: THIN_SECTION, configStat: st(REG | 0o666) }), 55);
   assert.equal(thin({ config: `${THIN_SECTION}privat_tmp = 1\n`, inJail: THIN_POINTS }), 55);
   assert.equal(
-    thin({ config: THIN_SECTION, inJail: { ...THIN_POINTS, usr: statOf(DIR | 0o755, 1001) } }),
+    thin({ config: THIN_SECTION, inJail: { ...THIN_POINTS, usr: st(DIR | 0o755, 1001) } }),
     57,
   );
   assert.equal(thin({ config: THIN_SECTION, inJail: THIN_POINTS, failing: ["bind:/usr"] }), 59);
   assert.equal(thin({ config: THIN_TWO_STAGES, inJail: THIN_POINTS, stageRequested: true }), 59);
   const mountPoint = run(world((w) => {
-    w.thin = { config: THIN_SECTION, inJail: { ...THIN_POINTS, tmp: statOf(DIR | 0o777) } };
+    w.thin = { config: THIN_SECTION, inJail: { ...THIN_POINTS, tmp: st(DIR | 0o777) } };
   }));
   assert.ok(!mountPoint.events.some((e) => e.includes("drop")), "refused before the chroot");
   assert.ok(mountPoint.logs.some(([p, m]) => p === "err" && m.includes("/srv/jail/tmp is group")));
@@ -361,19 +296,6 @@ Deno.test("thin jail with a PID namespace: 'now entering jail' logged by the fir
 
 // ---------------------------------------------------------------------------------------------
 // lib/login/privilege.ts: the entry points jk_procmailwrapper adds, each in a fresh process
-
-async function privilegeProbe(code: string): Promise<string> {
-  const script = `import * as p from "${REPO_ROOT}/lib/login/privilege.ts";\n` +
-    `try { ${code}; console.log("no error"); } ` +
-    `catch (e) { console.log(e instanceof p.PrivilegeError ? e.step + ": " + e.message : e); }`;
-  const out = await new Deno.Command(DENO, {
-    args: ["eval", "--no-config", script],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  return new TextDecoder().decode(out.stdout).trim();
-}
 
 Deno.test("privilege: dropPrivileges refuses uid 0 and a second drop", async () => {
   assert.match(
@@ -435,26 +357,15 @@ const HOST_STUB = STUB.replace("#!/bin/sh", "#!/bin/dash").replace(
 );
 
 function buildJail(jail: string): void {
-  Deno.mkdirSync(`${jail}/usr/bin`, { recursive: true, mode: 0o755 });
-  for (const p of ["/usr/bin/dash", "/usr/bin/id", "/usr/bin/readlink"]) {
-    copyInto(jail, p);
-    for (const lib of librariesOf(p)) copyInto(jail, lib);
-  }
-  Deno.symlinkSync("usr/bin", `${jail}/bin`);
-  Deno.symlinkSync("dash", `${jail}/usr/bin/sh`);
+  buildLoginJail(
+    jail,
+    ["/usr/bin/dash", "/usr/bin/id", "/usr/bin/readlink"],
+    `${USER}:x:${UID}:${GID}::/home/${USER}:/bin/sh\n`,
+    `${GROUP_NAME}:x:${GID}:\n${SUPP}:x:${SUPP_GID}:${USER}\n`,
+  );
   Deno.writeTextFileSync(`${jail}/usr/bin/procmail`, STUB);
   Deno.chmodSync(`${jail}/usr/bin/procmail`, 0o755);
-  Deno.mkdirSync(`${jail}/etc`, { mode: 0o755 });
   Deno.mkdirSync(`${jail}/proc`, { mode: 0o755 });
-  Deno.writeTextFileSync(`${jail}/etc/nsswitch.conf`, "passwd: files\ngroup: files\n");
-  Deno.writeTextFileSync(
-    `${jail}/etc/passwd`,
-    `root:x:0:0:root:/root:/bin/sh\n${USER}:x:${UID}:${GID}::/home/${USER}:/bin/sh\n`,
-  );
-  Deno.writeTextFileSync(
-    `${jail}/etc/group`,
-    `root:x:0:\n${GROUP_NAME}:x:${GID}:\n${SUPP}:x:${SUPP_GID}:${USER}\n`,
-  );
   Deno.mkdirSync(`${jail}/home`, { mode: 0o755 });
   Deno.mkdirSync(`${jail}/home/${USER}`, { mode: 0o700 });
   Deno.chownSync(`${jail}/home/${USER}`, UID, GID);
@@ -471,58 +382,48 @@ function buildThinJail(jail: string): void {
   Deno.chmodSync(`${jail}/home/${THIN_USER}`, 0o700);
   Deno.chownSync(`${jail}/home/${THIN_USER}`, THIN_UID, GID);
   for (const l of ["bin", "lib", "lib64", "sbin"]) Deno.symlinkSync(`usr/${l}`, `${jail}/${l}`);
-  Deno.writeTextFileSync(`${jail}/etc/nsswitch.conf`, "passwd: files\ngroup: files\n");
-  Deno.writeTextFileSync(
-    `${jail}/etc/passwd`,
-    `root:x:0:0:root:/root:/bin/sh\n${THIN_USER}:x:${THIN_UID}:${GID}::/home/${THIN_USER}:/bin/sh\n`,
-  );
-  Deno.writeTextFileSync(
-    `${jail}/etc/group`,
-    `root:x:0:\n${GROUP_NAME}:x:${GID}:\n${SUPP}:x:${SUPP_GID}:${THIN_USER}\n`,
+  writeJailAccounts(
+    jail,
+    `${THIN_USER}:x:${THIN_UID}:${GID}::/home/${THIN_USER}:/bin/sh\n`,
+    `${GROUP_NAME}:x:${GID}:\n${SUPP}:x:${SUPP_GID}:${THIN_USER}\n`,
   );
 }
 
-rootTest("jk_procmailwrapper installed: jailed and host recipients, fd 3, refusals", async (t) => {
-  const { dir: root, cleanup } = safeTestRoot("procmail-e2e");
-  const log = syslogListener(`${root}/log.sock`);
-  let ns: TestNamespace | undefined;
-  try {
-    ns = await TestNamespace.create(root, { devLog: `${root}/log.sock` });
-    const inst = await ns.sh(
-      `cd ${REPO_ROOT} && ${DENO} run -A tools/install.ts --prefix ${root}/usr`,
-    );
-    assert.equal(inst.code, 0, inst.stderr + inst.stdout);
-    const wrapper = `${root}/usr/bin/jk_procmailwrapper`;
-    assert.equal(Deno.statSync(wrapper).mode! & 0o7777, 0o4755);
-    const jail = `${root}/jail`;
-    buildJail(jail);
-    const thinJail = `${root}/thin`;
-    buildThinJail(thinJail);
-    // The host's procmail is replaced by the stub inside the namespace only.
-    for (const d of ["bin-up", "bin-work"]) Deno.mkdirSync(`${root}/${d}`, { mode: 0o755 });
-    Deno.writeTextFileSync(`${root}/bin-up/procmail`, HOST_STUB);
-    Deno.chmodSync(`${root}/bin-up/procmail`, 0o755);
-    await ns.must(
-      `mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=${root}/bin-up,` +
-        `workdir=${root}/bin-work /usr/bin && mount -t proc proc ${jail}/proc && ` +
-        `groupadd -g ${GID} ${GROUP_NAME} && groupadd -g ${SUPP_GID} ${SUPP} && ` +
-        `useradd -M -u ${UID} -g ${GID} -G ${SUPP} -d ${jail}/./home/${USER} ${USER} && ` +
-        `useradd -M -u ${PLAIN_UID} -g ${GID} -G ${SUPP} -d /nonexistent ${PLAIN} && ` +
-        `useradd -M -u ${THIN_UID} -g ${GID} -G ${SUPP} -d ${thinJail}/./home/${THIN_USER} ` +
-        `${THIN_USER} && mount -t proc proc ${thinJail}/proc && mkdir -p /etc/jailkit`,
-    );
-    Deno.writeTextFileSync(`${root}/fd3-file`, "");
+rootTest(
+  "jk_procmailwrapper installed: jailed and host recipients, fd 3, refusals",
+  (t) =>
+    withInstalledTools("procmail-e2e", async ({ root, ns, log }) => {
+      const wrapper = `${root}/usr/bin/jk_procmailwrapper`;
+      assert.equal(Deno.statSync(wrapper).mode! & 0o7777, 0o4755);
+      const jail = `${root}/jail`;
+      buildJail(jail);
+      const thinJail = `${root}/thin`;
+      buildThinJail(thinJail);
+      // The host's procmail is replaced by the stub inside the namespace only.
+      for (const d of ["bin-up", "bin-work"]) Deno.mkdirSync(`${root}/${d}`, { mode: 0o755 });
+      Deno.writeTextFileSync(`${root}/bin-up/procmail`, HOST_STUB);
+      Deno.chmodSync(`${root}/bin-up/procmail`, 0o755);
+      await ns.must(
+        `mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=${root}/bin-up,` +
+          `workdir=${root}/bin-work /usr/bin && mount -t proc proc ${jail}/proc && ` +
+          `groupadd -g ${GID} ${GROUP_NAME} && groupadd -g ${SUPP_GID} ${SUPP} && ` +
+          `useradd -M -u ${UID} -g ${GID} -G ${SUPP} -d ${jail}/./home/${USER} ${USER} && ` +
+          `useradd -M -u ${PLAIN_UID} -g ${GID} -G ${SUPP} -d /nonexistent ${PLAIN} && ` +
+          `useradd -M -u ${THIN_UID} -g ${GID} -G ${SUPP} -d ${thinJail}/./home/${THIN_USER} ` +
+          `${THIN_USER} && mount -t proc proc ${thinJail}/proc && mkdir -p /etc/jailkit`,
+      );
+      Deno.writeTextFileSync(`${root}/fd3-file`, "");
 
-    /** Runs the wrapper as `uid` with fd 3 on fd3-file and fd 4 open, the mail on stdin. */
-    const deliver = (
-      uid: number,
-      argv0 = "jk_procmailwrapper",
-      fd3 = true,
-      groups = "--init-groups",
-      env = "FOO=bar",
-    ) =>
-      ns!.sh(
-        `umask 027; exec python3 -c 'import os
+      /** Runs the wrapper as `uid` with fd 3 on fd3-file and fd 4 open, the mail on stdin. */
+      const deliver = (
+        uid: number,
+        argv0 = "jk_procmailwrapper",
+        fd3 = true,
+        groups = "--init-groups",
+        env = "FOO=bar",
+      ) =>
+        ns.sh(
+          `umask 027; exec python3 -c 'import os
 def place(path, n):
   fd = os.open(path, os.O_RDONLY)
   if fd == n: os.set_inheritable(n, True)
@@ -532,203 +433,186 @@ place("/dev/zero", 4)
 os.execvp("setpriv", ["setpriv", "--reuid=${uid}", "--regid=${GID}", "${groups}", "env",
   "-i", "${env}", "/usr/bin/python3", "-c",
   "import os; os.execv(\\"${wrapper}\\", [\\"${argv0}\\", \\"-a\\", \\"x y\\"])"])'`,
-        { stdin: "From: someone@example.org\nSubject: hi\n\nbody\n" },
-      );
+          { stdin: "From: someone@example.org\nSubject: hi\n\nbody\n" },
+        );
 
-    await t.step("jailed recipient: in the jail, as the user, clean environment", async () => {
-      const since = log.messages.length;
-      const r = await deliver(UID);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(
-        r.stdout,
+      /** The stub's output for `user` delivered to in a jail, with the lines `more` before the mail. */
+      const jailedOutput = (user: string, uid: number, ...more: string[]) =>
         [
           "args: -a x y",
-          `uid=${UID}(${USER}) gid=${GID}(${GROUP_NAME}) ` +
+          `uid=${uid}(${user}) gid=${GID}(${GROUP_NAME}) ` +
           `groups=${GID}(${GROUP_NAME}),${SUPP_GID}(${SUPP})`,
-          `export HOME='/home/${USER}'`,
-          `export PWD='/home/${USER}'`,
-          `export USER='${USER}'`,
-          `cwd=/home/${USER} umask=0027`,
+          `export HOME='/home/${user}'`,
+          `export PWD='/home/${user}'`,
+          `export USER='${user}'`,
+          `cwd=/home/${user} umask=0027`,
           "NoNewPrivs:\t1",
           `fd3=${root}/fd3-file fd4=none`,
+          ...more,
           "mail: From: someone@example.org",
           "",
-        ].join("\n"),
-      );
-      await new Promise((res) => setTimeout(res, 100));
-      const entering = log.messages.slice(since).find((m) => m.includes("now entering jail"));
-      assert.ok(entering, JSON.stringify(log.messages.slice(since)));
-      assert.match(entering, /^<38>.*jk_procmailwrapper\[\d+\]: now entering jail /);
-    });
+        ].join("\n");
+      const entering = (lines: string[]) => lines.filter((m) => m.includes("now entering jail"));
 
-    await t.step("fd 3 closed by the caller: procmail gets /dev/null there", async () => {
-      const r = await deliver(UID, "jk_procmailwrapper", false);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /\nfd3=\/dev\/null fd4=none\n/);
-    });
-
-    await t.step(
-      "host recipient: the host's procmail, caller's environment, no no-new-privs",
-      async () => {
-        const r = await deliver(PLAIN_UID, "procmail");
+      await t.step("jailed recipient: in the jail, as the user, clean environment", async () => {
+        const since = log.messages.length;
+        const r = await deliver(UID);
         assert.equal(r.code, 0, r.stderr);
-        assert.match(r.stdout, /^args: -a x y\n/);
-        assert.match(
-          r.stdout,
-          new RegExp(
-            `\\nuid=${PLAIN_UID}\\(${PLAIN}\\) gid=${GID}\\(${GROUP_NAME}\\) ` +
-              `groups=${GID}\\(${GROUP_NAME}\\),${SUPP_GID}\\(${SUPP}\\)\\n`,
-          ),
-        );
-        assert.match(r.stdout, /\nexport FOO='bar'\n/);
-        assert.match(r.stdout, /\nNoNewPrivs:\t0\n/);
-        assert.match(r.stdout, new RegExp(`\\nfd3=${root}/fd3-file fd4=none\\n`));
-        assert.match(r.stdout, /\nmail: From: someone@example.org\n$/);
-      },
-    );
+        assert.equal(r.stdout, jailedOutput(USER, UID));
+        const lines = await logsSince(log.messages, since);
+        const [line] = entering(lines);
+        assert.ok(line, JSON.stringify(lines));
+        assert.match(line, /^<38>.*jk_procmailwrapper\[\d+\]: now entering jail /);
+      });
 
-    await t.step("a caller without supplementary groups gets none back", async () => {
-      for (const [uid, argv0] of [[PLAIN_UID, "procmail"], [UID, "jk_procmailwrapper"]] as const) {
-        const r = await deliver(uid, argv0, true, "--clear-groups");
+      await t.step("fd 3 closed by the caller: procmail gets /dev/null there", async () => {
+        const r = await deliver(UID, "jk_procmailwrapper", false);
         assert.equal(r.code, 0, r.stderr);
-        // id lists the gid as a group even when there are no supplementary groups
-        assert.match(
-          r.stdout,
-          new RegExp(` gid=${GID}\\(${GROUP_NAME}\\) groups=${GID}\\(${GROUP_NAME}\\)\\n`),
+        assert.match(r.stdout, /\nfd3=\/dev\/null fd4=none\n/);
+      });
+
+      await t.step(
+        "host recipient: the host's procmail, caller's environment, no no-new-privs",
+        async () => {
+          const r = await deliver(PLAIN_UID, "procmail");
+          assert.equal(r.code, 0, r.stderr);
+          assert.match(r.stdout, /^args: -a x y\n/);
+          assert.match(
+            r.stdout,
+            new RegExp(
+              `\\nuid=${PLAIN_UID}\\(${PLAIN}\\) gid=${GID}\\(${GROUP_NAME}\\) ` +
+                `groups=${GID}\\(${GROUP_NAME}\\),${SUPP_GID}\\(${SUPP}\\)\\n`,
+            ),
+          );
+          assert.match(r.stdout, /\nexport FOO='bar'\n/);
+          assert.match(r.stdout, /\nNoNewPrivs:\t0\n/);
+          assert.match(r.stdout, new RegExp(`\\nfd3=${root}/fd3-file fd4=none\\n`));
+          assert.match(r.stdout, /\nmail: From: someone@example.org\n$/);
+        },
+      );
+
+      await t.step("a caller without supplementary groups gets none back", async () => {
+        for (
+          const [uid, argv0] of [[PLAIN_UID, "procmail"], [UID, "jk_procmailwrapper"]] as const
+        ) {
+          const r = await deliver(uid, argv0, true, "--clear-groups");
+          assert.equal(r.code, 0, r.stderr);
+          // id lists the gid as a group even when there are no supplementary groups
+          assert.match(
+            r.stdout,
+            new RegExp(` gid=${GID}\\(${GROUP_NAME}\\) groups=${GID}\\(${GROUP_NAME}\\)\\n`),
+          );
+        }
+      });
+
+      await t.step("jailed path under another name: exit 1; as root: exit 11", async () => {
+        const r = await deliver(UID, "procmail");
+        assert.equal(r.code, 1);
+        assert.equal(r.stdout, "");
+        const asRoot = await ns.sh(`${wrapper} -a x`, { stdin: "" });
+        assert.equal(asRoot.code, 11);
+      });
+
+      await t.step("a lone --version or --help is answered before any check", async () => {
+        // As root, which is otherwise refused (exit 11).
+        const version = await ns.sh(`${wrapper} --version`, { stdin: "" });
+        assert.equal(version.code, 0, version.stderr);
+        assert.equal(version.stdout, `jk_procmailwrapper (jailkit-deno) ${VERSION}\n`);
+        const help = await ns.sh(`${wrapper} --help`, { stdin: "" });
+        assert.equal(help.code, 0, help.stderr);
+        assert.match(help.stdout, /^Usage: jk_procmailwrapper /);
+        assert.equal((await ns.sh(`${wrapper} --version -a x`, { stdin: "" })).code, 11);
+      });
+
+      await t.step("refusals: 35 user not in the jail, 39 other home, 53 unsafe", async () => {
+        const passwd = Deno.readTextFileSync(`${jail}/etc/passwd`);
+        Deno.writeTextFileSync(`${jail}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
+        assert.equal((await deliver(UID)).code, 35);
+        Deno.writeTextFileSync(
+          `${jail}/etc/passwd`,
+          passwd.replace(`/home/${USER}:`, "/home/elsewhere:"),
         );
-      }
-    });
+        assert.equal((await deliver(UID)).code, 39);
+        Deno.writeTextFileSync(`${jail}/etc/passwd`, passwd);
+        Deno.chmodSync(jail, 0o775);
+        const unsafe = await deliver(UID);
+        Deno.chmodSync(jail, 0o755);
+        assert.equal(unsafe.code, 53);
+        Deno.chownSync(`${jail}/home/${USER}`, 0, 0);
+        const notMine = await deliver(UID);
+        Deno.chownSync(`${jail}/home/${USER}`, UID, GID);
+        assert.equal(notMine.code, 53);
+        assert.equal(unsafe.stdout + notMine.stdout, "");
+      });
 
-    await t.step("jailed path under another name: exit 1; as root: exit 11", async () => {
-      const r = await deliver(UID, "procmail");
-      assert.equal(r.code, 1);
-      assert.equal(r.stdout, "");
-      const asRoot = await ns!.sh(`${wrapper} -a x`, { stdin: "" });
-      assert.equal(asRoot.code, 11);
-    });
+      /** Sets the namespace's jk_thin.ini (root:root 0644) to `text`. */
+      const writeThinIni = (text: string) =>
+        ns.must(
+          `cat > ${THIN_CONFIG_FILE}.new && chmod 0644 ${THIN_CONFIG_FILE}.new && ` +
+            `mv ${THIN_CONFIG_FILE}.new ${THIN_CONFIG_FILE}`,
+          { stdin: text },
+        );
+      const thinLines = jailedOutput(THIN_USER, THIN_UID, "usr mount: OPTIONS");
+      /** The stub's output, its /usr mount options checked and replaced by OPTIONS. */
+      const thinDelivery = (out: { code: number; stdout: string; stderr: string }) => {
+        assert.equal(out.code, 0, out.stderr + out.stdout);
+        assert.match(out.stdout, /^usr mount: ro,nosuid,nodev(,|$)/m);
+        assert.equal(out.stdout.replace(/^usr mount: .*$/m, "usr mount: OPTIONS"), thinLines);
+      };
 
-    await t.step("a lone --version or --help is answered before any check", async () => {
-      // As root, which is otherwise refused (exit 11).
-      const version = await ns!.sh(`${wrapper} --version`, { stdin: "" });
-      assert.equal(version.code, 0, version.stderr);
-      assert.equal(version.stdout, `jk_procmailwrapper (jailkit-deno) ${VERSION}\n`);
-      const help = await ns!.sh(`${wrapper} --help`, { stdin: "" });
-      assert.equal(help.code, 0, help.stderr);
-      assert.match(help.stdout, /^Usage: jk_procmailwrapper /);
-      assert.equal((await ns!.sh(`${wrapper} --version -a x`, { stdin: "" })).code, 11);
-    });
-
-    await t.step("refusals: 35 user not in the jail, 39 other home, 53 unsafe", async () => {
-      const passwd = Deno.readTextFileSync(`${jail}/etc/passwd`);
-      Deno.writeTextFileSync(`${jail}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
-      assert.equal((await deliver(UID)).code, 35);
-      Deno.writeTextFileSync(
-        `${jail}/etc/passwd`,
-        passwd.replace(`/home/${USER}:`, "/home/elsewhere:"),
-      );
-      assert.equal((await deliver(UID)).code, 39);
-      Deno.writeTextFileSync(`${jail}/etc/passwd`, passwd);
-      Deno.chmodSync(jail, 0o775);
-      const unsafe = await deliver(UID);
-      Deno.chmodSync(jail, 0o755);
-      assert.equal(unsafe.code, 53);
-      Deno.chownSync(`${jail}/home/${USER}`, 0, 0);
-      const notMine = await deliver(UID);
-      Deno.chownSync(`${jail}/home/${USER}`, UID, GID);
-      assert.equal(notMine.code, 53);
-      assert.equal(unsafe.stdout + notMine.stdout, "");
-    });
-
-    /** Sets the namespace's jk_thin.ini (root:root 0644) to `text`. */
-    const writeThinIni = (text: string) =>
-      ns!.must(
-        `cat > ${THIN_CONFIG_FILE}.new && chmod 0644 ${THIN_CONFIG_FILE}.new && ` +
-          `mv ${THIN_CONFIG_FILE}.new ${THIN_CONFIG_FILE}`,
-        { stdin: text },
-      );
-    const thinLines = [
-      "args: -a x y",
-      `uid=${THIN_UID}(${THIN_USER}) gid=${GID}(${GROUP_NAME}) ` +
-      `groups=${GID}(${GROUP_NAME}),${SUPP_GID}(${SUPP})`,
-      `export HOME='/home/${THIN_USER}'`,
-      `export PWD='/home/${THIN_USER}'`,
-      `export USER='${THIN_USER}'`,
-      `cwd=/home/${THIN_USER} umask=0027`,
-      "NoNewPrivs:\t1",
-      `fd3=${root}/fd3-file fd4=none`,
-      "usr mount: OPTIONS",
-      "mail: From: someone@example.org",
-      "",
-    ].join("\n");
-    /** The stub's output, its /usr mount options checked and replaced by OPTIONS. */
-    const thinDelivery = (out: { code: number; stdout: string; stderr: string }) => {
-      assert.equal(out.code, 0, out.stderr + out.stdout);
-      assert.match(out.stdout, /^usr mount: ro,nosuid,nodev(,|$)/m);
-      assert.equal(out.stdout.replace(/^usr mount: .*$/m, "usr mount: OPTIONS"), thinLines);
-    };
-    const enteringLines = (since: number) =>
-      log.messages.slice(since).filter((m) => m.includes("now entering jail"));
-    const settle = () => new Promise((res) => setTimeout(res, 100));
-
-    await t.step("thin jail: the host's procmail through the read-only /usr bind", async () => {
-      await writeThinIni(`[${thinJail}]\nreadonly_binds = /usr\n`);
-      const since = log.messages.length;
-      thinDelivery(await deliver(THIN_UID));
-      await settle();
-      assert.equal(enteringLines(since).length, 1, log.messages.slice(since).join("\n"));
-      const mounts = (await ns!.must("cat /proc/self/mountinfo")).stdout;
-      assert.ok(!mounts.includes(`${thinJail}/usr`), "the bind stays in the session");
-    });
-
-    await t.step(
-      "thin jail with a PID namespace: two stages, one 'now entering' line",
-      async () => {
-        await writeThinIni(`[${thinJail}]\nreadonly_binds = /usr\nprivate_proc = 1\n`);
+      await t.step("thin jail: the host's procmail through the read-only /usr bind", async () => {
+        await writeThinIni(`[${thinJail}]\nreadonly_binds = /usr\n`);
         const since = log.messages.length;
         thinDelivery(await deliver(THIN_UID));
-        await settle();
-        const lines = log.messages.slice(since);
-        assert.ok(lines.some((m) => m.includes("new PID namespace")), lines.join("\n"));
-        assert.equal(enteringLines(since).length, 1, lines.join("\n"));
-        // The session's /proc was mounted over the host's the test put there: gone with it.
-        const mounts = (await ns!.must("cat /proc/self/mountinfo")).stdout;
-        assert.equal(mounts.split(`${thinJail}/proc `).length, 2, mounts);
-      },
-    );
+        const lines = await logsSince(log.messages, since);
+        assert.equal(entering(lines).length, 1, lines.join("\n"));
+        const mounts = (await ns.must("cat /proc/self/mountinfo")).stdout;
+        assert.ok(!mounts.includes(`${thinJail}/usr`), "the bind stays in the session");
+      });
 
-    await t.step(
-      "thin jail refusals: 55 jk_thin.ini, 57 mount point, 59 stage marker",
-      async () => {
-        await ns!.must(`chmod 0666 ${THIN_CONFIG_FILE}`);
-        const unsafe = await deliver(THIN_UID);
-        await ns!.must(`chmod 0644 ${THIN_CONFIG_FILE}`);
-        assert.equal(unsafe.code, 55, unsafe.stderr);
-        // usr is checked with the jail (53): a mount point outside the system directories.
-        await writeThinIni(`[${thinJail}]\nreadonly_binds = /usr, /etc/ssl\nprivate_proc = 1\n`);
-        Deno.chownSync(`${thinJail}/etc/ssl`, THIN_UID, GID);
-        const since = log.messages.length;
-        const owned = await deliver(THIN_UID);
-        Deno.chownSync(`${thinJail}/etc/ssl`, 0, 0);
-        assert.equal(owned.code, 57, owned.stderr);
-        await settle();
-        assert.match(
-          log.messages.slice(since).join("\n"),
-          /mount point refused: .*\/etc\/ssl is not owned by root/,
-        );
-        const marker = await deliver(
-          THIN_UID,
-          "jk_procmailwrapper",
-          true,
-          "--init-groups",
-          "JAILKIT_THIN_STAGE=2",
-        );
-        assert.equal(marker.code, 59, marker.stderr);
-        assert.equal(unsafe.stdout + owned.stdout + marker.stdout, "");
-      },
-    );
-  } finally {
-    await log.close();
-    if (ns) await ns.close();
-    cleanup();
-  }
-});
+      await t.step(
+        "thin jail with a PID namespace: two stages, one 'now entering' line",
+        async () => {
+          await writeThinIni(`[${thinJail}]\nreadonly_binds = /usr\nprivate_proc = 1\n`);
+          const since = log.messages.length;
+          thinDelivery(await deliver(THIN_UID));
+          const lines = await logsSince(log.messages, since);
+          assert.ok(lines.some((m) => m.includes("new PID namespace")), lines.join("\n"));
+          assert.equal(entering(lines).length, 1, lines.join("\n"));
+          // The session's /proc was mounted over the host's the test put there: gone with it.
+          const mounts = (await ns.must("cat /proc/self/mountinfo")).stdout;
+          assert.equal(mounts.split(`${thinJail}/proc `).length, 2, mounts);
+        },
+      );
+
+      await t.step(
+        "thin jail refusals: 55 jk_thin.ini, 57 mount point, 59 stage marker",
+        async () => {
+          await ns.must(`chmod 0666 ${THIN_CONFIG_FILE}`);
+          const unsafe = await deliver(THIN_UID);
+          await ns.must(`chmod 0644 ${THIN_CONFIG_FILE}`);
+          assert.equal(unsafe.code, 55, unsafe.stderr);
+          // usr is checked with the jail (53): a mount point outside the system directories.
+          await writeThinIni(`[${thinJail}]\nreadonly_binds = /usr, /etc/ssl\nprivate_proc = 1\n`);
+          Deno.chownSync(`${thinJail}/etc/ssl`, THIN_UID, GID);
+          const since = log.messages.length;
+          const owned = await deliver(THIN_UID);
+          Deno.chownSync(`${thinJail}/etc/ssl`, 0, 0);
+          assert.equal(owned.code, 57, owned.stderr);
+          assert.match(
+            (await logsSince(log.messages, since)).join("\n"),
+            /mount point refused: .*\/etc\/ssl is not owned by root/,
+          );
+          const marker = await deliver(
+            THIN_UID,
+            "jk_procmailwrapper",
+            true,
+            "--init-groups",
+            "JAILKIT_THIN_STAGE=2",
+          );
+          assert.equal(marker.code, 59, marker.stderr);
+          assert.equal(unsafe.stdout + owned.stdout + marker.stdout, "");
+        },
+      );
+    }),
+);

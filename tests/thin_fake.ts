@@ -6,6 +6,7 @@
 import { parseIni } from "../lib/config/ini.ts";
 import type { StatInfo } from "../lib/login/common.ts";
 import { THIN_CONFIG_FILE, type ThinSystem } from "../lib/login/thin_session.ts";
+import { statOf } from "./login_fixture.ts";
 
 export class FakeRestart extends Error {}
 
@@ -82,11 +83,6 @@ export function fakeThinSystem(w: ThinWorld, events: string[]): FakeThinSystem {
     },
     openCount: () => fds.size,
   };
-}
-
-/** A StatInfo (mode with its file type bits). */
-export function statOf(mode: number, uid = 0, gid = 0, isSymlink = false): StatInfo {
-  return { mode, uid, gid, isSymlink };
 }
 
 /** The host without jk_thin.ini: every jail is an ordinary one. */

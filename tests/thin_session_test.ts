@@ -34,7 +34,8 @@ import { EXIT as LAUNCH_EXIT } from "../lib/login/chrootlaunch.ts";
 import { EXIT as PROCMAIL_EXIT } from "../lib/login/procmailwrapper.ts";
 import { copyInto, DENO, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
 import { sh, syslogListener, TestNamespace } from "./namespace.ts";
-import { FakeRestart, fakeThinSystem, statOf, type ThinWorld } from "./thin_fake.ts";
+import { FakeRestart, fakeThinSystem, type ThinWorld } from "./thin_fake.ts";
+import { statOf } from "./login_fixture.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Decisions

@@ -5,8 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { parseIni } from "../lib/config/ini.ts";
-import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
-import { PrivilegeError, type PrivilegeStep } from "../lib/login/privilege.ts";
 import { CONFIG_DIR, type StatInfo } from "../lib/login/common.ts";
 import { JailkitError } from "../lib/core/errors.ts";
 import {
@@ -19,124 +17,83 @@ import {
   type UchrootResult,
   type UchrootSystem,
 } from "../lib/login/uchroot.ts";
-import { copyInto, DENO, librariesOf, REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
-import { syslogListener, TestNamespace } from "./namespace.ts";
+import { copyInto, librariesOf, rootTest } from "./helpers.ts";
+import { logsSince } from "./namespace.ts";
+import {
+  buildLoginJail,
+  type CallerWorld,
+  DIR,
+  exitOf,
+  fakeCallerSystem,
+  FakeEffects,
+  JAIL_STEP_EXITS,
+  quoted,
+  type Recording,
+  REG,
+  statOf as st,
+  systemDirs,
+  withInstalledTools,
+  worldsFrom,
+} from "./login_fixture.ts";
 import { noThinSystem } from "./thin_fake.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The fake system
 
-const DIR = 0o040000;
-const REG = 0o100000;
-
-function st(mode: number, uid = 0, gid = 0, isSymlink = false): StatInfo {
-  return { mode, uid, gid, isSymlink };
-}
-
-interface World {
-  argv0: string;
-  args: string[];
-  euid: number;
-  uid: number;
-  gid: number;
-  groups: number[] | "error";
-  env: Record<string, string>;
-  hostPasswd: string | undefined;
-  hostGroup: string | undefined;
-  lstat: Record<string, StatInfo | undefined>;
-  stat: Record<string, StatInfo | undefined>;
+interface World extends CallerWorld {
   /** undefined: the file does not exist. */
   config: string | undefined;
   /** realpath answers; paths not listed do not resolve. */
   realpath: Record<string, string>;
-  jailFiles: Record<string, string | undefined>;
   /** stat inside the jail. */
   inJail: Record<string, StatInfo | undefined>;
-  failStep?: PrivilegeStep;
 }
 
 const JAIL = "/srv/jail";
 const CONFIG = "[jku]\nallowed_jails = /srv/other, /srv/jail/\n";
 
-function world(change: (w: World) => void = () => {}): World {
-  const w: World = {
-    argv0: "jk_uchroot",
-    args: ["-j", JAIL, "-x", "/usr/bin/id", "--", "-u"],
-    euid: 0,
-    uid: 1001,
-    gid: 1001,
-    groups: [1001, 100],
-    env: { USER: "jku", TERM: "xterm", LANG: "C.UTF-8", LC_ALL: "C", LD_PRELOAD: "/x.so" },
-    hostPasswd: "root:x:0:0:root:/root:/bin/bash\njku:x:1001:1001::/home/jku:/bin/bash\n",
-    hostGroup: "root:x:0:\njkg:x:1001:\nusers:x:100:jku\n",
-    lstat: {
-      [CONFIG_DIR]: st(DIR | 0o755),
-      [CONFIG_FILE]: st(REG | 0o644),
-      ".": st(DIR | 0o755),
-    },
-    stat: {
-      dev: st(DIR | 0o755),
-      etc: st(DIR | 0o755),
-      lib: st(DIR | 0o755),
-      usr: st(DIR | 0o755),
-      bin: st(DIR | 0o755),
-      sbin: st(DIR | 0o755),
-    },
-    config: CONFIG,
-    realpath: {
-      "/srv/jail": "/srv/jail",
-      "/srv/jail/": "/srv/jail",
-      "/srv/other": "/srv/other",
-      "/srv/link": "/srv/jail",
-      "/srv/unlisted": "/srv/unlisted",
-    },
-    jailFiles: {
-      "/etc/passwd": "root:x:0:0::/root:/bin/sh\njku:x:1001:1001::/home/jku:/bin/sh\n",
-      "/etc/group": "root:x:0:\njkg:x:1001:\n",
-    },
-    inJail: { "/usr/bin/id": st(REG | 0o755) },
-  };
-  change(w);
-  return w;
-}
+const world = worldsFrom((): World => ({
+  argv0: "jk_uchroot",
+  args: ["-j", JAIL, "-x", "/usr/bin/id", "--", "-u"],
+  euid: 0,
+  uid: 1001,
+  gid: 1001,
+  groups: [1001, 100],
+  env: { USER: "jku", TERM: "xterm", LANG: "C.UTF-8", LC_ALL: "C", LD_PRELOAD: "/x.so" },
+  umask: 0o027,
+  hostPasswd: "root:x:0:0:root:/root:/bin/bash\njku:x:1001:1001::/home/jku:/bin/bash\n",
+  hostGroup: "root:x:0:\njkg:x:1001:\nusers:x:100:jku\n",
+  lstat: {
+    [CONFIG_DIR]: st(DIR | 0o755),
+    [CONFIG_FILE]: st(REG | 0o644),
+    ".": st(DIR | 0o755),
+  },
+  stat: systemDirs(),
+  config: CONFIG,
+  realpath: {
+    "/srv/jail": "/srv/jail",
+    "/srv/jail/": "/srv/jail",
+    "/srv/other": "/srv/other",
+    "/srv/link": "/srv/jail",
+    "/srv/unlisted": "/srv/unlisted",
+  },
+  jailFiles: {
+    "/etc/passwd": "root:x:0:0::/root:/bin/sh\njku:x:1001:1001::/home/jku:/bin/sh\n",
+    "/etc/group": "root:x:0:\njkg:x:1001:\n",
+  },
+  inJail: { "/usr/bin/id": st(REG | 0o755) },
+}));
 
-interface Run {
+interface Run extends Recording {
   result: UchrootResult;
-  events: string[];
-  logs: [string, string][];
-  stdout: string;
-  stderr: string;
 }
 
 function run(w: World): Run {
-  const events: string[] = [];
-  const logs: [string, string][] = [];
-  let stdout = "";
-  let stderr = "";
-  let inJail = false;
+  const fx = new FakeEffects(w.failStep);
+  const { events } = fx;
   const sys: UchrootSystem = {
+    ...fakeCallerSystem(w, fx),
     thin: noThinSystem(),
-    argv0: w.argv0,
-    args: w.args,
-    euid: w.euid,
-    uid: w.uid,
-    gid: w.gid,
-    groups: () => {
-      if (w.groups === "error") throw new Error("getgroups: EINVAL");
-      return w.groups;
-    },
-    callerEnv: new Map(Object.entries(w.env)),
-    callerUmask: 0o027,
-    hostPasswd: () => w.hostPasswd === undefined ? undefined : parsePasswd(w.hostPasswd, "p"),
-    hostGroup: () => w.hostGroup === undefined ? undefined : parseGroup(w.hostGroup, "g"),
-    lstat: (path) => {
-      events.push(`lstat ${path}`);
-      return w.lstat[path];
-    },
-    stat: (path) => {
-      events.push(`stat ${path}`);
-      return w.stat[path];
-    },
     readConfig: () => {
       events.push("config");
       if (w.config === undefined) throw new JailkitError("not-found", `${CONFIG_FILE}: missing`);
@@ -146,42 +103,19 @@ function run(w: World): Run {
       events.push(`realpath ${path}`);
       return w.realpath[path];
     },
-    enterJail: (jail, creds, beforeChroot) => {
-      const fail = (step: PrivilegeStep) => {
-        if (w.failStep === step) throw new PrivilegeError(step, `${step} failed`);
-      };
-      events.push(`chdir ${jail}`);
-      fail("chdir-jail");
-      fail("getcwd");
-      beforeChroot();
-      fail("chroot");
-      fail("setgroups");
-      fail("setresgid");
-      fail("setresuid");
-      fail("verify");
-      events.push(`drop ${creds.uid} ${creds.gid} [${creds.groups}]`);
-      inJail = true;
-    },
-    readJailFile: (path) => {
-      assert.ok(inJail, `${path} read before the drop`);
-      events.push(`read ${path}`);
-      return w.jailFiles[path];
-    },
     statInJail: (path) => {
-      assert.ok(inJail, `${path} examined before the drop`);
+      assert.ok(fx.dropped, `${path} examined before the drop`);
       events.push(`statInJail ${path}`);
       return w.inJail[path];
     },
-    log: (priority, message) => logs.push([priority, message]),
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
+    stdout: fx.writeStdout,
+    stderr: fx.writeStderr,
   };
-  return { result: runUchroot(sys), events, logs, stdout, stderr };
+  return { result: runUchroot(sys), ...fx.recording() };
 }
 
 function code(w: World): number {
-  const r = run(w).result;
-  return r.exec ? 0 : r.exitCode;
+  return exitOf(run(w).result);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,7 +261,7 @@ Deno.test("exit 13: USER of another uid, unknown uid or gid, unreadable passwd, 
   assert.equal(code(world((w) => (w.uid = 4242, delete w.env.USER))), 13);
   assert.equal(code(world((w) => (w.gid = 4242))), 13);
   assert.equal(code(world((w) => (w.hostPasswd = undefined))), 13);
-  assert.equal(code(world((w) => (w.groups = "error"))), 13);
+  assert.equal(code(world((w) => (w.groups = undefined))), 13);
   assert.equal(code(world((w) => delete w.env.USER)), 0, "by uid without $USER");
 });
 
@@ -413,16 +347,7 @@ Deno.test("exit 1: the executable is not a regular file inside the jail", () => 
 });
 
 Deno.test("exit 19/21/33/34/35/36: each failed privilege step", () => {
-  const cases: [PrivilegeStep, number][] = [
-    ["chdir-jail", 19],
-    ["getcwd", 21],
-    ["chroot", 33],
-    ["setgroups", 35],
-    ["setresgid", 34],
-    ["setresuid", 36],
-    ["verify", 36],
-  ];
-  for (const [step, want] of cases) {
+  for (const [step, want] of JAIL_STEP_EXITS) {
     assert.equal(code(world((w) => (w.failStep = step))), want, step);
   }
 });
@@ -472,174 +397,165 @@ const OTHER = "jkuco";
 const OTHER_UID = 4323;
 
 function buildJail(jail: string): void {
-  Deno.mkdirSync(`${jail}/usr/bin`, { recursive: true, mode: 0o755 });
-  for (const p of ["/usr/bin/dash", "/usr/bin/id", "/usr/bin/env"]) {
-    copyInto(jail, p);
-    for (const lib of librariesOf(p)) copyInto(jail, lib);
-  }
+  buildLoginJail(
+    jail,
+    ["/usr/bin/dash", "/usr/bin/id", "/usr/bin/env"],
+    `${USER}:x:${UID}:${GID}::/home/${USER}:/bin/sh\n`,
+    `${GROUP_NAME}:x:${GID}:\n${GROUP_NAME}2:x:${SUPP_GID}:${USER}\n`,
+  );
   for (const lib of librariesOf("/usr/bin/id")) {
     const dir = lib.slice(0, lib.lastIndexOf("/"));
     for (const e of Deno.readDirSync(dir)) {
       if (e.name.startsWith("libnss_files")) copyInto(jail, `${dir}/${e.name}`);
     }
   }
-  Deno.symlinkSync("usr/bin", `${jail}/bin`);
-  Deno.symlinkSync("dash", `${jail}/usr/bin/sh`);
-  Deno.mkdirSync(`${jail}/etc`, { mode: 0o755 });
-  Deno.writeTextFileSync(`${jail}/etc/nsswitch.conf`, "passwd: files\ngroup: files\n");
-  Deno.writeTextFileSync(
-    `${jail}/etc/passwd`,
-    `root:x:0:0:root:/root:/bin/sh\n${USER}:x:${UID}:${GID}::/home/${USER}:/bin/sh\n`,
-  );
-  Deno.writeTextFileSync(
-    `${jail}/etc/group`,
-    `root:x:0:\n${GROUP_NAME}:x:${GID}:\n${GROUP_NAME}2:x:${SUPP_GID}:${USER}\n`,
-  );
   Deno.writeTextFileSync(`${jail}/usr/bin/notexec`, "#!/bin/sh\necho ran\n", { mode: 0o644 });
   Deno.chmodSync(`${jail}/usr/bin/notexec`, 0o644);
 }
 
-rootTest("jk_uchroot installed: allowed run, refusals, no file-existence oracle", async (t) => {
-  const { dir: root, cleanup } = safeTestRoot("uchroot-e2e");
-  const log = syslogListener(`${root}/log.sock`);
-  let ns: TestNamespace | undefined;
-  try {
-    ns = await TestNamespace.create(root, { devLog: `${root}/log.sock` });
-    const inst = await ns.sh(
-      `cd ${REPO_ROOT} && ${DENO} run -A tools/install.ts --prefix ${root}/usr`,
-    );
-    assert.equal(inst.code, 0, inst.stderr + inst.stdout);
-    const uchroot = `${root}/usr/bin/jk_uchroot`;
-    assert.equal(Deno.statSync(uchroot).mode! & 0o7777, 0o4755);
-    const jail = `${root}/jail`;
-    const jail2 = `${root}/jail2`;
-    buildJail(jail);
-    buildJail(jail2);
-    Deno.symlinkSync(jail, `${root}/jail-link`);
-    await ns.must(
-      `groupadd -g ${GID} ${GROUP_NAME} && groupadd -g ${SUPP_GID} ${GROUP_NAME}2 && ` +
-        `useradd -M -u ${UID} -g ${GID} -G ${GROUP_NAME}2 -d /home/${USER} ${USER} && ` +
-        `useradd -M -u ${OTHER_UID} -g ${GID} -d /home/${OTHER} ${OTHER} && ` +
-        `printf '[${USER}]\\nallowed_jails = ${jail}/\\n' > /etc/jailkit/jk_uchroot.ini`,
-    );
-
-    const as = (uid: number, args: string[], env: Record<string, string> = {}) =>
-      ns!.sh(
-        `umask 027; exec setpriv --reuid=${uid} --regid=${GID} --init-groups env -i ${
-          Object.entries(env).map(([k, v]) => `'${k}=${v}'`).join(" ")
-        } ${uchroot} ${args.map((a) => `'${a}'`).join(" ")}`,
+rootTest(
+  "jk_uchroot installed: allowed run, refusals, no file-existence oracle",
+  (t) =>
+    withInstalledTools("uchroot-e2e", async ({ root, ns, log }) => {
+      const uchroot = `${root}/usr/bin/jk_uchroot`;
+      assert.equal(Deno.statSync(uchroot).mode! & 0o7777, 0o4755);
+      const jail = `${root}/jail`;
+      const jail2 = `${root}/jail2`;
+      buildJail(jail);
+      buildJail(jail2);
+      Deno.symlinkSync(jail, `${root}/jail-link`);
+      await ns.must(
+        `groupadd -g ${GID} ${GROUP_NAME} && groupadd -g ${SUPP_GID} ${GROUP_NAME}2 && ` +
+          `useradd -M -u ${UID} -g ${GID} -G ${GROUP_NAME}2 -d /home/${USER} ${USER} && ` +
+          `useradd -M -u ${OTHER_UID} -g ${GID} -d /home/${OTHER} ${OTHER} && ` +
+          `printf '[${USER}]\\nallowed_jails = ${jail}/\\n' > /etc/jailkit/jk_uchroot.ini`,
       );
 
-    await t.step("allowed user runs /usr/bin/id in the jail as themself", async () => {
-      const since = log.messages.length;
-      const r = await as(UID, ["-j", jail, "-x", "/usr/bin/id"], { USER });
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(
-        r.stdout,
-        `uid=${UID}(${USER}) gid=${GID}(${GROUP_NAME}) ` +
-          `groups=${GID}(${GROUP_NAME}),${SUPP_GID}(${GROUP_NAME}2)\n`,
-      );
-      assert.equal(r.stderr, "");
-      await new Promise((res) => setTimeout(res, 100));
-      const entering = log.messages.slice(since).find((m) => m.includes("now entering jail"));
-      assert.ok(entering, JSON.stringify(log.messages.slice(since)));
-      assert.match(entering, /^<38>.*jk_uchroot\[\d+\]: now entering jail /);
-    });
-
-    await t.step("the program gets the small environment, cwd /, the caller's umask", async () => {
-      const r = await as(
-        UID,
-        ["-j", `${root}/jail-link`, "-x", "/bin/sh", "--", "-c", "env; pwd; umask"],
-        { USER, TERM: "vt100", LANG: "C.UTF-8", PATH: "/evil", LD_LIBRARY_PATH: "/x", FOO: "1" },
-      );
-      assert.equal(r.code, 0, r.stderr);
-      const lines = r.stdout.split("\n");
-      assert.deepEqual(
-        [...lines.slice(0, -3).sort(), ...lines.slice(-3)],
-        [
-          "HOME=/",
-          "LANG=C.UTF-8",
-          `LOGNAME=${USER}`,
-          "PATH=/usr/local/bin:/usr/bin:/bin",
-          "PWD=/",
-          "TERM=vt100",
-          `USER=${USER}`,
-          "/",
-          "0027",
-          "",
-        ],
-      );
-    });
-
-    await t.step("-h exits 0 with the usage on stdout", async () => {
-      const r = await as(UID, ["-h"], { USER });
-      assert.equal(r.code, 0);
-      assert.match(r.stdout, /^Usage: jk_uchroot/);
-    });
-
-    await t.step("a user without a section: exit 1", async () => {
-      const r = await as(OTHER_UID, ["-j", jail, "-x", "/usr/bin/id"]);
-      assert.equal(r.code, 1, r.stderr);
-      assert.equal(r.stdout, "");
-      assert.match(r.stderr, new RegExp(`user ${OTHER} \\(${OTHER_UID}\\) may not use`));
-    });
-
-    await t.step(
-      "a jail not allowed: exit 21, the same answer whether the file exists",
-      async () => {
-        const exists = await as(UID, ["-j", jail2, "-x", "/usr/bin/id"], { USER });
-        const absent = await as(UID, ["-j", jail2, "-x", "/usr/bin/nothing-here"], { USER });
-        const hostShadow = await as(UID, ["-j", "/", "-x", "etc/shadow"], { USER });
-        const hostNone = await as(UID, ["-j", "/", "-x", "etc/nothing-here"], { USER });
-        for (const r of [exists, absent, hostShadow, hostNone]) assert.equal(r.code, 21, r.stderr);
-        const strip = (s: string, x: string) => s.replaceAll(x, "X");
-        assert.equal(exists.stdout + exists.stderr, absent.stdout + absent.stderr);
-        assert.equal(
-          strip(hostShadow.stdout + hostShadow.stderr, "etc/shadow"),
-          strip(hostNone.stdout + hostNone.stderr, "etc/nothing-here"),
+      const as = (uid: number, args: string[], env: Record<string, string> = {}) =>
+        ns.sh(
+          `umask 027; exec setpriv --reuid=${uid} --regid=${GID} --init-groups env -i ${
+            quoted(Object.entries(env).map(([k, v]) => `${k}=${v}`))
+          } ${uchroot} ${quoted(args)}`,
         );
-        assert.equal(exists.stdout, "");
-        assert.match(exists.stderr, new RegExp(`is not allowed to use jail ${jail2} `));
-      },
-    );
 
-    await t.step("allowed, but the program is missing in the jail: exit 1", async () => {
-      const r = await as(UID, ["-j", jail, "-x", "/usr/bin/nothing-here"], { USER });
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /\/usr\/bin\/nothing-here is not a regular file inside jail/);
-    });
+      await t.step("allowed user runs /usr/bin/id in the jail as themself", async () => {
+        const since = log.messages.length;
+        const r = await as(UID, ["-j", jail, "-x", "/usr/bin/id"], { USER });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(
+          r.stdout,
+          `uid=${UID}(${USER}) gid=${GID}(${GROUP_NAME}) ` +
+            `groups=${GID}(${GROUP_NAME}),${SUPP_GID}(${GROUP_NAME}2)\n`,
+        );
+        assert.equal(r.stderr, "");
+        const lines = await logsSince(log.messages, since);
+        const entering = lines.find((m) => m.includes("now entering jail"));
+        assert.ok(entering, JSON.stringify(lines));
+        assert.match(entering, /^<38>.*jk_uchroot\[\d+\]: now entering jail /);
+      });
 
-    await t.step("allowed, program not executable: exit 111", async () => {
-      const r = await as(UID, ["-j", jail, "-x", "/usr/bin/notexec"], { USER });
-      assert.equal(r.code, 111, r.stderr);
-      assert.match(r.stderr, /cannot execute \/usr\/bin\/notexec: .*EACCES/);
-    });
+      await t.step(
+        "the program gets the small environment, cwd /, the caller's umask",
+        async () => {
+          const r = await as(
+            UID,
+            ["-j", `${root}/jail-link`, "-x", "/bin/sh", "--", "-c", "env; pwd; umask"],
+            {
+              USER,
+              TERM: "vt100",
+              LANG: "C.UTF-8",
+              PATH: "/evil",
+              LD_LIBRARY_PATH: "/x",
+              FOO: "1",
+            },
+          );
+          assert.equal(r.code, 0, r.stderr);
+          const lines = r.stdout.split("\n");
+          assert.deepEqual(
+            [...lines.slice(0, -3).sort(), ...lines.slice(-3)],
+            [
+              "HOME=/",
+              "LANG=C.UTF-8",
+              `LOGNAME=${USER}`,
+              "PATH=/usr/local/bin:/usr/bin:/bin",
+              "PWD=/",
+              "TERM=vt100",
+              `USER=${USER}`,
+              "/",
+              "0027",
+              "",
+            ],
+          );
+        },
+      );
 
-    await t.step("caller missing from the jail's passwd: exit 35", async () => {
-      const passwd = Deno.readTextFileSync(`${jail}/etc/passwd`);
-      Deno.writeTextFileSync(`${jail}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
-      const r = await as(UID, ["-j", jail, "-x", "/usr/bin/id"], { USER });
-      Deno.writeTextFileSync(`${jail}/etc/passwd`, passwd);
-      assert.equal(r.code, 35, r.stderr);
-      assert.equal(r.stdout, "");
-    });
+      await t.step("-h exits 0 with the usage on stdout", async () => {
+        const r = await as(UID, ["-h"], { USER });
+        assert.equal(r.code, 0);
+        assert.match(r.stdout, /^Usage: jk_uchroot/);
+      });
 
-    await t.step("group-writable jail: exit 53", async () => {
-      Deno.chmodSync(jail, 0o775);
-      const r = await as(UID, ["-j", jail, "-x", "/usr/bin/id"], { USER });
-      Deno.chmodSync(jail, 0o755);
-      assert.equal(r.code, 53);
-      assert.equal(r.stdout, "");
-    });
+      await t.step("a user without a section: exit 1", async () => {
+        const r = await as(OTHER_UID, ["-j", jail, "-x", "/usr/bin/id"]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(r.stdout, "");
+        assert.match(r.stderr, new RegExp(`user ${OTHER} \\(${OTHER_UID}\\) may not use`));
+      });
 
-    await t.step("run as root: exit 12", async () => {
-      const r = await ns!.sh(`${uchroot} -j ${jail} -x /usr/bin/id`);
-      assert.equal(r.code, 12);
-      assert.equal(r.stdout, "");
-    });
-  } finally {
-    await log.close();
-    if (ns) await ns.close();
-    cleanup();
-  }
-});
+      await t.step(
+        "a jail not allowed: exit 21, the same answer whether the file exists",
+        async () => {
+          const exists = await as(UID, ["-j", jail2, "-x", "/usr/bin/id"], { USER });
+          const absent = await as(UID, ["-j", jail2, "-x", "/usr/bin/nothing-here"], { USER });
+          const hostShadow = await as(UID, ["-j", "/", "-x", "etc/shadow"], { USER });
+          const hostNone = await as(UID, ["-j", "/", "-x", "etc/nothing-here"], { USER });
+          for (const r of [exists, absent, hostShadow, hostNone]) {
+            assert.equal(r.code, 21, r.stderr);
+          }
+          const strip = (s: string, x: string) => s.replaceAll(x, "X");
+          assert.equal(exists.stdout + exists.stderr, absent.stdout + absent.stderr);
+          assert.equal(
+            strip(hostShadow.stdout + hostShadow.stderr, "etc/shadow"),
+            strip(hostNone.stdout + hostNone.stderr, "etc/nothing-here"),
+          );
+          assert.equal(exists.stdout, "");
+          assert.match(exists.stderr, new RegExp(`is not allowed to use jail ${jail2} `));
+        },
+      );
+
+      await t.step("allowed, but the program is missing in the jail: exit 1", async () => {
+        const r = await as(UID, ["-j", jail, "-x", "/usr/bin/nothing-here"], { USER });
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /\/usr\/bin\/nothing-here is not a regular file inside jail/);
+      });
+
+      await t.step("allowed, program not executable: exit 111", async () => {
+        const r = await as(UID, ["-j", jail, "-x", "/usr/bin/notexec"], { USER });
+        assert.equal(r.code, 111, r.stderr);
+        assert.match(r.stderr, /cannot execute \/usr\/bin\/notexec: .*EACCES/);
+      });
+
+      await t.step("caller missing from the jail's passwd: exit 35", async () => {
+        const passwd = Deno.readTextFileSync(`${jail}/etc/passwd`);
+        Deno.writeTextFileSync(`${jail}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
+        const r = await as(UID, ["-j", jail, "-x", "/usr/bin/id"], { USER });
+        Deno.writeTextFileSync(`${jail}/etc/passwd`, passwd);
+        assert.equal(r.code, 35, r.stderr);
+        assert.equal(r.stdout, "");
+      });
+
+      await t.step("group-writable jail: exit 53", async () => {
+        Deno.chmodSync(jail, 0o775);
+        const r = await as(UID, ["-j", jail, "-x", "/usr/bin/id"], { USER });
+        Deno.chmodSync(jail, 0o755);
+        assert.equal(r.code, 53);
+        assert.equal(r.stdout, "");
+      });
+
+      await t.step("run as root: exit 12", async () => {
+        const r = await ns.sh(`${uchroot} -j ${jail} -x /usr/bin/id`);
+        assert.equal(r.code, 12);
+        assert.equal(r.stdout, "");
+      });
+    }),
+);

@@ -3,11 +3,13 @@
  * jk_uchroot, jk_chrootlaunch, jk_procmailwrapper): stat results, a fake CallerSystem
  * (lib/login/common.ts) that records every effect, the exit codes of the privilege steps and a
  * probe of lib/login/privilege.ts in a fresh process. For their end-to-end tests: the installed
- * tools in a private namespace, and the start of a hand-built jail.
+ * tools in a private namespace, and the start of a hand-built jail. For jk_lsh's decision
+ * (tests/lsh_test.ts and its fuzz target): the fake jail its commands resolve in.
  */
 import assert from "node:assert/strict";
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import type { LogPriority, StatInfo } from "../lib/login/common.ts";
+import type { LshFs } from "../lib/login/lsh.ts";
 import { type Credentials, PrivilegeError, type PrivilegeStep } from "../lib/login/privilege.ts";
 import { copyInto, DENO, librariesOf, REPO_ROOT, safeTestRoot } from "./helpers.ts";
 import { syslogListener, TestNamespace } from "./namespace.ts";
@@ -292,3 +294,40 @@ export function writeJailAccounts(jail: string, users: string, groups: string): 
 export function quoted(words: readonly string[]): string {
   return words.map((w) => `'${w}'`).join(" ");
 }
+
+// ---------------------------------------------------------------------------------------------
+// jk_lsh's fake jail
+
+/** Regular files of jk_lsh's fake jail. */
+const LSH_FILES = new Set([
+  "/bin/ls",
+  "/bin/echo",
+  "/bin/sh",
+  "/bin/cat",
+  "/usr/bin/id",
+  "/usr/bin/rsync",
+  "/usr/bin/scp",
+  "/usr/bin/sftp",
+  "/usr/bin/ssh",
+  "/usr/bin/git",
+  "/usr/bin/git-shell",
+  "/usr/bin/cvs",
+  "/usr/bin/svnserve",
+  "/usr/lib/openssh/sftp-server",
+]);
+/** Its symlinks, each to what realpath gives. */
+const LSH_LINKS: Record<string, string> = {
+  "/usr/bin/git-upload-pack": "/usr/bin/git",
+  "/usr/bin/git-receive-pack": "/usr/bin/git",
+  "/usr/bin/git-upload-archive": "/usr/bin/git",
+  "/usr/local/bin/backup": "/usr/bin/rsync",
+  "/home/jktest/rsync": "/usr/bin/rsync",
+  "/home/jktest/upload": "/bin/sh",
+};
+
+/** The file system jk_lsh's decision sees in the fake jail; any string is a safe path to ask. */
+export const lshFs: LshFs = {
+  isRegularFile: (p) =>
+    LSH_FILES.has(p) || (Object.hasOwn(LSH_LINKS, p) && LSH_FILES.has(LSH_LINKS[p])),
+  realPath: (p) => Object.hasOwn(LSH_LINKS, p) ? LSH_LINKS[p] : LSH_FILES.has(p) ? p : undefined,
+};

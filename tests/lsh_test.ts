@@ -17,7 +17,6 @@ import {
   isStrippedVariable,
   type LshDecision,
   type LshExec,
-  type LshFs,
   type LshRefusal,
   MAX_COMMAND_CHARS,
   MAX_WORDS,
@@ -26,39 +25,9 @@ import {
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import { wordexp, WRDE_NOCMD } from "../ffi/libc.ts";
 import { tempDir } from "./helpers.ts";
+import { lshFs } from "./login_fixture.ts";
 
 // ------------------------------------------------------------------------------ fixtures
-
-/** Regular files of the fake jail; LINKS map a symlink to what realpath gives. */
-const FILES = new Set([
-  "/bin/ls",
-  "/bin/echo",
-  "/bin/sh",
-  "/bin/cat",
-  "/usr/bin/id",
-  "/usr/bin/rsync",
-  "/usr/bin/scp",
-  "/usr/bin/sftp",
-  "/usr/bin/ssh",
-  "/usr/bin/git",
-  "/usr/bin/git-shell",
-  "/usr/bin/cvs",
-  "/usr/bin/svnserve",
-  "/usr/lib/openssh/sftp-server",
-]);
-const LINKS: Record<string, string> = {
-  "/usr/bin/git-upload-pack": "/usr/bin/git",
-  "/usr/bin/git-receive-pack": "/usr/bin/git",
-  "/usr/bin/git-upload-archive": "/usr/bin/git",
-  "/usr/local/bin/backup": "/usr/bin/rsync",
-  "/home/jktest/rsync": "/usr/bin/rsync",
-  "/home/jktest/upload": "/bin/sh",
-};
-
-const fakeFs: LshFs = {
-  isRegularFile: (p) => FILES.has(p) || (p in LINKS && FILES.has(LINKS[p])),
-  realPath: (p) => LINKS[p] ?? (FILES.has(p) ? p : undefined),
-};
 
 const USER = { name: "jktest", uid: 1001, group: "jkgrp" };
 
@@ -124,7 +93,7 @@ function decide(run: Run): LshDecision {
     user: run.user ?? USER,
     loadConfig,
     env: run.env ?? { HOME: "/home/jktest", USER: "jktest" },
-    fs: fakeFs,
+    fs: lshFs,
     expand: /allow_word_expansion\s*=\s*(1|yes)/.test(ini ?? "") ? realExpand : noExpand,
   });
 }

@@ -10,34 +10,9 @@
  */
 import { JailkitError } from "../../lib/core/errors.ts";
 import { type IniFile, parseIni } from "../../lib/config/ini.ts";
-import { decideLsh, type Expander, isRefusal, type LshFs } from "../../lib/login/lsh.ts";
+import { decideLsh, type Expander, isRefusal } from "../../lib/login/lsh.ts";
 import type { FuzzTarget } from "./target.ts";
-
-// ------------------------------------------------------------------------------ the fake jail
-
-const FILES = new Set([
-  "/bin/ls",
-  "/bin/echo",
-  "/bin/sh",
-  "/usr/bin/rsync",
-  "/usr/bin/scp",
-  "/usr/bin/git",
-  "/usr/bin/git-shell",
-  "/usr/bin/cvs",
-  "/usr/bin/svnserve",
-  "/usr/lib/openssh/sftp-server",
-]);
-const LINKS: Record<string, string> = {
-  "/usr/bin/git-upload-pack": "/usr/bin/git",
-  "/usr/bin/git-receive-pack": "/usr/bin/git",
-  "/usr/bin/git-upload-archive": "/usr/bin/git",
-  "/usr/local/bin/backup": "/usr/bin/rsync",
-  "/home/jktest/rsync": "/usr/bin/rsync",
-};
-const fs: LshFs = {
-  isRegularFile: (p) => FILES.has(p) || (Object.hasOwn(LINKS, p) && FILES.has(LINKS[p])),
-  realPath: (p) => Object.hasOwn(LINKS, p) ? LINKS[p] : FILES.has(p) ? p : undefined,
-};
+import { lshFs } from "../login_fixture.ts";
 
 // ------------------------------------------------------------------------------ configs
 
@@ -272,7 +247,7 @@ function getoptViolation(
 
 function familyOf(path: string): { family: Family; name: string } | undefined {
   const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
-  for (const candidate of [base(path), base(fs.realPath(path) ?? "")]) {
+  for (const candidate of [base(path), base(lshFs.realPath(path) ?? "")]) {
     if (candidate === "rsync") return { family: "rsync", name: "rsync" };
     if (candidate === "scp") return { family: "scp", name: "scp" };
     if (candidate === "sftp-server") return { family: "sftp-server", name: "sftp-server" };
@@ -729,7 +704,7 @@ export function lshOutcome(input: unknown): string {
       user: inp.user,
       loadConfig,
       env: inp.env,
-      fs,
+      fs: lshFs,
       expand: fakeExpand,
     });
   } catch (e) {

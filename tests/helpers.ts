@@ -67,31 +67,51 @@ export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 export const REPO_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 export const DENO = Deno.execPath();
 
-/** Runs one of our tools from the checkout, as `deno run -A cli/<tool>.ts ARGS`. */
-export async function runTool(
-  tool: string,
-  args: string[],
-  opts: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const argv = referenceArgv(tool) ??
-    [DENO, "run", "-A", "--no-config", "--quiet", join(REPO_ROOT, "cli", `${tool}.ts`)];
-  const cmd = new Deno.Command(argv[0], {
-    args: [...argv.slice(1), ...args],
-    cwd: opts.cwd,
-    env: { RUST_BACKTRACE: "0", NO_COLOR: "1", PATH: SYSTEM_PATH, ...opts.env },
-    stdin: opts.stdin === undefined ? "null" : "piped",
+/** What a finished command gave. */
+export interface Out {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `program` to its end with `options`, its output collected; `stdin` is written to it when
+ * given, otherwise it reads nothing.
+ */
+export async function runCommand(
+  program: string,
+  options: Omit<Deno.CommandOptions, "stdin" | "stdout" | "stderr">,
+  stdin?: string,
+): Promise<Out> {
+  const child = new Deno.Command(program, {
+    ...options,
+    stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-  });
-  const child = cmd.spawn();
-  if (opts.stdin !== undefined) {
+  }).spawn();
+  if (stdin !== undefined) {
     const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.write(new TextEncoder().encode(stdin));
     await w.close();
   }
   const out = await child.output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs one of our tools from the checkout, as `deno run -A cli/<tool>.ts ARGS`. */
+export function runTool(
+  tool: string,
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
+): Promise<Out> {
+  const argv = referenceArgv(tool) ??
+    [DENO, "run", "-A", "--no-config", "--quiet", join(REPO_ROOT, "cli", `${tool}.ts`)];
+  return runCommand(argv[0], {
+    args: [...argv.slice(1), ...args],
+    cwd: opts.cwd,
+    env: { RUST_BACKTRACE: "0", NO_COLOR: "1", PATH: SYSTEM_PATH, ...opts.env },
+  }, opts.stdin);
 }
 
 /**

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { CFLAGS } from "../tools/install.ts";
 import { CALLER_ENV_VAR, decodeCallerEnv } from "../lib/core/environ.ts";
 import { entryKind } from "../lib/login/chrootsh_lsh.ts";
-import { REPO_ROOT, rootTest, safeTestRoot } from "./helpers.ts";
+import { REPO_ROOT, rootTest, runCommand, safeTestRoot } from "./helpers.ts";
 
 const RUNTIME = `${REPO_ROOT}/tools/deno/node_modules/deno/deno`;
 
@@ -42,13 +42,21 @@ interface Probe {
   sigBlk: string;
 }
 
-async function compile(out: string, tool: string, libdir: string, setuid: boolean) {
+/** Builds the launcher for `tool` at `out`; `lshEntry`: jk_lsh's build (-DLSH_ENTRY=1). */
+async function compile(
+  out: string,
+  tool: string,
+  libdir: string,
+  setuid: boolean,
+  lshEntry = false,
+) {
   const r = await new Deno.Command("cc", {
     args: [
       ...CFLAGS,
       `-DTOOL_NAME="${tool}"`,
       `-DLIBDIR="${libdir}"`,
       `-DSETUID_ENTRY=${setuid ? 1 : 0}`,
+      `-DLSH_ENTRY=${lshEntry ? 1 : 0}`,
       "-o",
       out,
       `${REPO_ROOT}/ffi/jk_launcher.c`,
@@ -58,17 +66,12 @@ async function compile(out: string, tool: string, libdir: string, setuid: boolea
   assert.ok(r.success, new TextDecoder().decode(r.stderr));
 }
 
-async function sh(script: string, env: Record<string, string> = {}) {
-  const out = await new Deno.Command("/bin/bash", {
+function sh(script: string, env: Record<string, string> = {}) {
+  return runCommand("/bin/bash", {
     args: ["-c", script],
     clearEnv: true,
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  });
 }
 
 function parse(stdout: string): Probe {
@@ -242,25 +245,9 @@ Deno.test("LSH_ENTRY build: carries jk_chrootsh's marker; without a runtime it n
   try {
     const entry = `${dir}/jk_lsh`;
     const plain = `${dir}/jk_lsh_plain`;
-    const build = async (out: string, lshEntry: boolean) => {
-      const r = await new Deno.Command("cc", {
-        args: [
-          ...CFLAGS,
-          `-DTOOL_NAME="jk_lsh"`,
-          `-DLIBDIR="${dir}/no-such-libdir"`,
-          "-DSETUID_ENTRY=0",
-          `-DLSH_ENTRY=${lshEntry ? 1 : 0}`,
-          "-o",
-          out,
-          `${REPO_ROOT}/ffi/jk_launcher.c`,
-        ],
-        stderr: "piped",
-      }).output();
-      assert.ok(r.success, new TextDecoder().decode(r.stderr));
-    };
-    await build(entry, true);
-    await build(plain, false);
     const libdir = `${dir}/no-such-libdir`;
+    await compile(entry, "jk_lsh", libdir, false, true);
+    await compile(plain, "jk_lsh", libdir, false);
     assert.equal(entryKind(Deno.readFileSync(entry), libdir), "marker");
     // A launcher without the marker is what builds before it installed as jk_lsh.
     assert.equal(entryKind(Deno.readFileSync(plain), libdir), "legacy");

@@ -7,8 +7,16 @@
 import assert from "node:assert/strict";
 import { VERSION } from "../lib/core/runtime.ts";
 import { dirname, join } from "node:path";
-import { DENO, REPO_ROOT, rootTest, safeTestRoot, tempDir } from "./helpers.ts";
-import { syslogListener } from "./namespace.ts";
+import {
+  DENO,
+  type Out,
+  REPO_ROOT,
+  rootTest,
+  runCommand,
+  safeTestRoot,
+  tempDir,
+} from "./helpers.ts";
+import { logsSince, syslogListener } from "./namespace.ts";
 
 const UID = 4242;
 const UID2 = 4243;
@@ -183,52 +191,26 @@ function loginEnv(user: string): Record<string, string> {
   };
 }
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function lsh(
+function lsh(
   jail: string,
   user: "jkt" | "jkt2",
   args: string[],
   opts: { env?: Record<string, string>; umask?: string } = {},
-): Promise<Result> {
+): Promise<Out> {
   const uid = user === "jkt" ? UID : UID2;
-  const out = await new Deno.Command("/bin/sh", {
+  return runCommand("/bin/sh", {
     args: ["-c", `umask ${opts.umask ?? "022"}; exec ${lshCommand(jail, uid)} "$@"`, "sh", ...args],
     clearEnv: true,
     env: { ...loginEnv(user), ...opts.env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** Messages that arrive after `since`, once the sender has exited and the reader caught up. */
-async function logsSince(messages: string[], since: number): Promise<string[]> {
-  await new Promise((r) => setTimeout(r, 100));
-  return messages.slice(since);
+  });
 }
 
 function modeOf(path: string): number {
   return Deno.statSync(path).mode! & 0o7777;
 }
 
-async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(cmd, {
-    args,
-    clearEnv: true,
-    env: { PATH: "/usr/bin:/bin", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function run(cmd: string, args: string[], env: Record<string, string> = {}) {
+  return runCommand(cmd, { args, clearEnv: true, env: { PATH: "/usr/bin:/bin", ...env } });
 }
 
 rootTest("jk_lsh CLI in a chroot: runs, refuses, logs, umask, env, real clients", async (t) => {

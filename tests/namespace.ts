@@ -5,39 +5,25 @@
  * The namespace is kept alive by a bind-mounted nsfs file; commands enter it with nsenter.
  */
 import assert from "node:assert/strict";
+import { type Out, runCommand } from "./helpers.ts";
 
-export interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { Out };
 
 const PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** Runs a shell script (in the namespace when `ns` is given); never throws on failure. */
-export async function sh(
+export function sh(
   script: string,
   opts: { ns?: string; env?: Record<string, string>; stdin?: string } = {},
 ): Promise<Out> {
   const argv = opts.ns
     ? ["nsenter", `--mount=${opts.ns}`, "--wd=/", "--", "/bin/sh", "-c", script]
     : ["/bin/sh", "-c", script];
-  const child = new Deno.Command(argv[0], {
+  return runCommand(argv[0], {
     args: argv.slice(1),
     clearEnv: true,
     env: { PATH, LC_ALL: "C", ...opts.env },
-    stdin: opts.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  }, opts.stdin);
 }
 
 /** Like `sh`, but a non-zero exit fails the test with the script and its stderr. */

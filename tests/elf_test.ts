@@ -11,7 +11,7 @@ import {
   readElf,
 } from "../lib/engine/elf.ts";
 import { JailkitError } from "../lib/core/errors.ts";
-import { tempDir } from "./helpers.ts";
+import { assertJailkitError, tempDir } from "./helpers.ts";
 import {
   buildElf,
   dynValueOffset,
@@ -38,16 +38,7 @@ function parse(bytes: Uint8Array, path = "/x/sample"): ElfInfo | null {
 
 /** Asserts a clean parse error for `path` whose message matches `re`. */
 function assertParseError(fn: () => unknown, re: RegExp, path = "/x/sample"): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof JailkitError, `not a JailkitError: ${e}`);
-    assert.equal(e.kind, "parse");
-    assert.ok(e.message.startsWith(`${path}: `), e.message);
-    assert.match(e.message, re);
-    return;
-  }
-  assert.fail(`no error, expected ${re}`);
+  assertJailkitError(fn, "parse", re, path);
 }
 
 function writer(bytes: Uint8Array, layout: ElfLayout): Writer {

@@ -2,7 +2,9 @@
  * Test helpers shared by every test file. Root-only tests must really run in CI: tests/run.ts
  * refuses a run where any of them was ignored while running as root or under CI=true.
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
+import { type ErrorKind, JailkitError } from "../lib/core/errors.ts";
 
 export const isRoot = Deno.uid() === 0;
 
@@ -43,6 +45,29 @@ export function safeTestRoot(label: string): { dir: string; cleanup: () => void 
       }
     },
   };
+}
+
+/**
+ * Asserts that `fn` throws a JailkitError of `kind` whose message matches `message` and, with
+ * `path`, starts with "PATH: "; returns the error.
+ */
+export function assertJailkitError(
+  fn: () => unknown,
+  kind: ErrorKind,
+  message: RegExp,
+  path?: string,
+): JailkitError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof JailkitError, `expected a JailkitError, got ${caught}`);
+  assert.equal(caught.kind, kind, caught.message);
+  if (path !== undefined) assert.ok(caught.message.startsWith(`${path}: `), caught.message);
+  assert.match(caught.message, message);
+  return caught;
 }
 
 /** The text of `path`, undefined when there is no such file. */

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type ErrorKind, JailkitError } from "../lib/core/errors.ts";
 import {
   iniBool,
   iniEntries,
@@ -18,7 +17,7 @@ import {
   readIni,
   selectUserSection,
 } from "../lib/config/ini.ts";
-import { tempDir } from "./helpers.ts";
+import { assertJailkitError, tempDir } from "./helpers.ts";
 
 const REF = "/opt/jailkit-ref/etc/jailkit";
 
@@ -32,18 +31,6 @@ function sec(ini: IniFile, name: string): IniSection {
   const s = ini.section(name);
   assert.ok(s, `section [${name}] missing`);
   return s;
-}
-
-function expectError(fn: () => unknown, kind: ErrorKind, message: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof JailkitError, `expected a JailkitError, got ${caught}`);
-  assert.equal(caught.kind, kind, caught.message);
-  assert.match(caught.message, message);
 }
 
 // ---------------------------------------------------------------- both flavours
@@ -111,16 +98,16 @@ for (const dialect of ["python", "c"] as const) {
   });
 
   Deno.test(`ini ${dialect}: duplicate section names both lines`, () => {
-    expectError(
+    assertJailkitError(
       () => parse("[a]\nx=1\n\n[b]\n[a]\n"),
       "config",
       /^t\.ini:5: duplicate section \[a\] \(first at line 1\)/,
     );
-    expectError(() => parse("[DEFAULT]\n[DEFAULT]\n"), "config", /^t\.ini:2: .*line 1/);
+    assertJailkitError(() => parse("[DEFAULT]\n[DEFAULT]\n"), "config", /^t\.ini:2: .*line 1/);
   });
 
   Deno.test(`ini ${dialect}: duplicate key in one section names both lines`, () => {
-    expectError(
+    assertJailkitError(
       () => parse("[a]\nx = 1\ny = 2\nx = 3\n"),
       "config",
       /^t\.ini:4: duplicate key "x" in section \[a\] \(first set at line 2\)/,
@@ -131,21 +118,33 @@ for (const dialect of ["python", "c"] as const) {
   });
 
   Deno.test(`ini ${dialect}: header errors carry file:line`, () => {
-    expectError(() => parse("[ok]\n[/srv/jail\nx=1\n"), "config", /^t\.ini:2: unterminated/);
-    expectError(() => parse("[a] junk\n"), "config", /^t\.ini:1: text after the section header/);
-    expectError(() => parse("\n\n[]\n"), "config", /^t\.ini:3: empty section name/);
-    expectError(() => parse("[a[b]\n"), "config", /^t\.ini:1: "\[" inside a section name/);
-    expectError(() => parse("[a]b]\n"), "config", /^t\.ini:1: text after the section header/);
+    assertJailkitError(() => parse("[ok]\n[/srv/jail\nx=1\n"), "config", /^t\.ini:2: unterminated/);
+    assertJailkitError(
+      () => parse("[a] junk\n"),
+      "config",
+      /^t\.ini:1: text after the section header/,
+    );
+    assertJailkitError(() => parse("\n\n[]\n"), "config", /^t\.ini:3: empty section name/);
+    assertJailkitError(() => parse("[a[b]\n"), "config", /^t\.ini:1: "\[" inside a section name/);
+    assertJailkitError(
+      () => parse("[a]b]\n"),
+      "config",
+      /^t\.ini:1: text after the section header/,
+    );
   });
 
   Deno.test(`ini ${dialect}: lines that are not comment, header or key are errors`, () => {
-    expectError(
+    assertJailkitError(
       () => parse("[a]\nx=1\njust words\n"),
       "config",
       /^t\.ini:3: expected .*just words/,
     );
-    expectError(() => parse("[a]\n = 1\n"), "config", /^t\.ini:2: missing key name/);
-    expectError(() => parse("x = 1\n[a]\n"), "config", /^t\.ini:1: key "x" appears before any/);
+    assertJailkitError(() => parse("[a]\n = 1\n"), "config", /^t\.ini:2: missing key name/);
+    assertJailkitError(
+      () => parse("x = 1\n[a]\n"),
+      "config",
+      /^t\.ini:1: key "x" appears before any/,
+    );
   });
 
   Deno.test(`ini ${dialect}: CRLF and BOM tolerated, blank-only file is empty`, () => {
@@ -158,17 +157,25 @@ for (const dialect of ["python", "c"] as const) {
   });
 
   Deno.test(`ini ${dialect}: NUL bytes and stray carriage returns rejected`, () => {
-    expectError(() => parse("[a]\nx=1\ny=a\0b\n"), "config", /^t\.ini:3: NUL byte/);
-    expectError(() => parse("# \0\n"), "config", /^t\.ini:1: NUL byte/);
-    expectError(() => parse("[a]\nx=1\ry=2\n"), "config", /^t\.ini:2: stray carriage return/);
+    assertJailkitError(() => parse("[a]\nx=1\ny=a\0b\n"), "config", /^t\.ini:3: NUL byte/);
+    assertJailkitError(() => parse("# \0\n"), "config", /^t\.ini:1: NUL byte/);
+    assertJailkitError(
+      () => parse("[a]\nx=1\ry=2\n"),
+      "config",
+      /^t\.ini:2: stray carriage return/,
+    );
   });
 
   Deno.test(`ini ${dialect}: size limit, huge line and many sections`, () => {
-    expectError(() => parse("#".repeat(MAX_INI_BYTES + 1)), "config", /larger than 1 MiB/);
+    assertJailkitError(() => parse("#".repeat(MAX_INI_BYTES + 1)), "config", /larger than 1 MiB/);
     const big = "v".repeat(MAX_INI_BYTES - 20);
     const ini = parse(`[a]\nx = ${big}\n`);
     assert.equal(iniString(sec(ini, "a"), "x")?.length, big.length);
-    expectError(() => parse(`[a]\n${"x".repeat(MAX_INI_BYTES - 10)}\n`), "config", /^t\.ini:2:/);
+    assertJailkitError(
+      () => parse(`[a]\n${"x".repeat(MAX_INI_BYTES - 10)}\n`),
+      "config",
+      /^t\.ini:2:/,
+    );
 
     const parts: string[] = [];
     for (let i = 0; i < 10000; i++) parts.push(`[s${i}]\nk = ${i}\n`);
@@ -177,7 +184,11 @@ for (const dialect of ["python", "c"] as const) {
     assert.ok(performance.now() - t0 < 2000, "10k sections must parse in linear time");
     assert.equal(many.sections.length, 10000);
     assert.equal(iniInt(sec(many, "s9999"), "k", -1), 9999);
-    expectError(() => parse(parts.join("") + "[s5000]\n"), "config", /^t\.ini:20001: .*line 10001/);
+    assertJailkitError(
+      () => parse(parts.join("") + "[s5000]\n"),
+      "config",
+      /^t\.ini:20001: .*line 10001/,
+    );
   });
 
   Deno.test(`ini ${dialect}: typed getters and their errors name file:line`, () => {
@@ -207,34 +218,46 @@ for (const dialect of ["python", "c"] as const) {
     assert.equal(iniInt(s, "neg", 0), -3);
     assert.equal(iniInt(s, "lead", 0), 10, "decimal only: leading zero is not octal");
     assert.equal(iniInt(s, "absent", 7), 7);
-    expectError(() => iniInt(s, "hex", 0), "config", /^t\.ini:5: hex in \[s\]: expected a decimal/);
-    expectError(() => iniInt(s, "word", 0), "config", /^t\.ini:6: word .*"yes"/);
-    expectError(() => iniInt(s, "empty", 0), "config", /^t\.ini:16: /);
-    expectError(() => iniInt(s, "huge", 0), "config", /^t\.ini:17: /);
-    expectError(() => iniInt(s, "n", 0, { max: 10 }), "config", /^t\.ini:2: .*from -\d+ to 10/);
-    expectError(() => iniInt(s, "neg", 0, { min: 0 }), "config", /^t\.ini:3: .*from 0 to/);
+    assertJailkitError(
+      () => iniInt(s, "hex", 0),
+      "config",
+      /^t\.ini:5: hex in \[s\]: expected a decimal/,
+    );
+    assertJailkitError(() => iniInt(s, "word", 0), "config", /^t\.ini:6: word .*"yes"/);
+    assertJailkitError(() => iniInt(s, "empty", 0), "config", /^t\.ini:16: /);
+    assertJailkitError(() => iniInt(s, "huge", 0), "config", /^t\.ini:17: /);
+    assertJailkitError(
+      () => iniInt(s, "n", 0, { max: 10 }),
+      "config",
+      /^t\.ini:2: .*from -\d+ to 10/,
+    );
+    assertJailkitError(() => iniInt(s, "neg", 0, { min: 0 }), "config", /^t\.ini:3: .*from 0 to/);
     assert.equal(iniInt(s, "n", 0, { min: 1, max: 42 }), 42);
 
     assert.equal(iniOctal(s, "mask"), 0o22);
     assert.equal(iniOctal(s, "absent"), undefined);
-    expectError(() => iniOctal(s, "mask8"), "config", /^t\.ini:8: .*octal/);
-    expectError(() => iniOctal(s, "empty"), "config", /^t\.ini:16: .*octal/);
+    assertJailkitError(() => iniOctal(s, "mask8"), "config", /^t\.ini:8: .*octal/);
+    assertJailkitError(() => iniOctal(s, "empty"), "config", /^t\.ini:16: .*octal/);
 
     assert.equal(iniFloat(s, "f", 0), 2.5);
     assert.equal(iniFloat(s, "f2", 0), 0.5);
     assert.equal(iniFloat(s, "f3", 0), 100);
     assert.equal(iniFloat(s, "n", 0), 42);
     assert.equal(iniFloat(s, "absent", 10), 10);
-    expectError(() => iniFloat(s, "finf", 0), "config", /^t\.ini:12: .*decimal number/);
-    expectError(() => iniFloat(s, "hex", 0), "config", /^t\.ini:5: /);
+    assertJailkitError(() => iniFloat(s, "finf", 0), "config", /^t\.ini:12: .*decimal number/);
+    assertJailkitError(() => iniFloat(s, "hex", 0), "config", /^t\.ini:5: /);
 
     assert.equal(iniBool(s, "b1", false), true);
     assert.equal(iniBool(s, "b2", true), false);
     assert.equal(iniBool(s, "absent", true), true);
     assert.equal(iniBool(s, "absent", false), false);
-    expectError(() => iniBool(s, "bad", false), "config", /^t\.ini:15: bad in \[s\]: .*"maybe"/);
-    expectError(() => iniBool(s, "empty", false), "config", /^t\.ini:16: /);
-    expectError(() => iniBool(s, "n", false), "config", /^t\.ini:2: /);
+    assertJailkitError(
+      () => iniBool(s, "bad", false),
+      "config",
+      /^t\.ini:15: bad in \[s\]: .*"maybe"/,
+    );
+    assertJailkitError(() => iniBool(s, "empty", false), "config", /^t\.ini:16: /);
+    assertJailkitError(() => iniBool(s, "n", false), "config", /^t\.ini:2: /);
   });
 
   Deno.test(`ini ${dialect}: every boolean word in any case`, () => {
@@ -261,7 +284,7 @@ Deno.test("ini python: keys lower-cased, lookups case-insensitive", () => {
   assert.deepEqual(s.entries.map((e) => e.key), ["paths"]);
   assert.deepEqual(iniList(s, "PATHS"), ["/a"]);
   assert.equal(s.own("Paths")?.value, "/a");
-  expectError(() => py("[s]\nPaths = /a\npaths = /b\n"), "config", /^t\.ini:3: .*line 2/);
+  assertJailkitError(() => py("[s]\nPaths = /a\npaths = /b\n"), "config", /^t\.ini:3: .*line 2/);
 });
 
 Deno.test("ini python: '#' and ';' comments, also indented", () => {
@@ -306,7 +329,7 @@ Deno.test("ini python: continuation needs deeper indentation than its key", () =
 });
 
 Deno.test("ini python: an indented line after a header is not a continuation", () => {
-  expectError(() => py("[s]\n   words only\n"), "config", /^t\.ini:2: expected/);
+  assertJailkitError(() => py("[s]\n   words only\n"), "config", /^t\.ini:2: expected/);
 });
 
 Deno.test("ini python: DEFAULT keys visible in every section, never copied", () => {
@@ -339,7 +362,7 @@ Deno.test("ini python: DEFAULT keys visible in every section, never copied", () 
 
 Deno.test("ini python: a bad inherited value names the DEFAULT line", () => {
   const ini = py("[DEFAULT]\nneed_logsocket = sure\n[jail]\nx = 1\n");
-  expectError(
+  assertJailkitError(
     () => iniBool(sec(ini, "jail"), "need_logsocket", false),
     "config",
     /^t\.ini:2: need_logsocket in \[DEFAULT\]:/,
@@ -353,7 +376,7 @@ Deno.test("ini python: need_logsocket = 0 means no (jk_init took any non-empty s
 });
 
 Deno.test("ini python: selectUserSection is refused (it would inherit DEFAULT)", () => {
-  expectError(() => selectUserSection(py("[DEFAULT]\n"), "bob", "users"), "usage", /C-tool/);
+  assertJailkitError(() => selectUserSection(py("[DEFAULT]\n"), "bob", "users"), "usage", /C-tool/);
 });
 
 // ---------------------------------------------------------------- C flavour
@@ -361,11 +384,11 @@ Deno.test("ini python: selectUserSection is refused (it would inherit DEFAULT)",
 Deno.test("ini c: '#' comments also after blanks; ';' is not a comment", () => {
   const ini = c("#x=1\n[s]\n   # indented=comment\n\t#y=2\n;z = 3\n");
   assert.deepEqual(sec(ini, "s").entries, [{ key: ";z", value: "3", line: 5 }]);
-  expectError(() => c("[s]\n; a comment in python\n"), "config", /^t\.ini:2: expected/);
+  assertJailkitError(() => c("[s]\n; a comment in python\n"), "config", /^t\.ini:2: expected/);
 });
 
 Deno.test("ini c: 'key: value' is not accepted", () => {
-  expectError(() => c("[s]\numask: 022\n"), "config", /^t\.ini:2: expected .*key = value/);
+  assertJailkitError(() => c("[s]\numask: 022\n"), "config", /^t\.ini:2: expected .*key = value/);
 });
 
 Deno.test("ini c: keys are case-sensitive", () => {
@@ -379,7 +402,7 @@ Deno.test("ini c: no continuation lines, an indented line is a key line", () => 
   const s = sec(c("[s]\npaths = /a,\n    more = /b\n"), "s");
   assert.equal(iniString(s, "paths"), "/a,");
   assert.equal(iniString(s, "more"), "/b");
-  expectError(() => c("[s]\npaths = /a,\n    /b\n"), "config", /^t\.ini:3: expected/);
+  assertJailkitError(() => c("[s]\npaths = /a,\n    /b\n"), "config", /^t\.ini:3: expected/);
 });
 
 Deno.test("ini c: DEFAULT is an ordinary section, nothing inherited", () => {
@@ -433,7 +456,11 @@ Deno.test("ini c: a realistic jk_socketd.ini as jk_init appends it", () => {
 // ---------------------------------------------------------------- readIni and real files
 
 Deno.test("readIni: missing file is not-found naming it", () => {
-  expectError(() => readIni("/nonexistent/jk_lsh.ini", "c"), "not-found", /\/nonexistent\/jk_lsh/);
+  assertJailkitError(
+    () => readIni("/nonexistent/jk_lsh.ini", "c"),
+    "not-found",
+    /\/nonexistent\/jk_lsh/,
+  );
 });
 
 Deno.test("readIni: reads, and rejects directories, non-UTF-8 and oversized files", () => {
@@ -445,19 +472,19 @@ Deno.test("readIni: reads, and rejects directories, non-UTF-8 and oversized file
     assert.equal(ini.path, ok);
     assert.equal(iniOctal(sec(ini, "DEFAULT"), "umask"), 0o77);
 
-    expectError(() => readIni(dir, "c"), "io", new RegExp(dir));
+    assertJailkitError(() => readIni(dir, "c"), "io", new RegExp(dir));
 
     const latin1 = join(dir, "latin1.ini");
     Deno.writeFileSync(latin1, new Uint8Array([0x5b, 0x73, 0x5d, 0x0a, 0x63, 0x3d, 0xe9, 0x0a]));
-    expectError(() => readIni(latin1, "python"), "config", /latin1\.ini: not valid UTF-8/);
+    assertJailkitError(() => readIni(latin1, "python"), "config", /latin1\.ini: not valid UTF-8/);
 
     const huge = join(dir, "huge.ini");
     Deno.writeTextFileSync(huge, "#".repeat(MAX_INI_BYTES + 1));
-    expectError(() => readIni(huge, "c"), "config", /huge\.ini: .*larger than/);
+    assertJailkitError(() => readIni(huge, "c"), "config", /huge\.ini: .*larger than/);
     // Fewer characters than the limit, but more bytes: the limit is on the file size.
     const wide = join(dir, "wide.ini");
     Deno.writeTextFileSync(wide, `#${"\u00e9".repeat(MAX_INI_BYTES / 2)}\n`);
-    expectError(() => readIni(wide, "c"), "config", /wide\.ini: .*larger than/);
+    assertJailkitError(() => readIni(wide, "c"), "config", /wide\.ini: .*larger than/);
     const edge = join(dir, "edge.ini");
     Deno.writeTextFileSync(edge, "#".repeat(MAX_INI_BYTES));
     assert.equal(readIni(edge, "c").sections.length, 0);
@@ -471,7 +498,7 @@ Deno.test("readIni: reads, and rejects directories, non-UTF-8 and oversized file
 });
 
 Deno.test("readIni: an endless device is refused without reading it all", () => {
-  expectError(() => readIni("/dev/zero", "c"), "config", /\/dev\/zero: .*larger than/);
+  assertJailkitError(() => readIni("/dev/zero", "c"), "config", /\/dev\/zero: .*larger than/);
 });
 
 const REF_FILES: [string, "python" | "c"][] = [

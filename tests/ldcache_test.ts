@@ -8,7 +8,7 @@ import {
   parseLdCache,
   readLdCache,
 } from "../lib/engine/ldcache.ts";
-import { rootTest, tempDir } from "./helpers.ts";
+import { assertJailkitError, rootTest, tempDir } from "./helpers.ts";
 import { buildElf, buildLdCache, type CacheEntrySpec, EM_386, writeFileIn } from "./elf_fixture.ts";
 
 const X86_64 = { elfClass: 64 as const, endian: "little" as const, machine: 62, flags: 0 };
@@ -30,16 +30,7 @@ const ENTRIES: CacheEntrySpec[] = [
 const PLAIN = ENTRIES.map(({ hwcapsIndex: _, ...e }) => e);
 
 function assertParseError(fn: () => unknown, re: RegExp, path = "cache"): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof JailkitError, `not a JailkitError: ${e}`);
-    assert.equal(e.kind, "parse");
-    assert.ok(e.message.startsWith(`${path}: `), e.message);
-    assert.match(e.message, re);
-    return;
-  }
-  assert.fail(`no error, expected ${re}`);
+  assertJailkitError(fn, "parse", re, path);
 }
 
 function lddPath(program: string, name: string): string {

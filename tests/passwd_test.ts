@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ErrorKind, JailkitError } from "../lib/core/errors.ts";
+import { assertJailkitError } from "./helpers.ts";
 import {
   addGroupMember,
   appendGroupEntry,
@@ -16,18 +16,6 @@ import {
   setUserHomeShell,
   splitDbLines,
 } from "../lib/config/passwd.ts";
-
-function expectError(fn: () => unknown, kind: ErrorKind, message: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof JailkitError, `expected a JailkitError, got ${caught}`);
-  assert.equal(caught.kind, kind, caught.message);
-  assert.match(caught.message, message);
-}
 
 /** Lines of `after` that differ from `before`, as [index, before, after]. */
 function changedLines(before: string, after: string): [number, string, string][] {
@@ -322,39 +310,51 @@ Deno.test("passwd: appending refuses unwritable fields", () => {
   const f = parsePasswd("", "p");
   for (const bad of [":", "\n", "\r", "\0"]) {
     for (const field of ["name", "password", "gecos", "home", "shell"] as const) {
-      expectError(
+      assertJailkitError(
         () => appendPasswdEntry(f, newUser({ [field]: `a${bad}b` })),
         "usage",
         /which passwd\/group files cannot hold/,
       );
     }
   }
-  expectError(() => appendPasswdEntry(f, newUser({ name: "" })), "usage", /user name is empty/);
-  expectError(() => appendPasswdEntry(f, newUser({ name: "-rf" })), "usage", /start with "-"/);
-  expectError(() => appendPasswdEntry(f, newUser({ name: "+nis" })), "usage", /start with "\+"/);
-  expectError(() => appendPasswdEntry(f, newUser({ name: "a,b" })), "usage", /","/);
-  expectError(() => appendPasswdEntry(f, newUser({ name: "a b" })), "usage", /blanks/);
-  expectError(
+  assertJailkitError(
+    () => appendPasswdEntry(f, newUser({ name: "" })),
+    "usage",
+    /user name is empty/,
+  );
+  assertJailkitError(
+    () => appendPasswdEntry(f, newUser({ name: "-rf" })),
+    "usage",
+    /start with "-"/,
+  );
+  assertJailkitError(
+    () => appendPasswdEntry(f, newUser({ name: "+nis" })),
+    "usage",
+    /start with "\+"/,
+  );
+  assertJailkitError(() => appendPasswdEntry(f, newUser({ name: "a,b" })), "usage", /","/);
+  assertJailkitError(() => appendPasswdEntry(f, newUser({ name: "a b" })), "usage", /blanks/);
+  assertJailkitError(
     () => appendPasswdEntry(f, newUser({ home: "" })),
     "usage",
     /home directory is empty/,
   );
-  expectError(() => appendPasswdEntry(f, newUser({ shell: "" })), "usage", /shell is empty/);
+  assertJailkitError(() => appendPasswdEntry(f, newUser({ shell: "" })), "usage", /shell is empty/);
   for (const id of [-1, 1.5, MAX_ID + 1, NaN]) {
-    expectError(() => appendPasswdEntry(f, newUser({ uid: id })), "usage", /^uid /);
-    expectError(() => appendPasswdEntry(f, newUser({ gid: id })), "usage", /^gid /);
+    assertJailkitError(() => appendPasswdEntry(f, newUser({ uid: id })), "usage", /^uid /);
+    assertJailkitError(() => appendPasswdEntry(f, newUser({ gid: id })), "usage", /^gid /);
   }
   assert.match(appendPasswdEntry(f, newUser({ uid: MAX_ID, gid: 0 })), /:4294967294:0:/);
 });
 
 Deno.test("passwd: appending refuses a name already present, even on a malformed line", () => {
   const text = "root:x:0:0::/root:/bin/sh\njktest:x:oops:1::/h:/s\n";
-  expectError(
+  assertJailkitError(
     () => appendPasswdEntry(parsePasswd(text, "/jail/etc/passwd"), newUser()),
     "config",
     /^\/jail\/etc\/passwd:2: user "jktest" already exists/,
   );
-  expectError(
+  assertJailkitError(
     () => appendPasswdEntry(parsePasswd(text, "p"), newUser({ name: "root" })),
     "config",
     /^p:1: /,
@@ -374,32 +374,32 @@ Deno.test("group: appendGroupEntry writes name:x:GID: and name:x:GID:user", () =
     appendGroupEntry(g, { name: "dev", password: "x", gid: 200, members: ["a", "b"] }),
     "root:x:0:\nusers:x:100:alice\ndev:x:200:a,b\n",
   );
-  expectError(
+  assertJailkitError(
     () => appendGroupEntry(g, { name: "users", password: "x", gid: 5, members: [] }),
     "config",
     /^g:2: group "users" already exists/,
   );
-  expectError(
+  assertJailkitError(
     () => appendGroupEntry(g, { name: "x", password: "x", gid: 5, members: ["a,b"] }),
     "usage",
     /group member "a,b"/,
   );
-  expectError(
+  assertJailkitError(
     () => appendGroupEntry(g, { name: "x", password: "x", gid: 5, members: [""] }),
     "usage",
     /group member is empty/,
   );
-  expectError(
+  assertJailkitError(
     () => appendGroupEntry(g, { name: "-x", password: "x", gid: 5, members: [] }),
     "usage",
     /group name "-x"/,
   );
-  expectError(
+  assertJailkitError(
     () => appendGroupEntry(g, { name: "x", password: "a:b", gid: 5, members: [] }),
     "usage",
     /password field/,
   );
-  expectError(
+  assertJailkitError(
     () => appendGroupEntry(g, { name: "x", password: "x", gid: -5, members: [] }),
     "usage",
     /^gid -5/,
@@ -444,12 +444,16 @@ Deno.test("group: addGroupMember keeps CRLF and every other odd line", () => {
 
 Deno.test("group: addGroupMember errors", () => {
   const g = groupOf(ODD_GROUP);
-  expectError(() => addGroupMember(g, "nosuch", "jk"), "not-found", /\/jail\/etc\/group: .*nosuch/);
-  expectError(() => addGroupMember(g, "bad", "jk"), "not-found", /"bad"/);
-  expectError(() => addGroupMember(g, "users", "a,b"), "usage", /","/);
-  expectError(() => addGroupMember(g, "users", "a:b"), "usage", /":"/);
-  expectError(() => addGroupMember(g, "users", "-jk"), "usage", /"-"/);
-  expectError(() => addGroupMember(g, "users", ""), "usage", /empty/);
+  assertJailkitError(
+    () => addGroupMember(g, "nosuch", "jk"),
+    "not-found",
+    /\/jail\/etc\/group: .*nosuch/,
+  );
+  assertJailkitError(() => addGroupMember(g, "bad", "jk"), "not-found", /"bad"/);
+  assertJailkitError(() => addGroupMember(g, "users", "a,b"), "usage", /","/);
+  assertJailkitError(() => addGroupMember(g, "users", "a:b"), "usage", /":"/);
+  assertJailkitError(() => addGroupMember(g, "users", "-jk"), "usage", /"-"/);
+  assertJailkitError(() => addGroupMember(g, "users", ""), "usage", /empty/);
 });
 
 function passwdOf(text: string): PasswdFile {
@@ -484,12 +488,16 @@ Deno.test("passwd: setUserHomeShell replaces only home and/or shell of one line"
 
 Deno.test("passwd: setUserHomeShell errors", () => {
   const f = passwdOf(ODD_PASSWD);
-  expectError(() => setUserHomeShell(f, "nosuch", { shell: "/s" }), "not-found", /nosuch/);
-  expectError(() => setUserHomeShell(f, "short", { shell: "/s" }), "not-found", /short/);
-  expectError(() => setUserHomeShell(f, "root", { shell: "/bin/sh\n" }), "usage", /shell/);
-  expectError(() => setUserHomeShell(f, "root", { home: "/a:b" }), "usage", /home/);
-  expectError(() => setUserHomeShell(f, "root", { home: "" }), "usage", /home directory is empty/);
-  expectError(() => setUserHomeShell(f, "root", { shell: "" }), "usage", /shell is empty/);
+  assertJailkitError(() => setUserHomeShell(f, "nosuch", { shell: "/s" }), "not-found", /nosuch/);
+  assertJailkitError(() => setUserHomeShell(f, "short", { shell: "/s" }), "not-found", /short/);
+  assertJailkitError(() => setUserHomeShell(f, "root", { shell: "/bin/sh\n" }), "usage", /shell/);
+  assertJailkitError(() => setUserHomeShell(f, "root", { home: "/a:b" }), "usage", /home/);
+  assertJailkitError(
+    () => setUserHomeShell(f, "root", { home: "" }),
+    "usage",
+    /home directory is empty/,
+  );
+  assertJailkitError(() => setUserHomeShell(f, "root", { shell: "" }), "usage", /shell is empty/);
 });
 
 // ---------------------------------------------------------------- the /./ marker
@@ -535,20 +543,20 @@ Deno.test("jailedHomeFor: jk_jailuser's new host home", () => {
 
 Deno.test("jailedHomeFor: refuses what would give a wrong marker", () => {
   const j = "/srv/jail";
-  expectError(() => jailedHomeFor(j, "/other/./home/x"), "usage", /another jail/);
-  expectError(() => jailedHomeFor(j, "/srv/jail/./a/./b"), "usage", /\/\//);
-  expectError(() => jailedHomeFor(j, "home/x"), "usage", /absolute/);
-  expectError(() => jailedHomeFor(j, "/home/../etc"), "usage", /"\.\."/);
-  expectError(() => jailedHomeFor(j, "/home//x"), "usage", /absolute/);
-  expectError(() => jailedHomeFor(j, "/srv/jail/./home/.."), "usage", /absolute/);
-  expectError(() => jailedHomeFor(j, ""), "usage", /home directory is empty/);
-  expectError(() => jailedHomeFor(j, "/a:b"), "usage", /":"/);
-  expectError(() => jailedHomeFor("srv/jail", "/h"), "usage", /jail "srv\/jail"/);
-  expectError(() => jailedHomeFor("/", "/h"), "usage", /other than \//);
-  expectError(() => jailedHomeFor("/srv//jail", "/h"), "usage", /"\/\/"/);
-  expectError(() => jailedHomeFor("/srv/./jail", "/h"), "usage", /jail/);
-  expectError(() => jailedHomeFor("/srv/jail/..", "/h"), "usage", /jail/);
-  expectError(() => jailedHomeFor("/a", "/h"), "usage", /shorter than 3/);
-  expectError(() => jailedHomeFor("/a/", "/h"), "usage", /shorter than 3/);
-  expectError(() => jailedHomeFor("", "/h"), "usage", /jail directory is empty/);
+  assertJailkitError(() => jailedHomeFor(j, "/other/./home/x"), "usage", /another jail/);
+  assertJailkitError(() => jailedHomeFor(j, "/srv/jail/./a/./b"), "usage", /\/\//);
+  assertJailkitError(() => jailedHomeFor(j, "home/x"), "usage", /absolute/);
+  assertJailkitError(() => jailedHomeFor(j, "/home/../etc"), "usage", /"\.\."/);
+  assertJailkitError(() => jailedHomeFor(j, "/home//x"), "usage", /absolute/);
+  assertJailkitError(() => jailedHomeFor(j, "/srv/jail/./home/.."), "usage", /absolute/);
+  assertJailkitError(() => jailedHomeFor(j, ""), "usage", /home directory is empty/);
+  assertJailkitError(() => jailedHomeFor(j, "/a:b"), "usage", /":"/);
+  assertJailkitError(() => jailedHomeFor("srv/jail", "/h"), "usage", /jail "srv\/jail"/);
+  assertJailkitError(() => jailedHomeFor("/", "/h"), "usage", /other than \//);
+  assertJailkitError(() => jailedHomeFor("/srv//jail", "/h"), "usage", /"\/\/"/);
+  assertJailkitError(() => jailedHomeFor("/srv/./jail", "/h"), "usage", /jail/);
+  assertJailkitError(() => jailedHomeFor("/srv/jail/..", "/h"), "usage", /jail/);
+  assertJailkitError(() => jailedHomeFor("/a", "/h"), "usage", /shorter than 3/);
+  assertJailkitError(() => jailedHomeFor("/a/", "/h"), "usage", /shorter than 3/);
+  assertJailkitError(() => jailedHomeFor("", "/h"), "usage", /jail directory is empty/);
 });

@@ -325,6 +325,23 @@ const LSH_LINKS: Record<string, string> = {
   "/home/jktest/upload": "/bin/sh",
 };
 
+/** The fake jail's programs that a config allowing them all lists. */
+export const LSH_PROGRAMS: readonly string[] = [
+  "/bin/ls",
+  "/bin/echo",
+  "/usr/bin/rsync",
+  "/usr/bin/scp",
+  "/usr/bin/git",
+  "/usr/bin/git-upload-pack",
+  "/usr/bin/git-receive-pack",
+  "/usr/bin/git-upload-archive",
+  "/usr/bin/git-shell",
+  "/usr/bin/cvs",
+  "/usr/bin/svnserve",
+  "/usr/lib/openssh/sftp-server",
+  "/usr/local/bin/backup",
+];
+
 /** The file system jk_lsh's decision sees in the fake jail; any string is a safe path to ask. */
 export const lshFs: LshFs = {
   isRegularFile: (p) =>

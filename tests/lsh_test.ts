@@ -25,7 +25,7 @@ import {
 import { parseGroup, parsePasswd } from "../lib/config/passwd.ts";
 import { wordexp, WRDE_NOCMD } from "../ffi/libc.ts";
 import { tempDir } from "./helpers.ts";
-import { lshFs } from "./login_fixture.ts";
+import { LSH_PROGRAMS, lshFs } from "./login_fixture.ts";
 
 // ------------------------------------------------------------------------------ fixtures
 
@@ -49,22 +49,7 @@ const noExpand: Expander = () => {
   throw new Error("word expansion must not run without allow_word_expansion");
 };
 
-const ALL_EXECUTABLES = [
-  "/bin/ls",
-  "/bin/echo",
-  "/usr/bin/id",
-  "/usr/bin/rsync",
-  "/usr/bin/scp",
-  "/usr/bin/git",
-  "/usr/bin/git-upload-pack",
-  "/usr/bin/git-receive-pack",
-  "/usr/bin/git-upload-archive",
-  "/usr/bin/git-shell",
-  "/usr/bin/cvs",
-  "/usr/bin/svnserve",
-  "/usr/lib/openssh/sftp-server",
-  "/usr/local/bin/backup",
-].join(", ");
+const ALL_EXECUTABLES = [...LSH_PROGRAMS, "/usr/bin/id"].join(", ");
 
 /** A [jktest] section allowing every fixture program, plus `extra` lines. */
 function iniWith(extra = "", executables = ALL_EXECUTABLES): string {

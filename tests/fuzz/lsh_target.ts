@@ -12,7 +12,7 @@ import { JailkitError } from "../../lib/core/errors.ts";
 import { type IniFile, parseIni } from "../../lib/config/ini.ts";
 import { decideLsh, type Expander, isRefusal } from "../../lib/login/lsh.ts";
 import type { FuzzTarget } from "./target.ts";
-import { lshFs } from "../login_fixture.ts";
+import { LSH_PROGRAMS, lshFs } from "../login_fixture.ts";
 
 // ------------------------------------------------------------------------------ configs
 
@@ -31,26 +31,10 @@ interface Config {
 
 type Family = "rsync" | "scp" | "sftp-server" | "git" | "cvs" | "svnserve";
 
-const ALL = [
-  "/bin/ls",
-  "/bin/echo",
-  "/usr/bin/rsync",
-  "/usr/bin/scp",
-  "/usr/bin/git",
-  "/usr/bin/git-upload-pack",
-  "/usr/bin/git-receive-pack",
-  "/usr/bin/git-upload-archive",
-  "/usr/bin/git-shell",
-  "/usr/bin/cvs",
-  "/usr/bin/svnserve",
-  "/usr/lib/openssh/sftp-server",
-  "/usr/local/bin/backup",
-];
-
 const CONFIGS: readonly Config[] = [
   {
     section: "jktest",
-    executables: ALL,
+    executables: LSH_PROGRAMS,
     expand: false,
     unsafe: [],
     extraLong: {},
@@ -59,7 +43,7 @@ const CONFIGS: readonly Config[] = [
   },
   {
     section: "jktest",
-    executables: ALL,
+    executables: LSH_PROGRAMS,
     expand: true,
     unsafe: [],
     extraLong: { "exclude": "value", "omit-dir-times": "flag", "log-file": "value" },

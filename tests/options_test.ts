@@ -2,7 +2,8 @@
  * lib/core/options.ts answers every command line as node:util parseArgs (strict, positionals
  * allowed) did for the administrative tools and the login tools: the same values, positionals
  * and options in order (parseArgs' option tokens), or the same error message, over hand-picked
- * cases and every short command line built from a set of awkward arguments.
+ * cases and every short command line built from a set of awkward arguments. The same again with
+ * positional arguments refused, as the developer scripts ask (tools/options.ts).
  */
 import assert from "node:assert/strict";
 import { parseArgs } from "node:util";
@@ -24,12 +25,12 @@ type Outcome =
   | { values: Record<string, unknown>; positionals: string[]; given: unknown[] }
   | { error: string };
 
-function theirs(args: string[]): Outcome {
+function theirs(args: string[], allowPositionals: boolean): Outcome {
   try {
     const r = parseArgs({
       args,
       options: OPTIONS,
-      allowPositionals: true,
+      allowPositionals,
       strict: true,
       tokens: true,
     });
@@ -42,9 +43,9 @@ function theirs(args: string[]): Outcome {
   }
 }
 
-function ours(args: string[]): Outcome {
+function ours(args: string[], allowPositionals: boolean): Outcome {
   try {
-    const r = parseCommandLine(args, OPTIONS);
+    const r = parseCommandLine(args, OPTIONS, { allowPositionals });
     return { values: { ...r.values }, positionals: r.positionals, given: r.given };
   } catch (e) {
     assert.ok(e instanceof OptionError, String(e));
@@ -96,23 +97,61 @@ const CASES: string[][] = [
   ["--delete-deprecated", "/usr/", "-d"],
   ["/srv/jail", "-j"],
   ["é", "-é"],
+  ["--"],
+  ["--", "x"],
+  ["x", "--bogus"],
+  ["--bogus", "x"],
+  ["-j", "x", "y"],
 ];
 
-Deno.test("options: hand-picked command lines parse as node:util parseArgs did", () => {
-  for (const args of CASES) {
-    assert.deepEqual(ours(args), theirs(args), JSON.stringify(args));
-  }
-});
+for (const allowPositionals of [true, false]) {
+  const mode = allowPositionals ? "" : ", positionals refused";
 
-Deno.test("options: every command line of up to three awkward arguments", () => {
-  const atoms = ["-v", "-j", "-jx", "-vj", "--jail", "--jail=", "-s", "--", "-", "x", "-x", "-dvs"];
-  let n = 0;
-  const walk = (args: string[]) => {
-    assert.deepEqual(ours(args), theirs(args), JSON.stringify(args));
-    n++;
-    if (args.length === 3) return;
-    for (const a of atoms) walk([...args, a]);
-  };
-  walk([]);
-  assert.equal(n, 1 + 12 + 144 + 1728);
+  Deno.test(`options: hand-picked command lines parse as node:util parseArgs does${mode}`, () => {
+    for (const args of CASES) {
+      assert.deepEqual(
+        ours(args, allowPositionals),
+        theirs(args, allowPositionals),
+        JSON.stringify(args),
+      );
+    }
+  });
+
+  Deno.test(`options: every command line of up to three awkward arguments${mode}`, () => {
+    const atoms = [
+      "-v",
+      "-j",
+      "-jx",
+      "-vj",
+      "--jail",
+      "--jail=",
+      "-s",
+      "--",
+      "-",
+      "x",
+      "-x",
+      "-dvs",
+    ];
+    let n = 0;
+    const walk = (args: string[]) => {
+      assert.deepEqual(
+        ours(args, allowPositionals),
+        theirs(args, allowPositionals),
+        JSON.stringify(args),
+      );
+      n++;
+      if (args.length === 3) return;
+      for (const a of atoms) walk([...args, a]);
+    };
+    walk([]);
+    assert.equal(n, 1 + 12 + 144 + 1728);
+  });
+}
+
+Deno.test("options: refused positionals name the first one; allowed is the default", () => {
+  assert.throws(
+    () => parseCommandLine(["-v", "a", "b"], OPTIONS, { allowPositionals: false }),
+    new OptionError("Unexpected argument 'a'. This command does not take positional arguments"),
+  );
+  assert.deepEqual(parseCommandLine(["a"], OPTIONS).positionals, ["a"]);
 });

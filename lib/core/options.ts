@@ -1,14 +1,16 @@
 /**
- * The tools' option parser (the administrative tools, jk_socketd, jk_uchroot, jk_chrootlaunch):
- * the behaviour and messages of node:util parseArgs in strict mode with positionals allowed
- * (which they used until loading node:util cost every run about 20 ms of start-up), in one pass
- * over the arguments. In lib/core so that the login tools may use it.
+ * The tools' option parser (the administrative tools, jk_socketd, jk_uchroot, jk_chrootlaunch,
+ * and through tools/options.ts the developer scripts): the behaviour and messages of node:util
+ * parseArgs in strict mode (which they used until loading node:util cost every run about 20 ms
+ * of start-up), in one pass over the arguments. In lib/core so that the login tools may use it.
  *
  * - `--name=value`, `--name value`, `-n value`, `-nvalue`; a string option's separate value
  *   may not look like an option (`-x`), an inline one may.
  * - Short booleans group (`-dv`); a string option inside a group takes the rest of it as its
  *   value (`-vjJAIL`).
  * - `--` ends the options; a lone `-` is a positional argument.
+ * - Positional arguments are allowed unless `allowPositionals` is false; then the first one is
+ *   an error (parseArgs' `allowPositionals: false`).
  * - Unknown options, missing values and values given to booleans are errors.
  * - A repeated option keeps its last value, unless it is `multiple` (then every value, in order).
  * - `given` lists every option in command-line order, for "the last of -x and --executable wins".
@@ -46,11 +48,10 @@ function longFor(options: Record<string, OptionSpec>, short: string): string {
   return short;
 }
 
-function unknown(raw: string): OptionError {
-  return new OptionError(
-    `Unknown option '${raw}'. To specify a positional argument starting with a '-', ` +
-      `place it at the end of the command after '--', as in '-- ${JSON.stringify(raw)}`,
-  );
+/** How the command line is read beyond its options. */
+export interface ParseSettings {
+  /** Whether arguments that are not options are accepted (default true). */
+  allowPositionals?: boolean;
 }
 
 /**
@@ -59,10 +60,27 @@ function unknown(raw: string): OptionError {
 export function parseCommandLine<const T extends Record<string, OptionSpec>>(
   args: readonly string[],
   options: T,
+  { allowPositionals = true }: ParseSettings = {},
 ): { values: OptionValues<T>; positionals: string[]; given: GivenOption<T>[] } {
   const values: Record<string, string | boolean | (string | boolean)[]> = Object.create(null);
   const positionals: string[] = [];
   const given: GivenOption<T>[] = [];
+  // The hint about `--` only helps where positional arguments may follow it.
+  const unknown = (raw: string) =>
+    new OptionError(
+      allowPositionals
+        ? `Unknown option '${raw}'. To specify a positional argument starting with a '-', ` +
+          `place it at the end of the command after '--', as in '-- ${JSON.stringify(raw)}`
+        : `Unknown option '${raw}'`,
+    );
+  const positional = (arg: string) => {
+    if (!allowPositionals) {
+      throw new OptionError(
+        `Unexpected argument '${arg}'. This command does not take positional arguments`,
+      );
+    }
+    positionals.push(arg);
+  };
   const store = (
     name: string,
     raw: string,
@@ -99,11 +117,11 @@ export function parseCommandLine<const T extends Record<string, OptionSpec>>(
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--") {
-      positionals.push(...args.slice(i + 1));
+      args.slice(i + 1).forEach(positional);
       break;
     }
     if (arg.length < 2 || arg[0] !== "-") {
-      positionals.push(arg);
+      positional(arg);
       continue;
     }
     if (arg[1] === "-") {

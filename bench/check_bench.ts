@@ -19,13 +19,19 @@ import {
   scratch,
 } from "./reference.ts";
 import { RUN_FLAGS } from "../lib/core/runtime.ts";
+import { parseToolOptions } from "../tools/options.ts";
 
 /** The 1, 5 and 15 minute load averages when the table is printed: the machine is shared. */
 function loadAverage(): string {
   return Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
 }
 
-const repeat = Number(Deno.args[0] ?? 5);
+const { repeat } = parseToolOptions({
+  command: "deno run -A bench/check_bench.ts",
+  options: {
+    repeat: { type: "number", integer: true, positive: true, positional: true, default: 5 },
+  },
+});
 const SECTIONS = ["extendedshell", "netutils", "editors"];
 const BIG = 2 * 1024 * 1024 * 1024;
 

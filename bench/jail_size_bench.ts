@@ -14,8 +14,12 @@
  */
 import { REPO, scratch } from "./reference.ts";
 import { TestNamespace } from "../tests/namespace.ts";
+import { parseToolOptions } from "../tools/options.ts";
 
 const REF = Deno.env.get("JAILKIT_REF") ?? "/opt/jailkit-ref";
+
+// No options: --help and stray arguments stop here, not after a full run.
+parseToolOptions({ command: "deno run -A bench/jail_size_bench.ts", options: {} });
 
 const CASES: readonly string[][] = [
   ["uidbasics", "logbasics"],

@@ -12,9 +12,15 @@ import {
   timeBest,
   type Timing,
 } from "./reference.ts";
+import { parseToolOptions } from "../tools/options.ts";
 
 const PROGRAMS = ["ssh", "scp", "rsync", "bash", "perl", "python3", "git"];
-const repeat = Number(Deno.args[0] ?? 3);
+const { repeat } = parseToolOptions({
+  command: "deno run -A bench/jk_cp_bench.ts",
+  options: {
+    repeat: { type: "number", integer: true, positive: true, positional: true, default: 3 },
+  },
+});
 
 if (Deno.uid() !== 0) {
   console.error("bench: run as root (jails are made on a root-owned path)");

@@ -19,14 +19,20 @@ import {
   scratch,
 } from "./reference.ts";
 import { RUN_FLAGS } from "../lib/core/runtime.ts";
+import { parseToolOptions } from "../tools/options.ts";
 
 /** The 1, 5 and 15 minute load averages when the table is printed: the machine is shared. */
 function loadAverage(): string {
   return Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
 }
 
-const section = Deno.args[0] ?? "extendedshell";
-const repeat = Number(Deno.args[1] ?? 5);
+const { section, repeat } = parseToolOptions({
+  command: "deno run -A bench/jk_init_bench.ts",
+  options: {
+    section: { type: "string", positional: true, default: "extendedshell" },
+    repeat: { type: "number", integer: true, positive: true, positional: true, default: 5 },
+  },
+});
 
 if (Deno.uid() !== 0) {
   console.error("bench: run as root (jails are made on a root-owned path)");

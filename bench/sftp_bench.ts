@@ -21,8 +21,14 @@ import {
 } from "./reference.ts";
 import { freePort } from "../tests/sshd.ts";
 import { sh, syslogListener, TestNamespace } from "../tests/namespace.ts";
+import { parseToolOptions } from "../tools/options.ts";
 
-const runs = Number(Deno.args[0] ?? 15);
+const { runs } = parseToolOptions({
+  command: "deno run -A --unstable-net bench/sftp_bench.ts",
+  options: {
+    runs: { type: "number", integer: true, positive: true, positional: true, default: 15 },
+  },
+});
 const idBase = 40000 + 100 * Math.floor(Math.random() * 200);
 
 /**

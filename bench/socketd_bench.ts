@@ -17,11 +17,11 @@
  * Prints a table, the ratios ours ÷ jailkit and the load average. No timed assertions anywhere.
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { mknod } from "../ffi/libc.ts";
 import { buildCheckoutSupervisor } from "../tools/install.ts";
 import { median, REPO, scratch } from "./reference.ts";
 import { devBoundArgs } from "../tests/namespace.ts";
+import { parseToolOptions } from "../tools/options.ts";
 
 const MESSAGES = 10_000;
 const RATES = ["--base=1000000", "--peak=10000000", "--interval=60"];
@@ -249,17 +249,15 @@ function summary(samples: Sample[]) {
 }
 
 async function main(): Promise<void> {
-  if (Deno.uid() !== 0) throw new Error("run as root (namespaces, sockets in a jail)");
-  const { values } = parseArgs({
-    args: Deno.args,
+  const { repeat, checkout, burst } = parseToolOptions({
+    command: "deno run -A --unstable-net bench/socketd_bench.ts",
     options: {
-      repeat: { type: "string" },
-      checkout: { type: "string" },
-      burst: { type: "string" },
+      repeat: { type: "number", integer: true, positive: true, default: 3 },
+      burst: { type: "number", integer: true, positive: true, default: 1 },
+      checkout: { type: "string", arg: "DIR" },
     },
   });
-  const repeat = Number(values.repeat ?? "3");
-  const burst = Math.max(1, Number(values.burst ?? "1"));
+  if (Deno.uid() !== 0) throw new Error("run as root (namespaces, sockets in a jail)");
   await buildCheckoutSupervisor();
   const deno = Deno.execPath();
   const runs: [string, string[], boolean][] = [
@@ -269,10 +267,10 @@ async function main(): Promise<void> {
       false,
     ],
   ];
-  if (values.checkout) {
-    const cli = join(values.checkout, "cli", "jk_socketd.ts");
+  if (checkout) {
+    const cli = join(checkout, "cli", "jk_socketd.ts");
     runs.push([
-      `checkout ${values.checkout}`,
+      `checkout ${checkout}`,
       [deno, "run", "-A", "--no-config", "--quiet", cli],
       false,
     ]);

@@ -37,8 +37,14 @@ import {
 } from "./reference.ts";
 import { freePort } from "../tests/sshd.ts";
 import { freeIdBase, sh, syslogListener, TestNamespace } from "../tests/namespace.ts";
+import { parseToolOptions } from "../tools/options.ts";
 
-const runs = Number(Deno.args[0] ?? 15);
+const { runs } = parseToolOptions({
+  command: "deno run -A --unstable-net bench/thin_bench.ts",
+  options: {
+    runs: { type: "number", integer: true, positive: true, positional: true, default: 15 },
+  },
+});
 const SECTIONS = "jk_lsh sftp scp rsync basicshell";
 const GROUP = "jkbench";
 const THIN_INI = "/etc/jailkit/jk_thin.ini";

@@ -1,11 +1,14 @@
 /**
  * tools/options.ts, the developer scripts' command lines: typed values and defaults, numbers
  * refused with the option and the value named, unknown options and stray arguments refused,
- * the usage line.
+ * the usage line. Then every script that uses it, run as a process with a bad option (exit 2,
+ * `ERROR:` and the usage line, nothing done) and with --help (exit 0), and tools/fuzz.ts's
+ * other refusals.
  */
 import assert from "node:assert/strict";
 import { OptionError } from "../lib/core/options.ts";
 import { readToolOptions, usageLine } from "../tools/options.ts";
+import { DENO, REPO_ROOT } from "./helpers.ts";
 
 const SOCKETD_BENCH = {
   command: "deno run -A bench/x_bench.ts",
@@ -151,4 +154,75 @@ Deno.test("tool options: the usage line lists every option", () => {
       "[--seconds N] [--seed S] [--offset N] [--dry]",
   );
   assert.equal(usageLine(INIT_BENCH), "Usage: deno run -A bench/y_bench.ts [SECTION] [REPEAT]");
+});
+
+// ---------------------------------------------------------------------------------------------
+// The scripts themselves
+
+function run(script: string, args: string[]) {
+  const r = new Deno.Command(DENO, {
+    args: ["run", "-A", "--unstable-net", script, ...args],
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  const decoder = new TextDecoder();
+  return { code: r.code, stdout: decoder.decode(r.stdout), stderr: decoder.decode(r.stderr) };
+}
+
+/**
+ * Every bench/*_bench.ts and the tools that take options. A bench must call parseToolOptions:
+ * one that did not would run in full here, as root.
+ */
+function scripts(): string[] {
+  const benches = [...Deno.readDirSync(`${REPO_ROOT}/bench`)]
+    .map((e) => e.name)
+    .filter((n) => n.endsWith("_bench.ts"))
+    .sort()
+    .map((n) => `bench/${n}`);
+  for (const b of benches) {
+    assert.match(Deno.readTextFileSync(`${REPO_ROOT}/${b}`), /\bparseToolOptions\(/, b);
+  }
+  return ["tools/install.ts", "tools/deb.ts", "tools/fuzz.ts", ...benches];
+}
+
+Deno.test("tool options: every script refuses a bad option with exit 2, before doing anything", () => {
+  for (const script of scripts()) {
+    const r = run(script, ["--bogus"]);
+    assert.equal(r.code, 2, `${script}: ${r.stderr}`);
+    assert.equal(r.stdout, "", script);
+    assert.match(r.stderr, /^ERROR: Unknown option '--bogus'.*\nUsage: \S/, script);
+  }
+});
+
+Deno.test("tool options: every script prints its usage on --help and exits 0", () => {
+  for (const script of scripts()) {
+    const r = run(script, ["--help"]);
+    assert.equal(r.code, 0, `${script}: ${r.stderr}`);
+    assert.match(r.stdout, /^Usage: deno /, script);
+    assert.equal(r.stderr, "", script);
+  }
+});
+
+Deno.test("tool options: a bench's bad number and extra argument are refused", () => {
+  const socketd = run("bench/socketd_bench.ts", ["--repeat", "abc"]);
+  assert.equal(socketd.code, 2, socketd.stderr);
+  assert.equal(
+    socketd.stderr,
+    `ERROR: --repeat expects a positive integer, not "abc"\n` +
+      "Usage: deno run -A --unstable-net bench/socketd_bench.ts [--repeat N] [--burst N] " +
+      "[--checkout DIR]\n",
+  );
+  const init = run("bench/jk_init_bench.ts", ["extendedshell", "5", "6"]);
+  assert.equal(init.code, 2, init.stderr);
+  assert.match(init.stderr, /^ERROR: Unexpected argument '6'\. .* SECTION REPEAT\n/);
+});
+
+Deno.test("tool options: tools/fuzz.ts refuses an unknown target and a bad number with ERROR:", () => {
+  const target = run("tools/fuzz.ts", ["--target", "nosuch", "--seconds", "1"]);
+  assert.equal(target.code, 2, target.stderr);
+  assert.match(target.stderr, /^ERROR: unknown target nosuch; targets: \S/);
+  const bound = run("tools/fuzz.ts", ["--bound", "0"]);
+  assert.equal(bound.code, 2, bound.stderr);
+  assert.match(bound.stderr, /^ERROR: --bound expects a positive number, not "0"\n/);
 });

@@ -9,7 +9,7 @@
  * debian/ are cleaned afterwards, so the tree is left as it was.
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseToolOptions } from "./options.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -21,21 +21,15 @@ async function query(cmd: string, args: string[]): Promise<string> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: { out: { type: "string" }, help: { type: "boolean", short: "h" } },
-    strict: true,
-    allowPositionals: false,
+  const { out } = parseToolOptions({
+    command: "deno task deb",
+    options: { out: { type: "string", arg: "DIR", default: join(REPO, "out", "deb") } },
+    about: "Builds the Debian package as root into DIR (default out/deb).",
   });
-  if (values.help) {
-    console.log("Usage: deno task deb [--out DIR]   (as root; default DIR: out/deb)");
-    return 0;
-  }
   if (Deno.uid() !== 0) {
     console.error("deb: must run as root (the package's files are root-owned and set-uid)");
     return 1;
   }
-  const out = values.out ?? join(REPO, "out", "deb");
   const version = await query("dpkg-parsechangelog", ["-S", "Version"]);
   const arch = await query("dpkg-architecture", ["-qDEB_HOST_ARCH"]);
   const build = await new Deno.Command("dpkg-buildpackage", {

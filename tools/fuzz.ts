@@ -9,53 +9,31 @@
  * table — inputs per target, failures, slow inputs, slowest input — then each failure with the
  * seed and input index that reproduce it. Exit 1 when anything failed or was slow.
  */
-import { parseArgs } from "node:util";
 import { ALL_TARGETS } from "../tests/fuzz/all.ts";
 import { drive, type FuzzStats } from "../tests/fuzz/drive.ts";
+import { parseToolOptions } from "./options.ts";
 
-const USAGE =
-  "usage: deno run -A tools/fuzz.ts [--target NAME]... [--seconds N] [--seed S] [--bound MS]";
+const TARGETS = ALL_TARGETS.map((t) => t.name);
 
 function main(): number {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        target: { type: "string", multiple: true },
-        seconds: { type: "string", default: "60" },
-        seed: { type: "string" },
-        bound: { type: "string", default: "500" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(`${USAGE}\ntargets: ${ALL_TARGETS.map((t) => t.name).join(", ")}`);
-    return 0;
-  }
-  const names = values.target ?? ALL_TARGETS.map((t) => t.name);
-  const unknown = names.filter((n) => !ALL_TARGETS.some((t) => t.name === n));
+  const values = parseToolOptions({
+    command: "deno run -A tools/fuzz.ts",
+    options: {
+      target: { type: "string", arg: "NAME", multiple: true },
+      seconds: { type: "number", positive: true, default: 60 },
+      seed: { type: "number", arg: "S", integer: true },
+      bound: { type: "number", arg: "MS", positive: true, default: 500 },
+    },
+    about: `targets: ${TARGETS.join(", ")}`,
+  });
+  const names = values.target ?? TARGETS;
+  const unknown = names.filter((n) => !TARGETS.includes(n));
   if (unknown.length > 0) {
-    console.error(
-      `unknown target ${unknown.join(", ")}; targets: ${ALL_TARGETS.map((t) => t.name).join(", ")}`,
-    );
+    console.error(`ERROR: unknown target ${unknown.join(", ")}; targets: ${TARGETS.join(", ")}`);
     return 2;
   }
-  const seconds = Number(values.seconds);
-  const boundMs = Number(values.bound);
-  const seed = values.seed === undefined
-    ? Math.floor(Math.random() * 2 ** 32)
-    : Number(values.seed);
-  if (!(seconds > 0) || !(boundMs > 0) || !Number.isInteger(seed)) {
-    console.error(USAGE);
-    return 2;
-  }
+  const { seconds, bound: boundMs } = values;
+  const seed = values.seed ?? Math.floor(Math.random() * 2 ** 32);
   console.log(`seed ${seed}, ${seconds} s per target, bound ${boundMs} ms`);
   const all: FuzzStats[] = [];
   for (const name of names) {

@@ -33,11 +33,11 @@
  */
 import { lchownSync } from "node:fs";
 import { join, posix } from "node:path";
-import { parseArgs } from "node:util";
 import { parseIni } from "../lib/config/ini.ts";
 // Installed in LIBDIR, so a jail's copy of LIBDIR made by [jk_lsh_standalone] carries it, while
 // the runtime copy an older build put into every jk_lsh jail does not.
 import { STANDALONE_MARKER } from "../lib/engine/runtime_copy.ts";
+import { parseToolOptions } from "./options.ts";
 
 export interface ToolSpec {
   readonly name: string;
@@ -643,42 +643,28 @@ export async function install(prefix: string, destdir: string): Promise<InstallR
   return { layout: l, installed, skippedTools, keptConfigs, newConfigs, warnings, cacheLater };
 }
 
-const USAGE = `Usage: deno task install [--prefix DIR] [--destdir DIR]
-
+const COMMAND = {
+  command: "deno task install",
+  options: {
+    prefix: { type: "string", arg: "DIR", default: "/usr" },
+    destdir: { type: "string", arg: "DIR", default: "" },
+    supervisor: { type: "boolean" },
+  },
+  about: `
 Installs jailkit-deno (runtime, sources, launchers, default configs, man pages) as root.
   --prefix DIR   installation prefix compiled into the launchers (default /usr)
   --destdir DIR  staging directory prepended to every path written (packaging)
-  --supervisor   only build jk_socketd's supervisor into out/, for running it from this checkout
-`;
+  --supervisor   only build jk_socketd's supervisor into out/, for running it from this checkout`,
+} as const;
 
 async function main(): Promise<number> {
-  let values: { prefix?: string; destdir?: string; help?: boolean; supervisor?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        prefix: { type: "string" },
-        destdir: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        supervisor: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    console.error(`install: ${(e as Error).message}\n${USAGE}`);
-    return 1;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseToolOptions(COMMAND);
   try {
     if (values.supervisor) {
       console.log(`built ${await buildCheckoutSupervisor()}`);
       return 0;
     }
-    const r = await install(values.prefix ?? "/usr", values.destdir ?? "");
+    const r = await install(values.prefix, values.destdir);
     const at = r.layout.destdir === "" ? "" : ` (staged under ${r.layout.destdir})`;
     console.log(`installed${at}:`);
     for (const p of r.installed) console.log(`  ${p}`);

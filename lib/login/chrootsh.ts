@@ -31,7 +31,6 @@ import {
   argv0Problem,
   type Caller,
   type CallerSystem,
-  CHECKED_JAIL_DIRS,
   checkInJailUser as checkInJailNames,
   CONFIG_DIR,
   errorMessage,
@@ -40,6 +39,7 @@ import {
   JAIL_LOGIN_EXIT,
   JAIL_LOGIN_STEP_EXIT,
   type JailExecResult,
+  jailIsSafe,
   type LogPriority,
   NOREGPATH,
   OTHERW,
@@ -231,19 +231,9 @@ export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
 
   // 12.–17.
   const checkJailAndHome = () => {
-    const jailCheck = safePathProblems(jail, sys.lstat("."), 0, 0);
-    for (const l of jailCheck.logs) sys.log(l.priority, l.message);
-    if (jailCheck.bits !== 0) {
+    if (!jailIsSafe(jail, sys.lstat("."), (d) => sys.stat(d), sys.log)) {
       sys.log("err", `jail ${jail} is not safe (must be root:root, not group/world writable)`);
       throw new Refusal(EXIT.unsafe);
-    }
-    for (const dir of CHECKED_JAIL_DIRS) {
-      const sub = safePathProblems(`${jail}/${dir}/`, sys.stat(dir), 0, 0);
-      for (const l of sub.logs) sys.log(l.priority, l.message);
-      if (sub.bits & ~NOREGPATH) {
-        sys.log("err", `jail ${jail} is not safe: ${jail}/${dir}/ is not root-owned or writable`);
-        throw new Refusal(EXIT.unsafe);
-      }
     }
     const homeCheck = safePathProblems(user.home, sys.lstat(relHome), sys.uid, sys.gid);
     for (const l of homeCheck.logs) sys.log(l.priority, l.message);

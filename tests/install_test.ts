@@ -273,26 +273,49 @@ rootTest("install: layout, ownership, modes, kept configs, staging, unsafe prefi
       );
     });
 
-    await t.step("without the bundler (offline), the login entries run from sources", async () => {
-      // A module cache without esbuild and a proxy nobody listens on: deno bundle cannot fetch it.
+    // A module cache without esbuild and a proxy nobody listens on: nothing can be fetched.
+    const offlineEnv = (dir: string) =>
+      `DENO_DIR=${dir}/deno HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY=`;
+
+    await t.step("offline, the login entries are bundled with the pinned esbuild", async () => {
       const offline = `${root}/offline`;
       Deno.mkdirSync(offline, { mode: 0o755 });
-      const env = `DENO_DIR=${offline}/deno HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=` +
-        `http://127.0.0.1:9 NO_PROXY=`;
-      const r = await sh(`export ${env} && ${installCmd(`--prefix ${offline}/usr`)}`, space.ns);
+      const r = await sh(
+        `export ${offlineEnv(offline)} && ${installCmd(`--prefix ${offline}/usr`)}`,
+        space.ns,
+      );
       assert.equal(r.code, 0, r.stderr + r.stdout);
-      const lib = `${offline}/usr/lib/jailkit`;
+      assert.doesNotMatch(r.stdout, /runs from its sources/, r.stdout);
+      for (const tool of TOOLS.filter((t) => t.bundle)) {
+        assert.ok(Deno.statSync(`${offline}/usr/lib/jailkit/cli/${tool.name}.js`).isFile);
+      }
+      // The caller's module cache is left as it was: the bundler had a private one.
+      assert.throws(() => Deno.statSync(`${offline}/deno/dl`), Deno.errors.NotFound);
+    });
+
+    await t.step("without any esbuild, the login entries run from sources", async () => {
+      const bare = `${root}/bare`;
+      Deno.mkdirSync(`${bare}/no-esbuild`, { recursive: true, mode: 0o755 });
+      // The pinned package hidden in a mount namespace of this step's own.
+      const pinned = `${REPO_ROOT}/tools/deno/node_modules/@esbuild`;
+      const r = await sh(
+        `unshare -m sh -c 'mount --bind ${bare}/no-esbuild ${pinned} && export ` +
+          `${offlineEnv(bare)} && ${installCmd(`--prefix ${bare}/usr`)}'`,
+        space.ns,
+      );
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const lib = `${bare}/usr/lib/jailkit`;
       for (const tool of TOOLS.filter((t) => t.bundle)) {
         assert.match(r.stdout, new RegExp(`WARNING: ${tool.name} runs from its sources`));
         assert.throws(() => Deno.statSync(`${lib}/cli/${tool.name}.js`), Deno.errors.NotFound);
         const launcher = new TextDecoder("latin1").decode(
-          Deno.readFileSync(`${offline}/usr/${tool.dir}/${tool.name}`),
+          Deno.readFileSync(`${bare}/usr/${tool.dir}/${tool.name}`),
         );
         assert.ok(launcher.includes(`${lib}/cli/${tool.name}.ts`), tool.name);
       }
-      const lsh = await sh(`${offline}/usr/sbin/jk_lsh`, space.ns);
+      const lsh = await sh(`${bare}/usr/sbin/jk_lsh`, space.ns);
       assert.equal(lsh.code, 7, lsh.stderr); // interactive use refused: jk_lsh ran
-      const chrootsh = await sh(`${offline}/usr/sbin/jk_chrootsh`, space.ns);
+      const chrootsh = await sh(`${bare}/usr/sbin/jk_chrootsh`, space.ns);
       assert.equal(chrootsh.code, 12, chrootsh.stderr); // real uid 0 refused: it ran
     });
 

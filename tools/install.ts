@@ -347,14 +347,53 @@ export async function buildCheckoutSupervisor(): Promise<string> {
 }
 
 /**
+ * The esbuild release the pinned runtime's `deno bundle` runs. tools/deno/package.json pins the
+ * same release of npm's @esbuild/linux-<cpu> package, so `npm ci` fetches it with the runtime and
+ * no install or package build reaches the network (tests/install_test.ts fails when the runtime
+ * wants another release).
+ */
+const ESBUILD_VERSION = "0.25.5";
+
+/**
+ * A DENO_DIR for `deno bundle` in `build` holding the pinned esbuild where the runtime looks
+ * before it downloads one (dl/esbuild-VERSION-1/esbuild-linux-CPU), or undefined when
+ * `npm ci` did not install it (another architecture): the bundler then uses the caller's
+ * DENO_DIR and fetches esbuild itself.
+ */
+function bundlerDenoDir(build: string): string | undefined {
+  const cpu = Deno.build.arch === "aarch64" ? "arm64" : "x64";
+  const pinned = join(REPO, "tools", "deno", "node_modules", "@esbuild", `linux-${cpu}`);
+  let version: unknown;
+  try {
+    version = JSON.parse(Deno.readTextFileSync(join(pinned, "package.json"))).version;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  if (version !== ESBUILD_VERSION) {
+    throw new InstallError(
+      `${pinned} is esbuild ${String(version)}, not ${ESBUILD_VERSION}: run npm ci --prefix ` +
+        "tools/deno",
+    );
+  }
+  const denoDir = join(build, "bundler-deno-dir");
+  const dl = join(denoDir, "dl", `esbuild-${ESBUILD_VERSION}-1`);
+  Deno.mkdirSync(dl, { recursive: true, mode: 0o700 });
+  Deno.copyFileSync(join(pinned, "bin", "esbuild"), join(dl, `esbuild-linux-${cpu}`));
+  Deno.chmodSync(join(dl, `esbuild-linux-${cpu}`), 0o700);
+  return denoDir;
+}
+
+/**
  * Bundles REPO/cli/NAME.ts and what it imports into one JavaScript file at `out` with the
- * runtime's own bundler (`deno bundle`, which fetches its esbuild once into the caller's
- * DENO_DIR). Returns why it failed, or undefined.
+ * runtime's own bundler (`deno bundle`), whose esbuild comes from `denoDir` (bundlerDenoDir)
+ * or else is fetched into the caller's DENO_DIR. Returns why it failed, or undefined.
  */
 async function bundleEntry(
   runtime: string,
   name: string,
   out: string,
+  denoDir: string | undefined,
 ): Promise<string | undefined> {
   const r = await new Deno.Command(runtime, {
     args: [
@@ -371,6 +410,7 @@ async function bundleEntry(
       `cli/${name}.ts`,
     ],
     cwd: REPO,
+    ...(denoDir === undefined ? {} : { env: { DENO_DIR: denoDir } }),
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -506,12 +546,13 @@ export async function install(prefix: string, destdir: string): Promise<InstallR
   }
 
   // Bundles and launchers are built first, so a failure changes nothing. A login entry whose
-  // bundle cannot be built (no esbuild and no network) runs from its sources, only slower.
+  // bundle cannot be built (no pinned esbuild and no network) runs from its sources, only slower.
   const build = Deno.makeTempDirSync({ prefix: "jk-launchers-" });
   const built = new Map<ToolSpec, string>();
   const bundles = new Map<ToolSpec, string>();
   let cacheLater: string | undefined;
   try {
+    const bundlerDir = bundlerDenoDir(build);
     for (const tool of TOOLS) {
       if (!lstatOrUndefined(join(REPO, "cli", `${tool.name}.ts`))) {
         skippedTools.push(tool.name);
@@ -519,7 +560,7 @@ export async function install(prefix: string, destdir: string): Promise<InstallR
       }
       if (tool.bundle) {
         const js = join(build, `${tool.name}.js`);
-        const failed = await bundleEntry(runtime, tool.name, js);
+        const failed = await bundleEntry(runtime, tool.name, js, bundlerDir);
         if (failed === undefined) bundles.set(tool, js);
         else warnings.push(`${tool.name} runs from its sources (slower start): ${failed}`);
       }

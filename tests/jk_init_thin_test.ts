@@ -88,6 +88,12 @@ rootTest("jk_init --thin: the skeleton, nothing under the bind roots, the record
     assert.match(Deno.readTextFileSync(`${s.jail}/etc/group`), /^root:x:0:/m);
     assert.ok(Deno.lstatSync(`${s.jail}/etc/profile`).isFile);
     assert.ok(Deno.lstatSync(`${s.jail}/etc/nsswitch.conf`).isFile);
+    // The host's loader cache, which lists the libraries the binds will show (ldconfig -r on
+    // the jail would find the mount points empty and list only the copied ones).
+    assert.deepEqual(
+      Deno.readFileSync(`${s.jail}/etc/ld.so.cache`),
+      Deno.readFileSync("/etc/ld.so.cache"),
+    );
     for (const dev of ["null", "zero", "tty", "urandom"]) {
       assert.ok(Deno.lstatSync(`${s.jail}/dev/${dev}`).isCharDevice, dev);
     }

@@ -355,6 +355,21 @@ rootTest(
         verbose.stdout,
         new RegExp(`^${jail}/usr is a mount point of this thin jail: not compared$`, "m"),
       );
+      // The loader cache is the host's, which lists the libraries the binds show: refreshed
+      // when it differs from the host's, left alone when it does not.
+      const cache = `${jail}/etc/ld.so.cache`;
+      assert.equal(sha(cache), sha("/etc/ld.so.cache"));
+      Deno.writeTextFileSync(cache, "the cache of an older host");
+      const stale = await runTool("jk_update", ["-d", "-j", jail], { env });
+      assert.deepEqual(lines(stale.stdout), [
+        `skip ${jail}/opt/ (not in the jail)`,
+        `would copy /etc/ld.so.cache -> ${cache} (0644 0:0) replacing`,
+      ]);
+      const refreshed = await runTool("jk_update", ["-j", jail], { env });
+      assert.equal(refreshed.code, 0, refreshed.stdout + refreshed.stderr);
+      assert.equal(sha(cache), sha("/etc/ld.so.cache"));
+      const current = await runTool("jk_update", ["-d", "-j", jail], { env });
+      assert.deepEqual(lines(current.stdout), [`skip ${jail}/opt/ (not in the jail)`]);
     } finally {
       cleanup();
     }

@@ -22,7 +22,7 @@ import { JailkitError } from "../core/errors.ts";
 import { expandSections, type ResolvedSection } from "../config/profile.ts";
 import { appendGroupEntry, appendPasswdEntry, parseGroup, parsePasswd } from "../config/passwd.ts";
 import { locateProgram } from "../core/paths.ts";
-import { lstatOrUndefined } from "../engine/jailpath.ts";
+import { LOADER_CACHE, lstatOrUndefined } from "../engine/jailpath.ts";
 import type { Op, Plan } from "../core/plan.ts";
 
 /** jk_init's switches and the host files it reads, replaceable for tests. */
@@ -147,8 +147,8 @@ export function planInit(
   }
   const points = mountPoints(thin.record);
   const own = points.map((p) => planMountPoint(planner, p));
-  planner.finishLibraryCache();
-  const ops = thinOps(plan.ops, points, own, planner.view.lookup("/etc/ld.so.cache") !== undefined);
+  planner.finishLibraryCache(true);
+  const ops = thinOps(plan.ops, points, own, planner.view.lookup(LOADER_CACHE) !== undefined);
   if (thin.op) ops.push(thin.op);
   return { plan: { jail, ops }, sections: sections.map((s) => s.name) };
 }
@@ -259,8 +259,9 @@ function planMountPoint(planner: CopyPlanner, inJail: string): Op | undefined {
 
 /**
  * The plan of a thin jail: every operation at or below a mount point goes (the session sees
- * the host there), except the mount points' own directories; ldconfig stays only for a jail
- * without a loader cache or when files are still copied (libraries outside the binds).
+ * the host there), except the mount points' own directories; ldconfig (planned only on a host
+ * without a loader cache to copy) stays only for a jail without one or when files are still
+ * copied (libraries outside the binds).
  */
 function thinOps(
   ops: readonly Op[],

@@ -31,6 +31,7 @@ import {
   JailView,
   kindOf,
   kindOfMode,
+  LOADER_CACHE,
   lstatOrUndefined,
   type NodeKind,
 } from "../engine/jailpath.ts";
@@ -64,7 +65,7 @@ const JAIL_OWN_FILES = new Set([
   "/etc/group",
   "/etc/shadow",
   "/etc/gshadow",
-  "/etc/ld.so.cache",
+  LOADER_CACHE,
   "/etc/jailkit",
 ]);
 
@@ -628,7 +629,18 @@ export async function planUpdate(jail: string, opts: UpdateOptions): Promise<Upd
       const kept = plan.ops.filter((o) => !("path" in o) || !mountPointOf(o.path, points));
       plan.ops.splice(0, plan.ops.length, ...kept);
     }
-    if (plan.ops.some((o) => COPYING_OPS.has(o.op))) (await copier()).finishLibraryCache();
+    const copying = plan.ops.some((o) => COPYING_OPS.has(o.op));
+    if (points.length > 0) {
+      // A thin jail's loader cache is the host's, which changes with the libraries under the
+      // binds. This look only spares loading the copy engine; that decides, through the view.
+      const host = lstatOrUndefined(LOADER_CACHE);
+      const mine = lstatOrUndefined(`${jail}${LOADER_CACHE}`);
+      if (
+        copying || host?.size !== mine?.size || host?.mtime?.getTime() !== mine?.mtime?.getTime()
+      ) {
+        (await copier()).finishLibraryCache(true);
+      }
+    } else if (copying) (await copier()).finishLibraryCache();
   } catch (e) {
     if (!(e instanceof JailkitError)) throw e;
     fail(e.message);

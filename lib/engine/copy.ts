@@ -9,7 +9,7 @@
  */
 import * as posix from "../core/posixpath.ts";
 import { JailkitError } from "../core/errors.ts";
-import { JailView, kindOf, linkText, lstatOrUndefined } from "./jailpath.ts";
+import { JailView, kindOf, linkText, LOADER_CACHE, lstatOrUndefined } from "./jailpath.ts";
 import type { Attrs } from "../core/plan.ts";
 import { PlanBuilder } from "../core/plan.ts";
 import { expandGlob, hasGlobChars } from "./glob.ts";
@@ -34,6 +34,16 @@ export interface CopyOptions {
   /** Also copy the libraries and interpreters the copied programs need. */
   resolveLibs: boolean;
 }
+
+/** A thin jail's copy of the host's loader cache: replaced whenever the host's differs. */
+const HOST_CACHE_COPY: CopyOptions = {
+  force: true,
+  hardlink: false,
+  keepOwner: false,
+  keepSetid: false,
+  glob: false,
+  resolveLibs: false,
+};
 
 /** The longest chain of host symlinks / nested mirrorings we follow before calling it a loop. */
 const MAX_DEPTH = 40;
@@ -122,9 +132,19 @@ export class CopyPlanner {
     this.#ensureDir(posix.normalize(inJail), FIXED_DIR_OPTS, 0, true);
   }
 
-  /** Plans `ldconfig -r` when libraries were copied or the jail has no loader cache yet. */
-  finishLibraryCache(): void {
-    const cache = this.view.lookup(this.view.resolve("/etc/ld.so.cache", true));
+  /**
+   * Plans `ldconfig -r` when libraries were copied or the jail has no loader cache yet. A thin
+   * jail (`thin`) gets the host's cache instead, refreshed as jk_cp -f would: its sessions see
+   * the host's library directories through the binds, which `ldconfig -r` finds empty here, and
+   * a library the cache lists outside them is where the copies mirror it, or missing (the loader
+   * then searches on).
+   */
+  finishLibraryCache(thin = false): void {
+    if (thin && lstatOrUndefined(LOADER_CACHE)?.isFile) {
+      this.#copy(LOADER_CACHE, HOST_CACHE_COPY, 0);
+      return;
+    }
+    const cache = this.view.lookup(this.view.resolve(LOADER_CACHE, true));
     if (!this.#copiedLibrary && cache !== undefined) return;
     if (!this.plan.changes && cache !== undefined) return;
     this.#ensureDir("/etc", FIXED_DIR_OPTS, 0, true);

@@ -26,6 +26,9 @@ export interface JailNode {
   planned?: boolean;
 }
 
+/** The loader's cache, at the same path on the host and in a jail (ldconfig(8)). */
+export const LOADER_CACHE = "/etc/ld.so.cache";
+
 /** The largest number of symlinks one resolution may traverse, as the kernel's ELOOP limit. */
 const MAX_SYMLINKS = 40;
 /** Longest in-jail path accepted (PATH_MAX). */

@@ -62,18 +62,15 @@ function run(): number {
     stdoutText(USAGE);
     return EXIT.ok;
   }
-  const dryRun = values["dry-run"] === true;
-  requireRootUnlessDryRun(dryRun, {
+  const out = requireRootUnlessDryRun(values, {
     tool: "jk_cp",
     what: "copy files into a jail",
     code: EXIT.notRoot,
   });
-  const { jail: jailArg, rest: names } = takeJail(values.jail, positionals);
-  if (jailArg === undefined || names.length === 0) {
-    stderr("ERROR: need at least a jail directory and one file to copy");
-    stdoutText(USAGE);
-    return EXIT.nothingToCopy;
-  }
+  const { jail: jailArg, rest: names } = takeJail(values.jail, positionals, USAGE, {
+    say: () => stderr("ERROR: need at least a jail directory and one file to copy"),
+    code: EXIT.nothingToCopy,
+  });
   const jail = openJail(jailArg, {
     notDirectory: EXIT.notDirectory,
     unsafe: EXIT.unsafeJail,
@@ -109,11 +106,7 @@ function run(): number {
     resolveLibs: true,
   });
   planner.finishLibraryCache();
-  const failed = runPlan(planner.plan.build(), {
-    dryRun,
-    json: values.json === true,
-    verbose: values.verbose === true,
-  });
+  const failed = runPlan(planner.plan.build(), out);
   return failed > 0 ? EXIT.failed : EXIT.ok;
 }
 

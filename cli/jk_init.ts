@@ -83,19 +83,18 @@ function run(): number {
     stdout("");
     return EXIT.ok;
   }
-  const dryRun = values["dry-run"] === true;
-  requireRootUnlessDryRun(dryRun, {
+  const out = requireRootUnlessDryRun(values, {
     tool: "jk_init",
     what: "create a jail",
     code: EXIT.notRoot,
   });
-  const { jail: jailArg, rest: args } = takeJail(values.jail, positionals);
-  if (jailArg === undefined || args.length === 0) {
-    stdout("");
-    stdout("ERROR: need a jail directory and at least one section");
-    stdoutText(USAGE);
-    return EXIT.missingArgument;
-  }
+  const { jail: jailArg, rest: args } = takeJail(values.jail, positionals, USAGE, {
+    say: () => {
+      stdout("");
+      stdout("ERROR: need a jail directory and at least one section");
+    },
+    code: EXIT.missingArgument,
+  });
   // No directory check: jk_init creates the jail.
   const jail = openJail(jailArg, { unsafe: EXIT.unsafeJailOrConfig });
   const { plan } = planInit(jail, ini, args, {
@@ -104,10 +103,9 @@ function run(): number {
     configDir: configDir(),
     thin: values.thin === true,
   });
-  const json = values.json === true;
   const changes = plan.ops.some((o) => o.op !== "note");
-  const failed = runPlan(plan, { dryRun, json, verbose: values.verbose === true });
-  if (!changes && !json) {
+  const failed = runPlan(plan, out);
+  if (!changes && !out.json) {
     stdout(`Nothing to do: ${jail} already has everything in ${args.join(" ")}`);
   }
   return failed > 0 ? EXIT.failed : EXIT.ok;

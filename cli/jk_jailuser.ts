@@ -109,14 +109,6 @@ function run(): number {
     stdoutText(USAGE);
     return EXIT.ok;
   }
-  const json = values.json === true;
-  const dryRun = values["dry-run"] === true;
-  const verbose = values.verbose === true;
-  // Prompts must not end up inside the JSON document.
-  const ask = (text: string, newline: boolean) => {
-    const bytes = new TextEncoder().encode(newline ? `${escapeText(text)}\n` : escapeText(text));
-    (json ? Deno.stderr : Deno.stdout).writeSync(bytes);
-  };
   let interactive = values.noninteractive !== true;
   if (values.move && values.nomove) {
     stderr("ERROR: --move and --nomove contradict each other");
@@ -133,12 +125,17 @@ function run(): number {
     stdout("aborted, no username specified");
     return EXIT.failed;
   }
-  requireRootUnlessDryRun(dryRun, {
+  const { json, dryRun, verbose } = requireRootUnlessDryRun(values, {
     tool: "jk_jailuser",
     what: "change users and jails",
     code: EXIT.failed,
     print: stderr,
   });
+  // Prompts must not end up inside the JSON document.
+  const ask = (text: string, newline: boolean) => {
+    const bytes = new TextEncoder().encode(newline ? `${escapeText(text)}\n` : escapeText(text));
+    (json ? Deno.stderr : Deno.stdout).writeSync(bytes);
+  };
 
   const noAnswer = (what: string) => {
     stderr(`no answer on standard input: ${what}, continuing as with -n`);

@@ -139,8 +139,7 @@ async function run(): Promise<number> {
     if (!values.hardlink) hardlink = settings.hardlink ?? false;
     if (!values["delete-deprecated"]) deleteDeprecated = settings.deleteDeprecated;
   }
-  const dryRun = values["dry-run"] === true;
-  requireRootUnlessDryRun(dryRun, {
+  const out = requireRootUnlessDryRun(values, {
     tool: "jk_update",
     what: "update a jail",
     code: EXIT.notRoot,
@@ -156,16 +155,12 @@ async function run(): Promise<number> {
     skips,
     hardlink,
     deleteDeprecated,
-    dryRun,
+    dryRun: out.dryRun,
     mountPoints: thin ? mountPoints(thin) : [],
     // --json lists every note, the -v ones too.
-    verbose: values.verbose === true || values.json === true,
+    verbose: out.verbose || out.json,
   });
-  const failed = runPlan(plan, {
-    dryRun,
-    json: values.json === true,
-    verbose: values.verbose === true,
-  });
+  const failed = runPlan(plan, out);
   return failed > 0 || problems > 0 ? EXIT.failed : EXIT.ok;
 }
 

@@ -47,13 +47,25 @@ export const JAIL_WRITER_OPTIONS = {
   json: { type: "boolean" },
 } as const;
 
-/** The jail from -j/--jail, else (jailkit's legacy form) the first positional argument. */
+/**
+ * The jail from -j/--jail, else (jailkit's legacy form) the first positional argument, and the
+ * arguments after it. jk_cp and jk_init need both: when either is missing, `missing.say` prints
+ * the tool's own message, the usage text follows and the tool ends with `missing.code`.
+ */
 export function takeJail(
   option: string | undefined,
   positionals: string[],
-): { jail: string | undefined; rest: string[] } {
-  if (option !== undefined) return { jail: option, rest: positionals };
-  return { jail: positionals[0], rest: positionals.slice(1) };
+  usage: string,
+  missing: { say: () => void; code: number },
+): { jail: string; rest: string[] } {
+  const jail = option ?? positionals[0];
+  const rest = option !== undefined ? positionals : positionals.slice(1);
+  if (jail === undefined || rest.length === 0) {
+    missing.say();
+    stdoutText(usage);
+    throw new Exit(missing.code);
+  }
+  return { jail, rest };
 }
 
 /**
@@ -137,12 +149,18 @@ export function isRoot(): boolean {
 /**
  * The jail writers need root to write as root; --dry-run only reads, so anyone may try it.
  * Otherwise prints `TOOL: you need to be root to WHAT (or use --dry-run)` and ends with `code`.
+ * Returns how the writer is to run its plan: its --dry-run, --json and -v.
  */
 export function requireRootUnlessDryRun(
-  dryRun: boolean,
+  values: { readonly "dry-run"?: boolean; readonly json?: boolean; readonly verbose?: boolean },
   refusal: { tool: string; what: string; code: number; print?: (line: string) => void },
-): void {
-  if (dryRun || isRoot()) return;
+): OutputOptions {
+  const out = {
+    dryRun: values["dry-run"] === true,
+    json: values.json === true,
+    verbose: values.verbose === true,
+  };
+  if (out.dryRun || isRoot()) return out;
   (refusal.print ?? stdout)(
     `${refusal.tool}: you need to be root to ${refusal.what} (or use --dry-run)`,
   );

@@ -5,16 +5,16 @@
  * on stdout. lib/login/chrootlaunch.ts decides; this file only wires the system in and execs.
  */
 import { LOG_DAEMON } from "../ffi/libc.ts";
-import { enterJail, execInJail } from "../lib/login/privilege.ts";
+import { enterJail } from "../lib/login/privilege.ts";
 import {
   hostCallerSystem,
   hostThinSystem,
-  log,
   openToolLog,
   realpath,
   runPrivileged,
   writeQuietly,
 } from "../lib/entry/setuid.ts";
+import { execDecided } from "../lib/entry/jail_exec.ts";
 import { EXIT, runChrootlaunch } from "../lib/login/chrootlaunch.ts";
 import { writePidFile } from "../lib/core/safeio.ts";
 
@@ -34,14 +34,11 @@ function main(): number {
     thin: hostThinSystem("jk_chrootlaunch"),
   });
   if (result.exec === undefined) return result.exitCode;
-  try {
-    execInJail(result.exec);
-  } catch (e) {
-    const why = `${result.context}: cannot execute ${result.exec.path}: ${(e as Error).message}`;
-    log("err", why);
-    writeQuietly(Deno.stderr, `jk_chrootlaunch: ${why}\n`);
-    return EXIT.exec;
-  }
+  return execDecided(result.exec, result.context, EXIT.exec, { tell });
 }
 
-runPrivileged(main, EXIT.usage, (why) => writeQuietly(Deno.stderr, `jk_chrootlaunch: ${why}\n`));
+function tell(why: string): void {
+  writeQuietly(Deno.stderr, `jk_chrootlaunch: ${why}\n`);
+}
+
+runPrivileged(main, EXIT.usage, tell);

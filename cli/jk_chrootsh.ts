@@ -9,7 +9,7 @@
 import { LOG_AUTH } from "../ffi/libc.ts";
 import { readIni } from "../lib/config/ini.ts";
 import { readDbFile } from "../lib/config/passwd.ts";
-import { execInJail, type ExecSpec } from "../lib/login/privilege.ts";
+import type { ExecSpec } from "../lib/login/privilege.ts";
 import { installPrefix, toolPath } from "../lib/core/paths.ts";
 import { runLshSession } from "../lib/login/lsh_session.ts";
 import { inspectInJailShell } from "../lib/login/chrootsh_lsh.ts";
@@ -20,9 +20,9 @@ import {
   openToolLog,
   runPrivileged,
 } from "../lib/entry/setuid.ts";
+import { execDecided } from "../lib/entry/jail_exec.ts";
+import { answerLoginInfo } from "../lib/entry/login_info.ts";
 import { CONFIG_FILE, EXIT, runChrootsh, USAGE } from "../lib/login/chrootsh.ts";
-import { loginInfo } from "../lib/core/runtime.ts";
-import { writeOwnText } from "../lib/core/output.ts";
 
 /**
  * When the in-jail shell is jailkit-deno's jk_lsh (lib/login/chrootsh_lsh.ts says how that is
@@ -61,20 +61,8 @@ function main(): number {
     thin: hostThinSystem("jk_chrootsh"),
   });
   if (result.exec === undefined) return result.exitCode;
-  try {
-    const refused = runLshHere(result.exec, result.context);
-    if (refused !== undefined) return refused;
-    execInJail(result.exec);
-  } catch (e) {
-    log("err", `${result.context}: cannot execute ${result.exec.path}: ${(e as Error).message}`);
-    return EXIT.exec;
-  }
+  return execDecided(result.exec, result.context, EXIT.exec, { before: runLshHere });
 }
 
-// --help and --version are answered first: no privilege, configuration or log is touched.
-const info = loginInfo("jk_chrootsh", Deno.args, USAGE);
-if (info !== undefined) {
-  writeOwnText("stdout", info);
-  Deno.exit(0);
-}
+answerLoginInfo("jk_chrootsh", USAGE);
 runPrivileged(main, EXIT.internal);

@@ -12,15 +12,9 @@ import { callerEnv, callerUmask } from "../lib/core/environ.ts";
 import { LOG_AUTH, LOG_PID, openlog } from "../ffi/libc.ts";
 import { runLshSession } from "../lib/login/lsh_session.ts";
 import { USAGE } from "../lib/login/lsh.ts";
-import { loginInfo } from "../lib/core/runtime.ts";
-import { writeOwnText } from "../lib/core/output.ts";
+import { answerLoginInfo } from "../lib/entry/login_info.ts";
 
-// --help and --version are answered first: no privilege, configuration or log is touched.
-const info = loginInfo("jk_lsh", Deno.args, USAGE);
-if (info !== undefined) {
-  writeOwnText("stdout", info);
-  Deno.exit(0);
-}
+answerLoginInfo("jk_lsh", USAGE);
 openlog("jk_lsh", LOG_PID, LOG_AUTH);
 // Through the launcher the runtime's own variables are not the caller's: the caller's
 // environment (already filtered by jk_chrootsh) arrives as data.

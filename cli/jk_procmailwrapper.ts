@@ -8,17 +8,16 @@
  */
 import { LOG_AUTH } from "../ffi/libc.ts";
 import { readDbFile } from "../lib/config/passwd.ts";
-import { dropPrivileges, execInJail } from "../lib/login/privilege.ts";
+import { dropPrivileges } from "../lib/login/privilege.ts";
 import {
   hostCallerSystem,
   hostThinSystem,
-  log,
   openToolLog,
   runPrivileged,
 } from "../lib/entry/setuid.ts";
+import { execDecided } from "../lib/entry/jail_exec.ts";
+import { answerLoginInfo } from "../lib/entry/login_info.ts";
 import { EXIT, runProcmailwrapper, USAGE } from "../lib/login/procmailwrapper.ts";
-import { loginInfo } from "../lib/core/runtime.ts";
-import { writeOwnText } from "../lib/core/output.ts";
 
 function main(): number {
   openToolLog("jk_procmailwrapper", LOG_AUTH);
@@ -30,18 +29,8 @@ function main(): number {
     thin: hostThinSystem("jk_procmailwrapper"),
   });
   if (result.exec === undefined) return result.exitCode;
-  try {
-    execInJail(result.exec);
-  } catch (e) {
-    log("err", `${result.context}: cannot execute ${result.exec.path}: ${(e as Error).message}`);
-    return result.execFailure;
-  }
+  return execDecided(result.exec, result.context, result.execFailure);
 }
 
-// --help and --version are answered first: no privilege, configuration or log is touched.
-const info = loginInfo("jk_procmailwrapper", Deno.args, USAGE);
-if (info !== undefined) {
-  writeOwnText("stdout", info);
-  Deno.exit(0);
-}
+answerLoginInfo("jk_procmailwrapper", USAGE);
 runPrivileged(main, EXIT.internal);

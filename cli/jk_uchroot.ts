@@ -8,17 +8,16 @@
 import { LOG_AUTH } from "../ffi/libc.ts";
 import { readIni } from "../lib/config/ini.ts";
 import { readDbFile } from "../lib/config/passwd.ts";
-import { execInJail } from "../lib/login/privilege.ts";
 import {
   hostCallerSystem,
   hostThinSystem,
-  log,
   openToolLog,
   realpath,
   runPrivileged,
   statInfo,
   writeQuietly,
 } from "../lib/entry/setuid.ts";
+import { execDecided } from "../lib/entry/jail_exec.ts";
 import { CONFIG_FILE, EXIT, runUchroot } from "../lib/login/uchroot.ts";
 
 function main(): number {
@@ -34,14 +33,9 @@ function main(): number {
     thin: hostThinSystem("jk_uchroot"),
   });
   if (result.exec === undefined) return result.exitCode;
-  try {
-    execInJail(result.exec);
-  } catch (e) {
-    const why = `${result.context}: cannot execute ${result.exec.path}: ${(e as Error).message}`;
-    log("err", why);
-    writeQuietly(Deno.stderr, `jk_uchroot: ${why}\n`);
-    return EXIT.exec;
-  }
+  return execDecided(result.exec, result.context, EXIT.exec, {
+    tell: (why) => writeQuietly(Deno.stderr, `jk_uchroot: ${why}\n`),
+  });
 }
 
 runPrivileged(main, EXIT.internal);

@@ -14,7 +14,14 @@ import {
   takeJail,
 } from "../lib/entry/admin.ts";
 import { CopyPlanner } from "../lib/engine/copy.ts";
-import { locateProgram } from "../lib/core/paths.ts";
+import { configDir, locateProgram } from "../lib/core/paths.ts";
+import {
+  mountPointOf,
+  mountPoints,
+  outsideMountPoints,
+  thinConfigPath,
+  thinJailAt,
+} from "../lib/config/thin.ts";
 
 const USAGE = `Usage: jk_cp -j JAIL [OPTIONS] FILE...
        jk_cp JAIL [OPTIONS] FILE...
@@ -105,7 +112,25 @@ function run(): number {
     glob: false,
     resolveLibs: true,
   });
-  planner.finishLibraryCache();
+  // A thin jail (jk_init --thin) shows the host at its mount points: nothing is copied there,
+  // and its loader cache is the host's.
+  const thin = thinJailAt(thinConfigPath(configDir()), jail);
+  if (thin !== undefined) {
+    const points = mountPoints(thin);
+    for (const file of files) {
+      const inJail = planner.view.resolve(file, false);
+      const point = mountPointOf(inJail, points);
+      if (point !== undefined) {
+        stdoutText(
+          `${file}: ${jail}${point} is a mount point of this thin jail, where the session ` +
+            "sees the host's: not copied",
+        );
+      }
+    }
+    const ops = planner.plan.ops;
+    ops.splice(0, ops.length, ...outsideMountPoints(ops, points));
+  }
+  planner.finishLibraryCache(thin !== undefined);
   const failed = runPlan(planner.plan.build(), out);
   return failed > 0 ? EXIT.failed : EXIT.ok;
 }

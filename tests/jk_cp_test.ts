@@ -179,6 +179,41 @@ rootTest(
   },
 );
 
+rootTest("jk_cp into a thin jail copies nothing under its mount points", async () => {
+  const { dir, cleanup } = safeTestRoot("jkcp-thin");
+  try {
+    const jail = `${dir}/jail`;
+    const env = { JAILKIT_ETC: `${dir}/etc` };
+    Deno.mkdirSync(env.JAILKIT_ETC, { mode: 0o755 });
+    const init = await runTool("jk_init", ["--thin", "-j", jail, "basicshell"], { env });
+    assert.equal(init.code, 0, init.stdout + init.stderr);
+    const srcDir = `${dir}/s`;
+    Deno.mkdirSync(srcDir, { mode: 0o755 });
+    Deno.copyFileSync("/usr/bin/true", `${srcDir}/tool`);
+    const r = await runTool("jk_cp", ["-j", jail, "/usr/bin/id", "/bin/ls", `${srcDir}/tool`], {
+      env,
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const said = (file: string, point: string) =>
+      `${file}: ${jail}${point} is a mount point of this thin jail, where the session sees the ` +
+      "host's: not copied";
+    // On a usr-merged host the jail's /bin is a symlink into the /usr mount point.
+    const binPoint = Deno.lstatSync("/bin").isSymlink ? "/usr" : "/bin";
+    const lines = r.stdout.split("\n").filter((l) => l.includes("mount point"));
+    assert.deepEqual(lines, [said("/usr/bin/id", "/usr"), said("/bin/ls", binPoint)]);
+    // The session's /usr is the host's: a copy there would only lie hidden under the bind.
+    assert.deepEqual([...Deno.readDirSync(`${jail}/usr`)], []);
+    assert.ok(Deno.statSync(`${jail}${srcDir}/tool`).isFile);
+    // No ldconfig -r over the host's loader cache, which lists what the binds show.
+    assert.deepEqual(
+      Deno.readFileSync(`${jail}/etc/ld.so.cache`),
+      Deno.readFileSync("/etc/ld.so.cache"),
+    );
+  } finally {
+    cleanup();
+  }
+});
+
 rootTest("--dry-run leaves the jail byte-identical and lists what the real run does", async () => {
   const { dir, cleanup } = safeTestRoot("jkcp-dry");
   try {

@@ -11,6 +11,7 @@ import {
   DEFAULT_TMP_SIZE_MIB,
   mountPointOf,
   mountPoints,
+  outsideMountPoints,
   readThinConfigText,
   renderThinSection,
   thinConfigPath,
@@ -269,9 +270,7 @@ function thinOps(
   own: readonly (Op | undefined)[],
   hasCache: boolean,
 ): Op[] {
-  const kept = ops.filter((o) =>
-    own.includes(o) || !("path" in o) || mountPointOf(o.path, points) === undefined
-  );
+  const kept = outsideMountPoints(ops, points, own);
   const copies = kept.some((o) => o.op === "copy" || o.op === "link");
   return kept.filter((o) => o.op !== "ldconfig" || !hasCache || copies);
 }

@@ -51,7 +51,7 @@ import {
   type StatedEntry,
   statEntry,
 } from "../../ffi/libc.ts";
-import { mountPointOf } from "../config/thin.ts";
+import { mountPointOf, outsideMountPoints } from "../config/thin.ts";
 
 /** What jailkit 2.23 scans when no directory is named. */
 export const DEFAULT_DIRS: readonly string[] = ["/bin/", "/lib/", "/usr/", "/opt/"];
@@ -626,8 +626,7 @@ export async function planUpdate(jail: string, opts: UpdateOptions): Promise<Upd
     // A library a refreshed program needs under a thin jail's mount point is seen there.
     const points = opts.mountPoints ?? [];
     if (points.length > 0) {
-      const kept = plan.ops.filter((o) => !("path" in o) || !mountPointOf(o.path, points));
-      plan.ops.splice(0, plan.ops.length, ...kept);
+      plan.ops.splice(0, plan.ops.length, ...outsideMountPoints(plan.ops, points));
     }
     const copying = plan.ops.some((o) => COPYING_OPS.has(o.op));
     if (points.length > 0) {

@@ -18,6 +18,7 @@
  * naming FILE:LINE.
  */
 import { configError, JailkitError } from "../core/errors.ts";
+import type { Op } from "../core/plan.ts";
 import {
   iniBool,
   type IniFile,
@@ -272,4 +273,18 @@ export function thinJailAt(path: string, jail: string): ThinJail | undefined {
 /** The mount point of `points` that `inJail` (a canonical in-jail path) is, or lies below. */
 export function mountPointOf(inJail: string, points: readonly string[]): string | undefined {
   return points.find((p) => isWithin(inJail, p));
+}
+
+/**
+ * The operations that touch nothing at or below a mount point, except those in `keep`: the
+ * session sees the host there, so a copy would only lie hidden under the mount.
+ */
+export function outsideMountPoints(
+  ops: readonly Op[],
+  points: readonly string[],
+  keep: readonly (Op | undefined)[] = [],
+): Op[] {
+  return ops.filter((o) =>
+    keep.includes(o) || !("path" in o) || mountPointOf(o.path, points) === undefined
+  );
 }

@@ -12,7 +12,7 @@
  * numbers are the asm-generic ones both use; struct layouts use POINTER_BYTES.
  */
 export { ErrnoError, errnoName } from "./libc/base.ts";
-export { deviceNumbers, makedev, mknod, S_IFBLK, S_IFCHR } from "./libc/devices.ts";
+export { deviceNumbers, makedev, mknod, mknodat, S_IFBLK, S_IFCHR } from "./libc/devices.ts";
 export {
   chdir,
   chroot,
@@ -84,7 +84,6 @@ export {
   futimens,
   linkat,
   mkdirat,
-  mknodat,
   O_CLOEXEC,
   O_CREAT,
   O_DIRECTORY,

@@ -164,6 +164,25 @@ rootTest("mknod creates character and block devices that stat decodes back", () 
   }
 });
 
+Deno.test("descriptor, kind and mode arguments are refused before libc sees them", () => {
+  const scratch = tempDir("ffi-args");
+  try {
+    const x = join(scratch.dir, "x");
+    for (const fd of [-1, -101, 2 ** 31, 1.5]) {
+      assert.throws(() => libc.mknodat(fd, x, "c", 0o600, 1, 3), /^RangeError: mknodat: descr/);
+      assert.throws(() => libc.statEntry(fd, x), /^RangeError: statx: descriptor/);
+      assert.throws(() => libc.openTree(fd, x, 0), /^RangeError: open_tree: descriptor/);
+      assert.throws(() => libc.close(fd), /^RangeError: close: descriptor/);
+    }
+    const cwd = libc.AT_FDCWD;
+    assert.throws(() => libc.mknodat(cwd, x, "p" as "c", 0o600, 1, 3), /mknodat: kind "p"/);
+    assert.throws(() => libc.mknodat(cwd, x, "c", 0o10000, 1, 3), /mknodat: mode 4096/);
+    assert.throws(() => Deno.lstatSync(x), Deno.errors.NotFound);
+  } finally {
+    scratch.cleanup();
+  }
+});
+
 Deno.test("umask sets the mask, returns the previous one, and applies to new files", () => {
   const scratch = tempDir("ffi-umask");
   const old = libc.umask(0o027);

@@ -121,5 +121,19 @@ export function checkUint(syscall: string, what: string, value: number, max: num
   }
 }
 
+/** The directory argument of the *at calls that stands for the working directory. */
+export const AT_FDCWD = -100;
+
+const MAX_FD = 0x7fffffff;
+
+export function checkFd(syscall: string, fd: number): void {
+  checkUint(syscall, "descriptor", fd, MAX_FD);
+}
+
+/** A descriptor, or AT_FDCWD, as the directory of an *at call. */
+export function checkDirFd(syscall: string, fd: number): void {
+  if (fd !== AT_FDCWD) checkFd(syscall, fd);
+}
+
 /** (uid_t)-1 means "leave unchanged" to the kernel, so an id of 2^32-1 could silently keep root. */
 export const MAX_ID = 0xfffffffe;

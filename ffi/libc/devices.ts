@@ -1,7 +1,7 @@
 /**
- * Device numbers and mknod (jk_init's and jk_cp's device nodes).
+ * Device numbers, mknod and mknodat (jk_init's and jk_cp's device nodes, jk_jailuser's copy).
  */
-import { checkUint, cString, fail } from "./base.ts";
+import { checkDirFd, checkUint, cString, fail, transientCString } from "./base.ts";
 import { libc } from "./symbols.ts";
 
 export const S_IFCHR = 0o020000;
@@ -39,11 +39,37 @@ export function mknod(
   major: number,
   minor: number,
 ): void {
-  checkUint("mknod", "mode", mode, 0o7777);
+  const [fullMode, dev] = deviceArgs("mknod", kind, mode, major, minor);
+  if (libc().mknod(cString("mknod", "path", path), fullMode, dev) !== 0) fail("mknod", path);
+}
+
+/** mknod relative to a directory descriptor; as `mknod`, the umask applies to `mode`. */
+export function mknodat(
+  dirfd: number,
+  path: string,
+  kind: "c" | "b",
+  mode: number,
+  major: number,
+  minor: number,
+): void {
+  checkDirFd("mknodat", dirfd);
+  const [fullMode, dev] = deviceArgs("mknodat", kind, mode, major, minor);
+  const name = transientCString("mknodat", "path", path, 0);
+  if (libc().mknodat(dirfd, name, fullMode, dev) !== 0) fail("mknodat", path);
+}
+
+/** The mode (file type included) and the dev_t that mknod(2) and mknodat(2) take, checked. */
+function deviceArgs(
+  syscall: string,
+  kind: "c" | "b",
+  mode: number,
+  major: number,
+  minor: number,
+): [number, bigint] {
+  checkUint(syscall, "mode", mode, 0o7777);
   const type = kind === "c" ? S_IFCHR : kind === "b" ? S_IFBLK : undefined;
   if (type === undefined) {
-    throw new RangeError(`mknod: kind ${JSON.stringify(kind)} is not "c" or "b"`);
+    throw new RangeError(`${syscall}: kind ${JSON.stringify(kind)} is not "c" or "b"`);
   }
-  const dev = makedev(major, minor);
-  if (libc().mknod(cString("mknod", "path", path), type | mode, dev) !== 0) fail("mknod", path);
+  return [type | mode, makedev(major, minor)];
 }

@@ -7,7 +7,7 @@
  * entry costs more than the stat. Deno.lstatSync and Deno.readDirSync spend more on building
  * their objects, Date and name encoding than on the system call.
  */
-import { checkUint, fail, fixedBytes, lastErrno } from "./base.ts";
+import { checkDirFd, checkFd, fail, fixedBytes, lastErrno } from "./base.ts";
 import {
   AT_FDCWD,
   AT_SYMLINK_NOFOLLOW,
@@ -110,7 +110,7 @@ function statx(dirfd: number, name: Uint8Array<ArrayBuffer>, shown: () => string
  * ENOTDIR for a path through a non-directory); other failures throw an ErrnoError.
  */
 export function statEntry(dirfd: number, path: string): EntryStat | undefined {
-  if (dirfd !== AT_FDCWD) checkUint("statx", "descriptor", dirfd, 0x7fffffff);
+  checkDirFd("statx", dirfd);
   return statx(dirfd, pathBytes("statx", path), () => path);
 }
 
@@ -271,8 +271,8 @@ export function statDirectory(
   fd: number,
   other: number,
 ): { entries: StatedEntry[]; undecodable: Uint8Array[] } {
-  checkUint("getdents64", "descriptor", fd, 0x7fffffff);
-  if (other !== -1) checkUint("statx", "descriptor", other, 0x7fffffff);
+  checkFd("getdents64", fd);
+  if (other !== -1) checkFd("statx", other);
   const { dents } = shared();
   const entries: StatedEntry[] = [];
   const undecodable: Uint8Array[] = [];

@@ -6,8 +6,16 @@
  * cannot redirect them. Paths given to the *at wrappers are single names or relative paths;
  * `AT_FDCWD` as the directory makes them ordinary path calls.
  */
-import { checkUint, fail, fixedBytes, MAX_ID, transientCString } from "./base.ts";
-import { makedev, S_IFBLK, S_IFCHR } from "./devices.ts";
+import {
+  AT_FDCWD,
+  checkDirFd,
+  checkFd,
+  checkUint,
+  fail,
+  fixedBytes,
+  MAX_ID,
+  transientCString,
+} from "./base.ts";
 import { libc } from "./symbols.ts";
 
 /** x86_64 numbers these flags like most architectures; aarch64 uses the asm-generic ones. */
@@ -26,7 +34,7 @@ export const O_CLOEXEC = 0o2000000;
 /** A descriptor that only names a file: usable as a directory for *at calls, never read. */
 export const O_PATH = 0o10000000;
 
-export const AT_FDCWD = -100;
+export { AT_FDCWD };
 export const AT_SYMLINK_NOFOLLOW = 0x100;
 export const AT_REMOVEDIR = 0x200;
 export const AT_EMPTY_PATH = 0x1000;
@@ -40,16 +48,7 @@ export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 export const S_IFLNK = 0o120000;
 
-const MAX_FD = 0x7fffffff;
 const TWO_32 = 2 ** 32;
-
-function checkDirFd(syscall: string, fd: number): void {
-  if (fd !== AT_FDCWD) checkUint(syscall, "descriptor", fd, MAX_FD);
-}
-
-function checkFd(syscall: string, fd: number): void {
-  checkUint(syscall, "descriptor", fd, MAX_FD);
-}
 
 export function open(path: string, flags: number, mode = 0): number {
   return openat(AT_FDCWD, path, flags, mode);
@@ -105,27 +104,6 @@ export function unlinkat(dirfd: number, path: string, flags = 0): void {
   checkDirFd("unlinkat", dirfd);
   if (libc().unlinkat(dirfd, transientCString("unlinkat", "path", path, 0), flags) !== 0) {
     fail("unlinkat", path);
-  }
-}
-
-/** mknod relative to a directory descriptor; as `mknod`, the umask applies to `mode`. */
-export function mknodat(
-  dirfd: number,
-  path: string,
-  kind: "c" | "b",
-  mode: number,
-  major: number,
-  minor: number,
-): void {
-  checkDirFd("mknodat", dirfd);
-  checkUint("mknodat", "mode", mode, 0o7777);
-  const type = kind === "c" ? S_IFCHR : kind === "b" ? S_IFBLK : undefined;
-  if (type === undefined) {
-    throw new RangeError(`mknodat: kind ${JSON.stringify(kind)} is not "c" or "b"`);
-  }
-  const dev = makedev(major, minor);
-  if (libc().mknodat(dirfd, transientCString("mknodat", "path", path, 0), type | mode, dev) !== 0) {
-    fail("mknodat", path);
   }
 }
 

@@ -5,7 +5,7 @@
  * checked, so no path is resolved between the check and the mount. The one old-style mount(2)
  * call only makes every mount of a fresh namespace private.
  */
-import { checkUint, cString, fail, fixedBytes } from "./base.ts";
+import { checkDirFd, checkUint, cString, fail, fixedBytes } from "./base.ts";
 import { libc } from "./symbols.ts";
 
 export const CLONE_NEWNS = 0x00020000;
@@ -31,13 +31,6 @@ const FSOPEN_CLOEXEC = 1;
 const FSMOUNT_CLOEXEC = 1;
 const FSCONFIG_SET_STRING = 1;
 const FSCONFIG_CMD_CREATE = 6;
-
-const MAX_FD = 0x7fffffff;
-const AT_FDCWD = -100;
-
-function checkDirFd(syscall: string, fd: number): void {
-  if (fd !== AT_FDCWD) checkUint(syscall, "descriptor", fd, MAX_FD);
-}
 
 /** unshare(2): moves the calling thread into new namespaces of the kinds in `flags`. */
 export function unshare(flags: number): void {

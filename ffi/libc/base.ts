@@ -1,6 +1,7 @@
 /**
  * What every wrapper shares: errno and ErrnoError, C strings and memory libc may keep a pointer
- * to, argument checks.
+ * to, argument checks, dev_t arithmetic. Internal to ffi/libc/: ffi/libc.ts gives out only the
+ * error type.
  */
 import { libc } from "./symbols.ts";
 
@@ -133,6 +134,17 @@ export function checkFd(syscall: string, fd: number): void {
 /** A descriptor, or AT_FDCWD, as the directory of an *at call. */
 export function checkDirFd(syscall: string, fd: number): void {
   if (fd !== AT_FDCWD) checkFd(syscall, fd);
+}
+
+export const TWO_32 = 2 ** 32;
+
+/**
+ * glibc's makedev() in arithmetic, so a stat needs no second call into libc; in doubles, not
+ * BigInt, which cost each stat several microseconds (jk_init stats every file it copies).
+ */
+export function devT(major: number, minor: number): number {
+  return ((major & 0xfffff000) >>> 0) * TWO_32 + (major & 0xfff) * 2 ** 8 +
+    ((minor & 0xffffff00) >>> 0) * 2 ** 12 + (minor & 0xff);
 }
 
 /** (uid_t)-1 means "leave unchanged" to the kernel, so an id of 2^32-1 could silently keep root. */

@@ -7,15 +7,8 @@
  * entry costs more than the stat. Deno.lstatSync and Deno.readDirSync spend more on building
  * their objects, Date and name encoding than on the system call.
  */
-import { checkDirFd, checkFd, fail, fixedBytes, lastErrno } from "./base.ts";
-import {
-  AT_FDCWD,
-  AT_SYMLINK_NOFOLLOW,
-  devT,
-  O_CLOEXEC,
-  O_DIRECTORY,
-  O_NONBLOCK,
-} from "./files.ts";
+import { checkDirFd, checkFd, devT, fail, fixedBytes, lastErrno, TWO_32 } from "./base.ts";
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_DIRECTORY, O_NONBLOCK } from "./files.ts";
 import { libc } from "./symbols.ts";
 
 /** One directory entry with its statx in the directory and in the other one compared. */
@@ -49,7 +42,6 @@ export const MAX_DIR_ENTRIES = 1_000_000;
 const STATX_MASK = 0x1 | 0x2 | 0x8 | 0x10 | 0x40 | 0x200;
 /** Longest path statEntry takes (PATH_MAX, its NUL included). */
 const PATH_MAX = 4096;
-const TWO_32 = 2 ** 32;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();

@@ -11,10 +11,12 @@ import {
   checkDirFd,
   checkFd,
   checkUint,
+  devT,
   fail,
   fixedBytes,
   MAX_ID,
   transientCString,
+  TWO_32,
 } from "./base.ts";
 import { libc } from "./symbols.ts";
 
@@ -47,8 +49,6 @@ export const S_IFMT = 0o170000;
 export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 export const S_IFLNK = 0o120000;
-
-const TWO_32 = 2 ** 32;
 
 export function open(path: string, flags: number, mode = 0): number {
   return openat(AT_FDCWD, path, flags, mode);
@@ -253,15 +253,6 @@ export interface FileStat {
   rdevMinor: number;
   /** The containing device as a dev_t (glibc's encoding, the number Deno.FileInfo.dev holds). */
   dev: number;
-}
-
-/**
- * glibc's makedev() in arithmetic, so a stat needs no second call into libc; in doubles, not
- * BigInt, which cost each stat several microseconds (jk_init stats every file it copies).
- */
-export function devT(major: number, minor: number): number {
-  return ((major & 0xfffff000) >>> 0) * TWO_32 + (major & 0xfff) * 2 ** 8 +
-    ((minor & 0xffffff00) >>> 0) * 2 ** 12 + (minor & 0xff);
 }
 
 const STATX_BASIC_STATS = 0x7ff;

@@ -19,8 +19,8 @@ export const OPEN_TREE_CLONE = 1;
 export const OPEN_TREE_CLOEXEC = 0o2000000;
 export const AT_RECURSIVE = 0x8000;
 
-export const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
-export const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
+const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
 
 export const MOUNT_ATTR_RDONLY = 0x1;
 export const MOUNT_ATTR_NOSUID = 0x2;

@@ -143,12 +143,18 @@ function lineDefect(text: string, fields: string[], want: number): string | unde
   return undefined;
 }
 
+/**
+ * What parsePasswd and parseGroup share: the lines, the entries `build` makes of the
+ * well-formed ones, the problems, and the lookups by name and by the id `idOf` gives (the first
+ * entry of each wins, as the C library's lookups return it).
+ */
 function parseDb<E extends { name: string; index: number }>(
   text: string,
   path: string,
   fieldCount: number,
   build: (fields: string[], index: number) => E | string,
-): { lines: DbLine[]; entries: E[]; problems: DbProblem[]; byName: Map<string, E> } {
+  idOf: (entry: E) => number,
+): { file: DbFile<E>; byId: (id: number) => E | undefined } {
   const lines = splitDbLines(text);
   const entries: E[] = [];
   const problems: DbProblem[] = [];
@@ -174,7 +180,12 @@ function parseDb<E extends { name: string; index: number }>(
     }
     entries.push(result);
   });
-  return { lines, entries, problems, byName };
+  const byId = new Map<number, E>();
+  for (const e of entries) if (!byId.has(idOf(e))) byId.set(idOf(e), e);
+  return {
+    file: { path, lines, entries, problems, byName: (name) => byName.get(name) },
+    byId: (id) => byId.get(id),
+  };
 }
 
 /**
@@ -182,7 +193,7 @@ function parseDb<E extends { name: string; index: number }>(
  * and listed in `problems`, never thrown, so that a rewrite keeps them.
  */
 export function parsePasswd(text: string, path: string): PasswdFile {
-  const db = parseDb<PasswdEntry>(text, path, 7, (f, index) => {
+  const { file, byId } = parseDb<PasswdEntry>(text, path, 7, (f, index) => {
     const uid = parseId(f[2]);
     if (uid === undefined) return `uid "${f[2]}" is not a number from 0 to ${MAX_ID}`;
     const gid = parseId(f[3]);
@@ -197,17 +208,8 @@ export function parsePasswd(text: string, path: string): PasswdFile {
       shell: f[6],
       index,
     };
-  });
-  const byUid = new Map<number, PasswdEntry>();
-  for (const e of db.entries) if (!byUid.has(e.uid)) byUid.set(e.uid, e);
-  return {
-    path,
-    lines: db.lines,
-    entries: db.entries,
-    problems: db.problems,
-    byName: (name) => db.byName.get(name),
-    byUid: (uid) => byUid.get(uid),
-  };
+  }, (e) => e.uid);
+  return { ...file, byUid: byId };
 }
 
 /**
@@ -215,7 +217,7 @@ export function parsePasswd(text: string, path: string): PasswdFile {
  * and listed in `problems`, never thrown, so that a rewrite keeps them.
  */
 export function parseGroup(text: string, path: string): GroupFile {
-  const db = parseDb<GroupEntry>(text, path, 4, (f, index) => {
+  const { file, byId } = parseDb<GroupEntry>(text, path, 4, (f, index) => {
     const gid = parseId(f[2]);
     if (gid === undefined) return `gid "${f[2]}" is not a number from 0 to ${MAX_ID}`;
     return {
@@ -225,17 +227,8 @@ export function parseGroup(text: string, path: string): GroupFile {
       members: f[3].split(",").filter((m) => m !== ""),
       index,
     };
-  });
-  const byGid = new Map<number, GroupEntry>();
-  for (const e of db.entries) if (!byGid.has(e.gid)) byGid.set(e.gid, e);
-  return {
-    path,
-    lines: db.lines,
-    entries: db.entries,
-    problems: db.problems,
-    byName: (name) => db.byName.get(name),
-    byGid: (gid) => byGid.get(gid),
-  };
+  }, (e) => e.gid);
+  return { ...file, byGid: byId };
 }
 
 /** Fields of a passwd line to be written. */

@@ -478,3 +478,21 @@ export function readDbFile(path: string): string | undefined {
     return undefined;
   }
 }
+
+/** The passwd file at `path`, read by `read`, parsed; undefined when `read` gives no text. */
+export function readPasswd(
+  path: string,
+  read: (path: string) => string | undefined = readDbFile,
+): PasswdFile | undefined {
+  const text = read(path);
+  return text === undefined ? undefined : parsePasswd(text, path);
+}
+
+/** The group file at `path`, read by `read`, parsed; undefined when `read` gives no text. */
+export function readGroup(
+  path: string,
+  read: (path: string) => string | undefined = readDbFile,
+): GroupFile | undefined {
+  const text = read(path);
+  return text === undefined ? undefined : parseGroup(text, path);
+}

@@ -56,13 +56,7 @@ import { THIN_CONFIG_FILE, THIN_STAGE_VAR, type ThinSystem } from "../login/thin
 import { readIni } from "../config/ini.ts";
 import { installPrefix } from "../core/paths.ts";
 import { callerEnv, callerUmask, launcherArgv0 } from "../core/environ.ts";
-import {
-  type GroupFile,
-  parseGroup,
-  parsePasswd,
-  type PasswdFile,
-  readDbFile,
-} from "../config/passwd.ts";
+import { type GroupFile, type PasswdFile, readGroup, readPasswd } from "../config/passwd.ts";
 
 const PRIORITY: Record<LogPriority, number> = {
   err: LOG_ERR,
@@ -117,13 +111,11 @@ export function statPath(path: string): StatInfo | undefined {
 }
 
 export function hostPasswd(): PasswdFile | undefined {
-  const text = readDbFile("/etc/passwd");
-  return text === undefined ? undefined : parsePasswd(text, "/etc/passwd");
+  return readPasswd("/etc/passwd");
 }
 
 export function hostGroup(): GroupFile | undefined {
-  const text = readDbFile("/etc/group");
-  return text === undefined ? undefined : parseGroup(text, "/etc/group");
+  return readGroup("/etc/group");
 }
 
 /** Canonical absolute path, or undefined when it does not resolve. */

@@ -15,13 +15,7 @@ import {
   type LshFs,
   type LshRefusal,
 } from "./lsh.ts";
-import {
-  type GroupFile,
-  parseGroup,
-  parsePasswd,
-  type PasswdFile,
-  readDbFile,
-} from "../config/passwd.ts";
+import { readGroup, readPasswd } from "../config/passwd.ts";
 import {
   closeFdsAbove,
   execve,
@@ -96,15 +90,9 @@ export interface LshSessionInput {
 export function runLshSession(input: LshSessionInput): never {
   log({ priority: "info", message: "jk_lsh (jailkit-deno) started" });
 
-  const passwdText = readDbFile("/etc/passwd");
-  const groupText = readDbFile("/etc/group");
-  let passwd: PasswdFile | undefined;
-  let groups: GroupFile | undefined;
-  if (passwdText !== undefined) passwd = parsePasswd(passwdText, "/etc/passwd");
-  if (groupText !== undefined) groups = parseGroup(groupText, "/etc/group");
   const user = identifyUser({
-    passwd,
-    groups,
+    passwd: readPasswd("/etc/passwd"),
+    groups: readGroup("/etc/group"),
     envUser: input.env.USER,
     uid: Deno.uid() ?? -1,
     gid: Deno.gid() ?? -1,

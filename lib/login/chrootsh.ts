@@ -328,15 +328,7 @@ function checkInJailUser(
     sys.log("err", message);
     return { exitCode };
   };
-  const named = checkInJailNames(
-    sys.readJailFile("/etc/passwd"),
-    sys.readJailFile("/etc/group"),
-    caller,
-    sys.uid,
-    sys.gid,
-    envUser,
-    jail,
-  );
+  const named = checkInJailNames(sys, caller, envUser, jail);
   if ("exitCode" in named) return refuse(named.exitCode, named.message);
   const { entry, passwd } = named;
   if (entry.home === home) return { name: entry.name, shell: entry.shell };

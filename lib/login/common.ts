@@ -7,7 +7,7 @@
  */
 import type { Credentials, ExecSpec, PrivilegeStep } from "./privilege.ts";
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
-import { parseGroup, parsePasswd } from "../config/passwd.ts";
+import { readGroup, readPasswd } from "../config/passwd.ts";
 import {
   type GivenOption,
   OptionError,
@@ -394,6 +394,14 @@ export const JAIL_LOGIN_STEP_EXIT = stepExitTable({
   setgroups: JAIL_LOGIN_EXIT.setgroupsOrInJailUser,
 });
 
+/** What the in-jail user check reads: the caller's ids and the jail's files, as the caller. */
+export interface InJailReader {
+  readonly uid: number;
+  readonly gid: number;
+  /** Inside the jail, after the drop: a file's text, or undefined when unreadable. */
+  readJailFile(path: string): string | undefined;
+}
+
 /**
  * The user and group inside the jail, from the jail's own /etc/passwd and /etc/group (read by
  * the caller after the drop): the user (by `$USER` name, else uid) must exist with the same
@@ -401,17 +409,15 @@ export const JAIL_LOGIN_STEP_EXIT = stepExitTable({
  * (IN_JAIL_EXIT.name). Returns the jail's passwd entry and file, or the refusal.
  */
 export function checkInJailUser(
-  passwdText: string | undefined,
-  groupText: string | undefined,
+  sys: InJailReader,
   caller: Caller,
-  uid: number,
-  gid: number,
   envUser: string | undefined,
   jail: string,
 ): { entry: PasswdEntry; passwd: PasswdFile } | { exitCode: number; message: string } {
+  const { uid, gid } = sys;
   const who = `user ${caller.user.name} (${uid})`;
-  const passwd = passwdText === undefined ? undefined : parsePasswd(passwdText, "/etc/passwd");
-  const groups = groupText === undefined ? undefined : parseGroup(groupText, "/etc/group");
+  const passwd = readPasswd("/etc/passwd", (path) => sys.readJailFile(path));
+  const groups = readGroup("/etc/group", (path) => sys.readJailFile(path));
   const entry = envUser ? passwd?.byName(envUser) : passwd?.byUid(uid);
   if (!passwd || !entry || entry.uid !== uid) {
     return { exitCode: IN_JAIL_EXIT.missing, message: `${who} not found in ${jail}/etc/passwd` };

@@ -192,15 +192,7 @@ export function runProcmailwrapper(sys: ProcmailSystem): ProcmailResult {
 
   // Inside the jail, as the user.
   const caller: Caller = { user, group };
-  const inJail = checkInJailUser(
-    sys.readJailFile("/etc/passwd"),
-    sys.readJailFile("/etc/group"),
-    caller,
-    sys.uid,
-    sys.gid,
-    undefined,
-    jail,
-  );
+  const inJail = checkInJailUser(sys, caller, undefined, jail);
   if ("exitCode" in inJail) return refuse(inJail.exitCode, inJail.message);
   if (stripTrailingSlash(inJail.entry.home) !== stripTrailingSlash(home)) {
     return refuse(

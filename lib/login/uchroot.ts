@@ -333,15 +333,7 @@ export function runUchroot(sys: UchrootSystem): UchrootResult {
   // Inside the jail, as the caller.
   let name = caller.user.name;
   if (!settings.skipInjailPasswdCheck) {
-    const inJail = checkInJailUser(
-      sys.readJailFile("/etc/passwd"),
-      sys.readJailFile("/etc/group"),
-      caller,
-      sys.uid,
-      sys.gid,
-      envUser,
-      jail,
-    );
+    const inJail = checkInJailUser(sys, caller, envUser, jail);
     if ("exitCode" in inJail) return refuse(inJail.exitCode, "err", inJail.message);
     name = inJail.entry.name;
   }

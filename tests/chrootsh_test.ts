@@ -298,6 +298,10 @@ Deno.test("exit 53: jail and its system directories", () => {
   assert.equal(sub("var", st(DIR | 0o777)), 0); // not checked
   const r = run(world((w) => (w.lstat["."] = st(DIR | 0o775))));
   assert.ok(!r.events.includes("chroot"), "no chroot after a failed check");
+  assert.deepEqual(r.logs.at(-1), [
+    "err",
+    "jail /srv/jail is not safe (must be root:root, not group/world writable)",
+  ]);
 });
 
 Deno.test("exit 53: the home and each relax_* key (exact names)", () => {

@@ -196,6 +196,10 @@ Deno.test("exit 53: unsafe jail or system directory; home missing, a symlink, no
   );
   const r = run(world((w) => (w.lstat["."] = st(DIR | 0o777))));
   assert.ok(!r.events.some((e) => e.includes("drop")));
+  assert.deepEqual(r.logs.at(-1), [
+    "err",
+    "jail /srv/jail is not safe (must be root:root, not group/world writable)",
+  ]);
 });
 
 Deno.test("exit 35/37/39: the user in the jail's passwd and group, and the home there", () => {

@@ -360,7 +360,11 @@ Deno.test("exit 53: the jail or one of its system directories is unsafe", () => 
   assert.equal(code(world((w) => (w.stat.sbin = undefined))), 0, "a missing one is fine");
   const r = run(world((w) => (w.lstat["."] = st(DIR | 0o777))));
   assert.ok(!r.events.some((e) => e.startsWith("drop")));
-  assert.match(r.stderr, /jail \/srv\/jail is not safe/);
+  assert.deepEqual(r.logs.at(-1), [
+    "err",
+    "jail /srv/jail is not safe (must be root:root, not group/world writable)",
+  ]);
+  assert.equal(r.stderr, "jk_uchroot: jail /srv/jail is not safe; see the system log\n");
 });
 
 Deno.test("exit 35/37: the caller in the jail's passwd and group; skip_injail_passwd_check", () => {

@@ -39,12 +39,12 @@ import {
   JAIL_LOGIN_EXIT,
   JAIL_LOGIN_STEP_EXIT,
   type JailExecResult,
-  jailIsSafe,
   type LogPriority,
   NOREGPATH,
   OTHERW,
   OWNER,
   Refusal,
+  requireSafeJail,
   safePathProblems,
   setuidCaller,
   stripTrailingSlash,
@@ -231,10 +231,7 @@ export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
 
   // 12.–17.
   const checkJailAndHome = () => {
-    if (!jailIsSafe(jail, sys.lstat("."), (d) => sys.stat(d), sys.log)) {
-      sys.log("err", `jail ${jail} is not safe (must be root:root, not group/world writable)`);
-      throw new Refusal(EXIT.unsafe);
-    }
+    requireSafeJail(sys, jail, EXIT.unsafe);
     const homeCheck = safePathProblems(user.home, sys.lstat(relHome), sys.uid, sys.gid);
     for (const l of homeCheck.logs) sys.log(l.priority, l.message);
     const fatal = homeCheck.bits & (

@@ -267,6 +267,24 @@ export function jailIsSafe(
   return safe;
 }
 
+/**
+ * The jail check of jk_chrootsh, jk_uchroot and jk_procmailwrapper, made in their
+ * `beforeChroot` on the directory being entered ("."): jailIsSafe, and when the jail is not
+ * safe the summary line logged (and a short one handed to `tell` for the caller) and a Refusal
+ * with `exitCode`.
+ */
+export function requireSafeJail(
+  sys: Pick<CallerSystem, "lstat" | "stat" | "log">,
+  jail: string,
+  exitCode: number,
+  tell?: (message: string) => void,
+): void {
+  if (jailIsSafe(jail, sys.lstat("."), (d) => sys.stat(d), sys.log)) return;
+  sys.log("err", `jail ${jail} is not safe (must be root:root, not group/world writable)`);
+  tell?.(`jail ${jail} is not safe; see the system log`);
+  throw new Refusal(exitCode);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Who the caller is, outside and inside the jail
 

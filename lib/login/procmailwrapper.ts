@@ -35,8 +35,8 @@ import {
   errorMessage,
   JAIL_LOGIN_EXIT,
   JAIL_LOGIN_STEP_EXIT,
-  jailIsSafe,
   Refusal,
+  requireSafeJail,
   safePathProblems,
   stripTrailingSlash,
 } from "./common.ts";
@@ -163,10 +163,7 @@ export function runProcmailwrapper(sys: ProcmailSystem): ProcmailResult {
   const relHome = home.replace(/^\/+/, "") || ".";
 
   const checkJailAndHome = () => {
-    if (!jailIsSafe(jail, sys.lstat("."), (d) => sys.stat(d), sys.log)) {
-      sys.log("err", `jail ${jail} is not safe (must be root:root, not group/world writable)`);
-      throw new Refusal(EXIT.unsafe);
-    }
+    requireSafeJail(sys, jail, EXIT.unsafe);
     const homeStat = sys.lstat(relHome);
     const homeCheck = safePathProblems(user.home, homeStat, sys.uid, sys.gid);
     if (homeStat === undefined || homeStat.isSymlink || homeStat.uid !== sys.uid) {

@@ -42,10 +42,10 @@ import {
   IN_JAIL_EXIT,
   type InfoRequest,
   type JailExecResult,
-  jailIsSafe,
   type LogPriority,
   parseJailCommand,
   Refusal,
+  requireSafeJail,
   safePathProblems,
   setuidCaller,
   type StatInfo,
@@ -306,11 +306,7 @@ export function runUchroot(sys: UchrootSystem): UchrootResult {
   }
 
   const checkJail = () => {
-    if (!jailIsSafe(jail, sys.lstat("."), (d) => sys.stat(d), sys.log)) {
-      sys.log("err", `jail ${jail} is not safe (must be root:root, not group/world writable)`);
-      sys.stderr(`jk_uchroot: jail ${jail} is not safe; see the system log\n`);
-      throw new Refusal(EXIT.unsafe);
-    }
+    requireSafeJail(sys, jail, EXIT.unsafe, (message) => sys.stderr(`jk_uchroot: ${message}\n`));
     enterThinSession(
       sys.thin,
       jail,

@@ -32,7 +32,7 @@
  * - errors are also printed on stderr (jailkit only logged most of them).
  * The environment is passed through unchanged, as in jailkit: it is root's.
  */
-import { type Credentials, PrivilegeError } from "./privilege.ts";
+import type { Credentials } from "./privilege.ts";
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
 import { type JailNode, JailView } from "../engine/jailpath.ts";
 import { JailkitError } from "../core/errors.ts";
@@ -41,6 +41,7 @@ import { VERSION } from "../core/runtime.ts";
 import {
   answerInfo,
   type CallerSystem,
+  enterJailOrRefuse,
   type InfoRequest,
   initgroups,
   type JailExecResult,
@@ -372,13 +373,14 @@ export function runChrootlaunch(sys: ChrootlaunchSystem): ChrootlaunchResult {
     if (thin.kind === "ordinary" || (thin.kind === "setup" && !thin.secondStage)) writePid();
   };
   const who = `uid ${creds.uid} gid ${creds.gid} groups [${creds.groups.join(",")}]`;
-  try {
-    sys.enterJail(jail, creds, checkAndRecord);
-  } catch (e) {
-    if (e instanceof Refusal) return { exitCode: e.exitCode };
-    if (!(e instanceof PrivilegeError)) throw e;
-    return refuse(STEP_EXIT[e.step], `jail ${jail}, ${who}: ${e.message}`);
-  }
+  const refused = enterJailOrRefuse(
+    sys,
+    jail,
+    creds,
+    checkAndRecord,
+    (e) => refuse(STEP_EXIT[e.step], `jail ${jail}, ${who}: ${e.message}`),
+  );
+  if (refused) return refused;
   sys.log(
     "notice",
     `executing ${execPath} in jail ${jail} as ${who} with arguments ${o.args.join(" ")}`,

@@ -22,7 +22,6 @@
  *   but 0–2;
  * - crashes and SIGTERM are not caught and logged (jailkit exited 154); internal errors exit 154.
  */
-import { PrivilegeError } from "./privilege.ts";
 import type { IniFile } from "../config/ini.ts";
 import { iniInt, iniList, iniString, selectUserSection } from "../config/ini.ts";
 import { parseJailHome } from "../config/passwd.ts";
@@ -33,6 +32,7 @@ import {
   type CallerSystem,
   checkInJailUser as checkInJailNames,
   CONFIG_DIR,
+  enterJailOrRefuse,
   errorMessage,
   GROUP,
   GROUPW,
@@ -255,13 +255,15 @@ export function runChrootsh(sys: ChrootshSystem): ChrootshResult {
       `now entering jail ${jail} for ${who} with arguments ${sys.args.join(" ")}`,
     );
   };
-  try {
-    sys.enterJail(jail, { uid: sys.uid, gid: sys.gid, groups }, checkJailAndHome);
-  } catch (e) {
-    if (e instanceof Refusal) return { exitCode: e.exitCode };
-    if (!(e instanceof PrivilegeError)) throw e;
-    return refuse(STEP_EXIT[e.step], "err", `${who}, jail ${jail}: ${e.message}`);
-  }
+  const creds = { uid: sys.uid, gid: sys.gid, groups };
+  const refused = enterJailOrRefuse(
+    sys,
+    jail,
+    creds,
+    checkJailAndHome,
+    (e) => refuse(STEP_EXIT[e.step], "err", `${who}, jail ${jail}: ${e.message}`),
+  );
+  if (refused) return refused;
 
   // 18., 19. inside the jail, as the user
   let shell: string;

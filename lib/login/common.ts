@@ -2,10 +2,16 @@
  * What the privileged entry points (jk_chrootsh, jk_uchroot, jk_procmailwrapper,
  * jk_chrootlaunch) share: what they learn about the caller and the host (CallerSystem), how the
  * caller is identified, jailkit's path-safety test and the jail safety check built on it, the
- * user check inside the jail with its exit codes, the argv[0] check, and initgroups. Each
- * tool module adds only its own steps and exit table; none imports another tool's module.
+ * entry into the jail with its refusals, the user check inside the jail with its exit codes,
+ * the argv[0] check, and initgroups. Each tool module adds only its own steps and exit table;
+ * none imports another tool's module.
  */
-import type { Credentials, ExecSpec, PrivilegeStep } from "./privilege.ts";
+import {
+  type Credentials,
+  type ExecSpec,
+  PrivilegeError,
+  type PrivilegeStep,
+} from "./privilege.ts";
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
 import { readGroup, readPasswd } from "../config/passwd.ts";
 import {
@@ -283,6 +289,29 @@ export function requireSafeJail(
   sys.log("err", `jail ${jail} is not safe (must be root:root, not group/world writable)`);
   tell?.(`jail ${jail} is not safe; see the system log`);
   throw new Refusal(exitCode);
+}
+
+/**
+ * sys.enterJail with the tool's checks as `beforeChroot`. Undefined once the process is in the
+ * jail as `creds`; else the refusal: the exit code a check threw as a Refusal (it logged its
+ * reason), or what `failed` makes of a failed privilege step. Any other exception is a bug and
+ * propagates.
+ */
+export function enterJailOrRefuse(
+  sys: Pick<CallerSystem, "enterJail">,
+  jail: string,
+  creds: Credentials,
+  beforeChroot: () => void,
+  failed: (e: PrivilegeError) => { readonly exitCode: number },
+): { readonly exitCode: number } | undefined {
+  try {
+    sys.enterJail(jail, creds, beforeChroot);
+    return undefined;
+  } catch (e) {
+    if (e instanceof Refusal) return { exitCode: e.exitCode };
+    if (!(e instanceof PrivilegeError)) throw e;
+    return failed(e);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ import {
   type Caller,
   type CallerSystem,
   checkInJailUser,
+  enterJailOrRefuse,
   errorMessage,
   JAIL_LOGIN_EXIT,
   JAIL_LOGIN_STEP_EXIT,
@@ -179,13 +180,14 @@ export function runProcmailwrapper(sys: ProcmailSystem): ProcmailResult {
         sys.args.join(" "),
     );
   };
-  try {
-    sys.enterJail(jail, creds, checkJailAndHome);
-  } catch (e) {
-    if (e instanceof Refusal) return { exitCode: e.exitCode };
-    if (!(e instanceof PrivilegeError)) throw e;
-    return refuse(STEP_EXIT[e.step], `${who}, jail ${jail}: ${e.message}`);
-  }
+  const refused = enterJailOrRefuse(
+    sys,
+    jail,
+    creds,
+    checkJailAndHome,
+    (e) => refuse(STEP_EXIT[e.step], `${who}, jail ${jail}: ${e.message}`),
+  );
+  if (refused) return refused;
 
   // Inside the jail, as the user.
   const caller: Caller = { user, group };

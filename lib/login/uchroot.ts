@@ -27,7 +27,6 @@
  * - only setuid-root mode (no file-capability mode, 101–105), PR_SET_NO_NEW_PRIVS, no
  *   descriptor but 0–2 for the program (as jk_chrootsh).
  */
-import { PrivilegeError } from "./privilege.ts";
 import type { IniFile } from "../config/ini.ts";
 import { iniInt, iniList, selectUserSection } from "../config/ini.ts";
 import { JailkitError } from "../core/errors.ts";
@@ -38,13 +37,13 @@ import {
   type CallerSystem,
   checkInJailUser,
   CONFIG_DIR,
+  enterJailOrRefuse,
   GROUPW,
   IN_JAIL_EXIT,
   type InfoRequest,
   type JailExecResult,
   type LogPriority,
   parseJailCommand,
-  Refusal,
   requireSafeJail,
   safePathProblems,
   setuidCaller,
@@ -318,13 +317,15 @@ export function runUchroot(sys: UchrootSystem): UchrootResult {
         cmd.args.join(" "),
     );
   };
-  try {
-    sys.enterJail(jail, { uid: sys.uid, gid: sys.gid, groups }, checkJail);
-  } catch (e) {
-    if (e instanceof Refusal) return { exitCode: e.exitCode };
-    if (!(e instanceof PrivilegeError)) throw e;
-    return refuse(STEP_EXIT[e.step], "err", `${who}, jail ${jail}: ${e.message}`);
-  }
+  const creds = { uid: sys.uid, gid: sys.gid, groups };
+  const refused = enterJailOrRefuse(
+    sys,
+    jail,
+    creds,
+    checkJail,
+    (e) => refuse(STEP_EXIT[e.step], "err", `${who}, jail ${jail}: ${e.message}`),
+  );
+  if (refused) return refused;
 
   // Inside the jail, as the caller.
   let name = caller.user.name;

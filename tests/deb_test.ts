@@ -17,7 +17,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DENO, REPO_ROOT, rootTest } from "./helpers.ts";
 import { must, sh, syslogListener, TestNamespace } from "./namespace.ts";
-import { freePort, loginScenario, sshdConfig, waitForPort } from "./sshd.ts";
+import { createRunSshd, loginScenario, type RunningSshd, startSshd, stopSshd } from "./sshd.ts";
 
 const SETUID = ["/usr/sbin/jk_chrootsh", "/usr/bin/jk_uchroot", "/usr/bin/jk_procmailwrapper"];
 const TOOLS = [
@@ -134,14 +134,17 @@ async function packageNamespace(dir: string, devLog?: string): Promise<TestNames
   return ns;
 }
 
-function sshOptions(dir: string): string {
-  return `-i ${dir}/ssh/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes ` +
-    `-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
-}
-
-/** sftp put+get, scp (both modes) and rsync push for `user`, whose home is `home` on the host. */
-async function transfers(dir: string, port: number, user: string, home: string, tag: string) {
-  const opts = sshOptions(dir);
+/**
+ * sftp put+get, scp (both modes) and rsync push through `sshd` for `user`, whose home is `home`
+ * on the host.
+ */
+async function transfers(
+  dir: string,
+  { port, opts }: RunningSshd,
+  user: string,
+  home: string,
+  tag: string,
+) {
   const payload = `payload ${tag} ${crypto.randomUUID()}\n`;
   Deno.writeTextFileSync(`${dir}/up-${tag}.txt`, payload);
   const sftp = await sh(`timeout 60 sftp ${opts} -P ${port} -b - ${user}@127.0.0.1`, {
@@ -177,8 +180,7 @@ rootTest(
     const { dir, cleanup } = runTestRoot();
     let ns: TestNamespace | undefined;
     let sshd: Deno.ChildProcess | undefined;
-    const createdRunSshd = !exists("/run/sshd");
-    if (createdRunSshd) Deno.mkdirSync("/run/sshd", { mode: 0o755 });
+    const createdRunSshd = createRunSshd();
     try {
       const deb = await ourDeb();
       const debian = await debianDeb(dir);
@@ -229,19 +231,12 @@ rootTest(
         Deno.writeTextFileSync(`${newJail}/etc/jailkit/jk_lsh.ini`, LSH_INI);
       });
 
-      const port = freePort();
-      Deno.mkdirSync(`${dir}/ssh/keys`, { recursive: true, mode: 0o755 });
-      await must(`ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/host_ed25519`);
-      await must(`ssh-keygen -q -t ed25519 -N '' -f ${dir}/ssh/id_ed25519`);
-      const pub = Deno.readTextFileSync(`${dir}/ssh/id_ed25519.pub`);
-      for (const u of [OLD_USER, NEW_USER]) Deno.writeTextFileSync(`${dir}/ssh/keys/${u}`, pub);
-      Deno.writeTextFileSync(`${dir}/ssh/sshd_config`, sshdConfig(dir, port));
-      sshd = ns.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", `${dir}/ssh/sshd_config`]);
-      await waitForPort(port, sshd);
+      const server = await startSshd(dir, ns, [OLD_USER, NEW_USER]);
+      sshd = server.sshd;
 
       await t.step("sftp, scp and rsync through sshd for both users", async () => {
-        await transfers(dir, port, OLD_USER, `${oldJail}/home/${OLD_USER}`, "takeover-old");
-        await transfers(dir, port, NEW_USER, `${newJail}/home/${NEW_USER}`, "takeover-new");
+        await transfers(dir, server, OLD_USER, `${oldJail}/home/${OLD_USER}`, "takeover-old");
+        await transfers(dir, server, NEW_USER, `${newJail}/home/${NEW_USER}`, "takeover-new");
       });
 
       await t.step("upgrade over itself keeps a modified conffile; no jk_update", async () => {
@@ -260,8 +255,8 @@ rootTest(
         assert.match(dist, /changed in the rebuild/);
         await ns!.must("grep -qx /usr/sbin/jk_chrootsh /etc/shells");
         await ns!.must("dpkg --verify jailkit");
-        await transfers(dir, port, OLD_USER, `${oldJail}/home/${OLD_USER}`, "upgrade-old");
-        await transfers(dir, port, NEW_USER, `${newJail}/home/${NEW_USER}`, "upgrade-new");
+        await transfers(dir, server, OLD_USER, `${oldJail}/home/${OLD_USER}`, "upgrade-old");
+        await transfers(dir, server, NEW_USER, `${newJail}/home/${NEW_USER}`, "upgrade-new");
       });
 
       await t.step("the jk_socketd unit verifies; man pages resolve", async () => {
@@ -271,8 +266,7 @@ rootTest(
         }
       });
 
-      sshd.kill();
-      await sshd.output();
+      await stopSshd(sshd);
       sshd = undefined;
 
       await t.step("purge leaves no file of ours outside the jails", async () => {
@@ -305,12 +299,7 @@ rootTest(
         assert.ok(exists(`${oldJail}/home/${OLD_USER}`) && exists(`${newJail}/usr/sbin/jk_lsh`));
       });
     } finally {
-      if (sshd) {
-        try {
-          sshd.kill();
-        } catch { /* already gone */ }
-        await sshd.output();
-      }
+      await stopSshd(sshd);
       await ns?.close();
       if (createdRunSshd) Deno.removeSync("/run/sshd");
       cleanup();

@@ -7,14 +7,13 @@ import {
   type GroupFile,
   jailedHomeFor,
   joinDbLines,
+  loadDbFile,
   MAX_ID,
   type NewPasswdEntry,
   parseGroup,
   parseJailHome,
   parsePasswd,
   type PasswdFile,
-  readGroup,
-  readPasswd,
   setUserHomeShell,
   splitDbLines,
 } from "../lib/config/passwd.ts";
@@ -504,20 +503,19 @@ Deno.test("passwd: setUserHomeShell errors", () => {
 
 // ---------------------------------------------------------------- the /./ marker
 
-Deno.test("readPasswd and readGroup parse the text `read` gives, and give undefined for none", () => {
+Deno.test("loadDbFile parses the text `read` gives, and gives undefined for none", () => {
   const texts: Record<string, string> = {
     "/jail/etc/passwd": "u:x:1005:1006::/home/u:/bin/sh\n",
     "/jail/etc/group": "g:x:1006:u\nbad\n",
   };
   const read = (path: string) => texts[path];
-  const passwd = readPasswd("/jail/etc/passwd", read);
+  const passwd = loadDbFile("/jail/etc/passwd", parsePasswd, read);
   assert.equal(passwd?.byUid(1005)?.name, "u");
-  const group = readGroup("/jail/etc/group", read);
+  const group = loadDbFile("/jail/etc/group", parseGroup, read);
   assert.deepEqual(group?.byGid(1006)?.members, ["u"]);
   assert.match(group?.problems[0].message ?? "", /^\/jail\/etc\/group:2: /, "named by its path");
-  assert.equal(readPasswd("/jail/etc/shadow", read), undefined);
-  assert.equal(readGroup("/jail/etc/gshadow", read), undefined);
-  assert.equal(readPasswd("/nonexistent/passwd"), undefined, "readDbFile by default");
+  assert.equal(loadDbFile("/jail/etc/shadow", parsePasswd, read), undefined);
+  assert.equal(loadDbFile("/nonexistent/passwd", parsePasswd), undefined, "readDbFile by default");
 });
 
 Deno.test("parseJailHome: the LAST /./ splits jail and in-jail home", () => {

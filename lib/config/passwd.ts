@@ -479,20 +479,15 @@ export function readDbFile(path: string): string | undefined {
   }
 }
 
-/** The passwd file at `path`, read by `read`, parsed; undefined when `read` gives no text. */
-export function readPasswd(
+/**
+ * The file at `path` read by `read` (readDbFile by default) and parsed by `parse` (parsePasswd
+ * or parseGroup); undefined when `read` gives no text.
+ */
+export function loadDbFile<F>(
   path: string,
+  parse: (text: string, path: string) => F,
   read: (path: string) => string | undefined = readDbFile,
-): PasswdFile | undefined {
+): F | undefined {
   const text = read(path);
-  return text === undefined ? undefined : parsePasswd(text, path);
-}
-
-/** The group file at `path`, read by `read`, parsed; undefined when `read` gives no text. */
-export function readGroup(
-  path: string,
-  read: (path: string) => string | undefined = readDbFile,
-): GroupFile | undefined {
-  const text = read(path);
-  return text === undefined ? undefined : parseGroup(text, path);
+  return text === undefined ? undefined : parse(text, path);
 }

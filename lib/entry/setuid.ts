@@ -56,7 +56,13 @@ import { THIN_CONFIG_FILE, THIN_STAGE_VAR, type ThinSystem } from "../login/thin
 import { readIni } from "../config/ini.ts";
 import { installPrefix } from "../core/paths.ts";
 import { callerEnv, callerUmask, launcherArgv0 } from "../core/environ.ts";
-import { type GroupFile, type PasswdFile, readGroup, readPasswd } from "../config/passwd.ts";
+import {
+  type GroupFile,
+  loadDbFile,
+  parseGroup,
+  parsePasswd,
+  type PasswdFile,
+} from "../config/passwd.ts";
 
 const PRIORITY: Record<LogPriority, number> = {
   err: LOG_ERR,
@@ -111,11 +117,11 @@ export function statPath(path: string): StatInfo | undefined {
 }
 
 export function hostPasswd(): PasswdFile | undefined {
-  return readPasswd("/etc/passwd");
+  return loadDbFile("/etc/passwd", parsePasswd);
 }
 
 export function hostGroup(): GroupFile | undefined {
-  return readGroup("/etc/group");
+  return loadDbFile("/etc/group", parseGroup);
 }
 
 /** Canonical absolute path, or undefined when it does not resolve. */

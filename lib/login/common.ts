@@ -13,7 +13,7 @@ import {
   type PrivilegeStep,
 } from "./privilege.ts";
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
-import { readGroup, readPasswd } from "../config/passwd.ts";
+import { loadDbFile, parseGroup, parsePasswd } from "../config/passwd.ts";
 import {
   type GivenOption,
   OptionError,
@@ -463,8 +463,9 @@ export function checkInJailUser(
 ): { entry: PasswdEntry; passwd: PasswdFile } | { exitCode: number; message: string } {
   const { uid, gid } = sys;
   const who = `user ${caller.user.name} (${uid})`;
-  const passwd = readPasswd("/etc/passwd", (path) => sys.readJailFile(path));
-  const groups = readGroup("/etc/group", (path) => sys.readJailFile(path));
+  const read = (path: string) => sys.readJailFile(path);
+  const passwd = loadDbFile("/etc/passwd", parsePasswd, read);
+  const groups = loadDbFile("/etc/group", parseGroup, read);
   const entry = envUser ? passwd?.byName(envUser) : passwd?.byUid(uid);
   if (!passwd || !entry || entry.uid !== uid) {
     return { exitCode: IN_JAIL_EXIT.missing, message: `${who} not found in ${jail}/etc/passwd` };

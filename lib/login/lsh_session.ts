@@ -15,7 +15,7 @@ import {
   type LshFs,
   type LshRefusal,
 } from "./lsh.ts";
-import { readGroup, readPasswd } from "../config/passwd.ts";
+import { loadDbFile, parseGroup, parsePasswd } from "../config/passwd.ts";
 import {
   closeFdsAbove,
   execve,
@@ -91,8 +91,8 @@ export function runLshSession(input: LshSessionInput): never {
   log({ priority: "info", message: "jk_lsh (jailkit-deno) started" });
 
   const user = identifyUser({
-    passwd: readPasswd("/etc/passwd"),
-    groups: readGroup("/etc/group"),
+    passwd: loadDbFile("/etc/passwd", parsePasswd),
+    groups: loadDbFile("/etc/group", parseGroup),
     envUser: input.env.USER,
     uid: Deno.uid() ?? -1,
     gid: Deno.gid() ?? -1,

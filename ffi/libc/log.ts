@@ -40,6 +40,21 @@ export function syslog(priority: number, message: string): void {
   libc().syslog(priority, PERCENT_S, cString("syslog", "message", message.replaceAll("\0", "\\0")));
 }
 
+/** The priorities the login tools log at, named as in syslog.conf(5). */
+export type LogPriority = "err" | "warning" | "notice" | "info";
+
+const PRIORITY: Record<LogPriority, number> = {
+  err: LOG_ERR,
+  warning: LOG_WARNING,
+  notice: LOG_NOTICE,
+  info: LOG_INFO,
+};
+
+/** syslog() at a priority given by name. */
+export function logAt(priority: LogPriority, message: string): void {
+  syslog(PRIORITY[priority], message);
+}
+
 export function closelog(): void {
   libc().closelog();
   // glibc's closelog forgets the ident pointer.

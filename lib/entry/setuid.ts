@@ -19,12 +19,9 @@ import {
   getgroups,
   getpid,
   gettid,
-  LOG_ERR,
-  LOG_INFO,
   LOG_NDELAY,
-  LOG_NOTICE,
   LOG_PID,
-  LOG_WARNING,
+  logAt,
   makeRootPrivate,
   MOUNT_ATTR_NODEV,
   MOUNT_ATTR_NOEXEC,
@@ -46,7 +43,6 @@ import {
   S_IFMT,
   statEntry,
   statx,
-  syslog,
   umask,
   unshare,
 } from "../../ffi/libc.ts";
@@ -64,13 +60,6 @@ import {
   type PasswdFile,
 } from "../config/passwd.ts";
 
-const PRIORITY: Record<LogPriority, number> = {
-  err: LOG_ERR,
-  warning: LOG_WARNING,
-  notice: LOG_NOTICE,
-  info: LOG_INFO,
-};
-
 /**
  * Opens syslog with NDELAY: the connection to the host's /dev/log is made now, so lines logged
  * after the chroot still arrive.
@@ -80,7 +69,7 @@ export function openToolLog(ident: string, facility: number): void {
 }
 
 export function log(priority: LogPriority, message: string): void {
-  syslog(PRIORITY[priority], message);
+  logAt(priority, message);
 }
 
 export function statInfo(get: () => Deno.FileInfo): StatInfo | undefined {

@@ -14,6 +14,7 @@ import {
 } from "./privilege.ts";
 import type { GroupEntry, GroupFile, PasswdEntry, PasswdFile } from "../config/passwd.ts";
 import { loadDbFile, parseGroup, parsePasswd } from "../config/passwd.ts";
+import type { LogPriority } from "../../ffi/libc.ts";
 import {
   type GivenOption,
   OptionError,
@@ -28,7 +29,7 @@ export { stripTrailingSlash } from "../core/paths.ts";
 /** Where every tool's ini lives. */
 export const CONFIG_DIR = "/etc/jailkit";
 
-export type LogPriority = "err" | "warning" | "notice" | "info";
+export type { LogPriority };
 
 /** The lstat/stat facts the checks use. */
 export interface StatInfo {

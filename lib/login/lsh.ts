@@ -37,6 +37,7 @@ import {
   selectUserSection,
 } from "../config/ini.ts";
 import type { GroupFile, PasswdFile } from "../config/passwd.ts";
+import type { LogPriority } from "../../ffi/libc.ts";
 
 /** The config as seen from inside the jail; never chosen by the caller. */
 export const LSH_CONFIG = "/etc/jailkit/jk_lsh.ini";
@@ -54,7 +55,7 @@ export const MAX_WORDS = 10000;
 const LOG_COMMAND_CHARS = 400;
 
 /** syslog priority of a line jk_lsh logs. */
-export type LogPriority = "err" | "warning" | "notice" | "info";
+export type { LogPriority };
 
 /** One line for syslog, in the order it must be logged. */
 export interface LogEntry {

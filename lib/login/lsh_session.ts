@@ -16,23 +16,10 @@ import {
   type LshRefusal,
 } from "./lsh.ts";
 import { loadDbFile, parseGroup, parsePasswd } from "../config/passwd.ts";
-import {
-  closeFdsAbove,
-  execve,
-  LOG_ERR,
-  LOG_INFO,
-  LOG_NOTICE,
-  LOG_WARNING,
-  syslog,
-  umask,
-  wordexp,
-  WRDE_NOCMD,
-} from "../../ffi/libc.ts";
-
-const PRIORITY = { err: LOG_ERR, warning: LOG_WARNING, notice: LOG_NOTICE, info: LOG_INFO };
+import { closeFdsAbove, execve, logAt, umask, wordexp, WRDE_NOCMD } from "../../ffi/libc.ts";
 
 function log(entry: LogEntry): void {
-  syslog(PRIORITY[entry.priority], entry.message);
+  logAt(entry.priority, entry.message);
 }
 
 function finish(refusal: LshRefusal): never {

@@ -183,7 +183,13 @@ function scripts(): string[] {
   for (const b of benches) {
     assert.match(Deno.readTextFileSync(`${REPO_ROOT}/${b}`), /\bparseToolOptions\(/, b);
   }
-  return ["tools/install.ts", "tools/deb.ts", "tools/fuzz.ts", ...benches];
+  return [
+    "tools/install.ts",
+    "tools/deb.ts",
+    "tools/fuzz.ts",
+    "tools/check_imports.ts",
+    ...benches,
+  ];
 }
 
 Deno.test("tool options: every script refuses a bad option with exit 2, before doing anything", () => {

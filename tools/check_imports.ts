@@ -13,6 +13,7 @@
  * Usage: deno run --allow-read tools/check_imports.ts [ROOT]   (exit 1 on a violation)
  */
 import { posix } from "node:path";
+import { parseToolOptions } from "./options.ts";
 
 const LAYERS: Record<string, number> = {
   "ffi": 0,
@@ -120,7 +121,16 @@ export function checkTree(root: string): Violation[] {
 }
 
 if (import.meta.main) {
-  const root = Deno.args[0] ?? new URL("..", import.meta.url).pathname;
+  const { root } = parseToolOptions({
+    command: "deno run --allow-read tools/check_imports.ts",
+    options: {
+      root: {
+        type: "string",
+        positional: true,
+        default: new URL("..", import.meta.url).pathname,
+      },
+    },
+  });
   const violations = checkTree(root);
   for (const v of violations) console.error(`${v.file}:${v.line}: imports ${v.target}: ${v.why}`);
   if (violations.length > 0) {

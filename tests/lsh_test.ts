@@ -219,8 +219,14 @@ Deno.test("lsh A: no executables → 5 whether or not another section follows (f
     decide({ ini: "[jktest]\npaths = /bin\n[other]\nexecutables = /bin/ls\n", command: "ls" }),
     5,
   );
-  // An empty list is a list: nothing allowed → 4.
-  refused(decide({ ini: "[jktest]\nexecutables =\n", command: "/bin/ls" }), 4);
+  // An empty value counts as no key, as jailkit's reader returned its length (observed: 5);
+  // a list whose items are all empty is a list: nothing allowed → 4, as in jailkit.
+  refused(decide({ ini: "[jktest]\nexecutables =\n", command: "/bin/ls" }), 5);
+  refused(
+    decide({ ini: "[jktest]\nexecutables=\n[other]\nexecutables = /bin/ls\n", command: "ls" }),
+    5,
+  );
+  refused(decide({ ini: "[jktest]\nexecutables = ,\n", command: "/bin/ls" }), 4);
 });
 
 Deno.test("lsh A: user and group identification → 2 / 3", () => {

@@ -461,7 +461,7 @@ function shortArity(rule: "rsync" | "scp" | "sftp-server", c: string): Arity | u
 
 export interface LshSettings {
   readonly section: string;
-  /** Undefined when the key is absent (exit 5). Only absolute entries. */
+  /** Undefined when the key is absent or empty (exit 5). Only absolute entries. */
   readonly executables: readonly string[] | undefined;
   readonly paths: readonly string[];
   readonly allowWordExpansion: boolean;
@@ -524,7 +524,8 @@ export function readLshSettings(
       });
       return false;
     });
-  const executables = section.own("executables") === undefined
+  // jailkit's reader answered with the value's length, so an empty value was no key (exit 5).
+  const executables = (section.own("executables")?.value ?? "") === ""
     ? undefined
     : absolute("executables");
   const paths = absolute("paths");
@@ -1233,7 +1234,8 @@ export function decideLsh(req: LshRequest): LshDecision {
     return refuse(
       5,
       "err",
-      `${ini.path} [${settings.section}]: no executables key, so nothing may run (${who})`,
+      `${ini.path} [${settings.section}]: no executables key or an empty one, so nothing ` +
+        `may run (${who})`,
       "jk_lsh: configuration error",
       logs,
     );

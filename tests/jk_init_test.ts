@@ -111,6 +111,21 @@ rootTest(
   },
 );
 
+rootTest("a missing section as the first call on a new jail warns and exits 0", async () => {
+  const { dir, cleanup } = safeTestRoot("init-nosection");
+  try {
+    const jail = jailIn(dir);
+    for (const jailArgs of [[`--jail=${jail}`], [jail]]) {
+      const r = await jkInit(dir, ["-f", "-c", INI, ...jailArgs, "php-not-a-section"]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(r.stderr, "");
+      assert.match(r.stdout, /^WARNING: section \[php-not-a-section\] does not exist in /m);
+    }
+  } finally {
+    cleanup();
+  }
+});
+
 rootTest(
   "a second identical run changes nothing and says so; --dry-run lists exactly what runs",
   async () => {

@@ -117,7 +117,10 @@ export function planInit(
   if (!opts.thin) refuseThinJail(jail, opts.configDir);
   const { sections, warnings } = expandSections(ini, requested);
   for (const w of warnings) plan.note(w);
-  if (lstatOrUndefined(jail) === undefined && sections.length > 0) {
+  // Only missing sections: warn and change nothing. Panels ask for sections the ini may lack,
+  // also as the first call on a jail that does not exist yet, and expect exit 0.
+  if (sections.length === 0) return { plan: plan.build(), sections: [] };
+  if (lstatOrUndefined(jail) === undefined) {
     plan.add({
       op: "mkdir",
       path: "/",

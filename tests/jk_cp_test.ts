@@ -308,6 +308,11 @@ rootTest("jk_cp exit codes: missing name, unsafe jail, not a directory, usage", 
     assert.match(unsafe.stderr, /\/tmp is writable by group or others/);
     const notDir = await runTool("jk_cp", ["-j", `${dir}/nope`, "bash"]);
     assert.equal(notDir.code, 3);
+    // A jail given through a symlink is a directory, but not a safe one (jailkit: exit 6 too).
+    Deno.symlinkSync(jail, `${dir}/link`);
+    const linked = await runTool("jk_cp", ["-j", `${dir}/link`, "bash"]);
+    assert.equal(linked.code, 6, linked.stderr);
+    assert.match(linked.stderr, /link is a symlink/);
     const usage = await runTool("jk_cp", ["--bogus"]);
     assert.equal(usage.code, 1);
     const none = await runTool("jk_cp", ["-j", jail]);

@@ -183,7 +183,9 @@ export interface JailRules {
  */
 export function openJail(arg: string, rules: JailRules): string {
   const jail = normalizeJail(arg);
-  if (rules.notDirectory !== undefined && !lstatOrUndefined(jail)?.isDirectory) {
+  // A symlink goes on to the safety check, which refuses it by name (as jailkit did).
+  const st = lstatOrUndefined(jail);
+  if (rules.notDirectory !== undefined && !st?.isDirectory && !st?.isSymlink) {
     stderr(`ERROR: ${jail} is not a directory`);
     throw new Exit(rules.notDirectory);
   }

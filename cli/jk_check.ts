@@ -49,6 +49,7 @@ Without JAIL it checks every jail named in the configuration file and every jail
 account in ${HOST_PASSWD} whose home contains /./; with JAIL it checks only those.
 
   -c, --configfile=FILE   configuration file (default ${configDir()}/jk_check.ini)
+  -j, --jail=JAIL         check this jail, as a JAIL argument does; may be repeated
   -v, --verbose           show what is being tested
       --json              print the findings as one JSON document
       --sshd-config=FILE  the sshd configuration to evaluate (default: sshd's own)
@@ -70,6 +71,7 @@ const EXIT = {
 
 const OPTIONS = {
   configfile: { type: "string", short: "c" },
+  jail: { type: "string", short: "j", multiple: true },
   verbose: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
   json: { type: "boolean" },
@@ -192,7 +194,7 @@ function run(): number {
     if (owner) report(owner);
     for (const f of unknownKeyFindings(ini)) report(f);
   }
-  const selection = selectJails(ini, hostUsers, positionals, Deno.cwd());
+  const selection = selectJails(ini, hostUsers, [...values.jail ?? [], ...positionals], Deno.cwd());
   for (const f of selection.findings) report(f);
 
   const fs = systemCheckFs();

@@ -336,6 +336,12 @@ rootTest("jk_check: command line, configuration file errors, verbose progress", 
     const byDefault = await runTool("jk_check", [f.jail], { env });
     assert.equal(byDefault.code, 0, byDefault.stdout + byDefault.stderr);
     assert.equal(byDefault.stdout, "");
+    // The jail spelled as the other tools take it: -j DIR, --jail DIR, --jail=DIR.
+    for (const jailArgs of [["-j", f.jail], ["--jail", f.jail], [`--jail=${f.jail}`]]) {
+      const r = await runTool("jk_check", ["--json", ...jailArgs], { env });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout).jails, [{ jail: f.jail, source: "argument" }]);
+    }
 
     Deno.writeTextFileSync(`${f.etc}/jk_check.ini`, `[${f.jail}]\nignorepathoncompare\n`);
     const malformed = await runTool("jk_check", [f.jail], { env });

@@ -5,7 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { escapeText, jsonText } from "../lib/core/output.ts";
-import { rootTest, runTool, safeTestRoot } from "./helpers.ts";
+import {
+  DENO,
+  REPO_ROOT,
+  rootTest,
+  runCommand,
+  runTool,
+  safeTestRoot,
+  SYSTEM_PATH,
+} from "./helpers.ts";
 
 Deno.test("escapeText: C0, DEL, C1, backslash, bidi, separators, U+FFFD, lone surrogates", () => {
   assert.equal(escapeText("plain /srv/jail é 😀 ok"), "plain /srv/jail é 😀 ok");
@@ -171,5 +179,31 @@ Deno.test("LineBatch: fewer writes than lines when stdout is not a terminal", ()
     assert.ok(writes > 0 && writes <= 5, `${writes} writes for 2000 lines`);
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+rootTest("a reader that goes away mid-run: jk_init still finishes the jail, exit 0", async () => {
+  const { dir, cleanup } = safeTestRoot("output-gone");
+  try {
+    const jail = `${dir}/jail`;
+    // head keeps the first line and closes the pipe; bash reports jk_init's own status.
+    const r = await runCommand("bash", {
+      args: [
+        "-c",
+        '"$0" run -A --no-config --quiet "$1" -v -j "$2" extendedshell | head -n 1; ' +
+        'exit "${PIPESTATUS[0]}"',
+        DENO,
+        `${REPO_ROOT}/cli/jk_init.ts`,
+        jail,
+      ],
+      env: { PATH: SYSTEM_PATH, NO_COLOR: "1" },
+    });
+    assert.equal(r.stdout, `Creating jail ${jail}\n`);
+    assert.equal(r.stderr, "");
+    assert.equal(r.code, 0);
+    const again = await runTool("jk_init", ["-j", jail, "extendedshell"]);
+    assert.match(again.stdout, /^Nothing to do: /m, again.stdout + again.stderr);
+  } finally {
+    cleanup();
   }
 });

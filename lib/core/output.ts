@@ -56,11 +56,24 @@ export type Stream = "stdout" | "stderr";
 
 const encoder = new TextEncoder();
 
+/**
+ * Streams whose reader went away (`jk_check -v | head`). A run must not end there: a tool that
+ * stopped between two writes into a jail would leave half a jail. What it would still have
+ * printed there is dropped; the exit status still says how the run went.
+ */
+const gone = new Set<Stream>();
+
 function write(stream: Stream, text: string): void {
+  if (gone.has(stream)) return;
   const bytes = encoder.encode(text);
   const out = stream === "stdout" ? Deno.stdout : Deno.stderr;
   let offset = 0;
-  while (offset < bytes.length) offset += out.writeSync(bytes.subarray(offset));
+  try {
+    while (offset < bytes.length) offset += out.writeSync(bytes.subarray(offset));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+    gone.add(stream);
+  }
 }
 
 /** How much stdout text a LineBatch holds before writing it. */

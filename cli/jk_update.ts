@@ -24,9 +24,9 @@ const USAGE = `Usage: jk_update [OPTIONS] -j JAIL [DIR...]
 
 Compares the files in the directories DIR of JAIL with the host files of the same name and
 refreshes the jail copies that differ: changed files are copied again (with any library they
-now need), changed symlinks are recreated with the host's link text. Without DIR:
-${DEFAULT_DIRS.join(" ")} (and the section's directories with -c). Jail entries that are not
-on the host are reported and kept.
+now need), changed symlinks are recreated with the host's link text. The directories are the
+DIRs and, with -c, the section's; when there are none: ${DEFAULT_DIRS.join(" ")}. Jail entries
+that are not on the host are reported and kept.
 
   -j, --jail=JAIL           the jail directory
   -c, --configsection=JAIL  use the section [JAIL] of /etc/jailkit/jk_update.ini

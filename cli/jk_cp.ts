@@ -104,6 +104,19 @@ function run(): number {
     return EXIT.nothingToCopy;
   }
   const planner = new CopyPlanner(jail);
+  // A thin jail (jk_init --thin) shows the host at its mount points: nothing is copied there,
+  // and its loader cache is the host's.
+  const thin = thinJailAt(thinConfigPath(configDir()), jail);
+  const points = thin === undefined ? [] : mountPoints(thin);
+  for (const file of points.length > 0 ? files : []) {
+    const point = mountPointOf(planner.view.resolve(file, false), points);
+    if (point !== undefined) {
+      planner.plan.note(
+        `${file}: ${jail}${point} is a mount point of this thin jail, where the session sees ` +
+          "the host's: not copied",
+      );
+    }
+  }
   planner.copyPaths(files, {
     force: values.force === true,
     hardlink: values.hardlink === true,
@@ -112,21 +125,7 @@ function run(): number {
     glob: false,
     resolveLibs: true,
   });
-  // A thin jail (jk_init --thin) shows the host at its mount points: nothing is copied there,
-  // and its loader cache is the host's.
-  const thin = thinJailAt(thinConfigPath(configDir()), jail);
-  if (thin !== undefined) {
-    const points = mountPoints(thin);
-    for (const file of files) {
-      const inJail = planner.view.resolve(file, false);
-      const point = mountPointOf(inJail, points);
-      if (point !== undefined) {
-        stdoutText(
-          `${file}: ${jail}${point} is a mount point of this thin jail, where the session ` +
-            "sees the host's: not copied",
-        );
-      }
-    }
+  if (points.length > 0) {
     const ops = planner.plan.ops;
     ops.splice(0, ops.length, ...outsideMountPoints(ops, points));
   }

@@ -201,6 +201,14 @@ rootTest("jk_cp into a thin jail copies nothing under its mount points", async (
     const binPoint = Deno.lstatSync("/bin").isSymlink ? "/usr" : "/bin";
     const lines = r.stdout.split("\n").filter((l) => l.includes("mount point"));
     assert.deepEqual(lines, [said("/usr/bin/id", "/usr"), said("/bin/ls", binPoint)]);
+    // --json stays one JSON document, the lines among its messages.
+    const json = await runTool(
+      "jk_cp",
+      ["--json", "--dry-run", "-j", jail, "/usr/bin/id", `${srcDir}/tool`],
+      { env },
+    );
+    assert.equal(json.code, 0, json.stdout + json.stderr);
+    assert.ok(JSON.stringify(JSON.parse(json.stdout)).includes("is a mount point of this thin"));
     // The session's /usr is the host's: a copy there would only lie hidden under the bind.
     assert.deepEqual([...Deno.readDirSync(`${jail}/usr`)], []);
     assert.ok(Deno.statSync(`${jail}${srcDir}/tool`).isFile);

@@ -594,6 +594,28 @@ os.execvp("setpriv",["setpriv","--reuid=${UID}","--regid=${GID}","--init-groups"
         assert.equal(r.stdout + r.stderr, "");
       });
 
+      await t.step("home ROOT/./jail/./home/USER: the jail is not canonical, exit 21", async () => {
+        // The last /./ marks the jail, ROOT/./jail, which getcwd() does not give back.
+        await ns.sh(`usermod -d ${root}/./jail/./home/${USER} ${USER}`);
+        const r = await login(["-c", "echo ran"]);
+        await ns.sh(`usermod -d ${jail}/./home/${USER} ${USER}`);
+        assert.equal(r.code, 21);
+        assert.equal(r.stdout, "");
+      });
+
+      await t.step("in-jail shell /bin/zsh missing: exit 111", async () => {
+        const passwd = Deno.readTextFileSync(`${jail}/etc/passwd`);
+        Deno.writeTextFileSync(
+          `${jail}/etc/passwd`,
+          passwd.replace(`/${USER}:/bin/sh`, `/${USER}:/bin/zsh`),
+        );
+        assert.notEqual(Deno.readTextFileSync(`${jail}/etc/passwd`), passwd);
+        const r = await login(["-c", "echo ran"]);
+        Deno.writeTextFileSync(`${jail}/etc/passwd`, passwd);
+        assert.equal(r.code, 111);
+        assert.equal(r.stdout, "");
+      });
+
       await t.step("group-writable jail: exit 53", async () => {
         Deno.chmodSync(jail, 0o775);
         const r = await login(["-c", "echo ran"]);

@@ -542,6 +542,13 @@ rootTest("jk_socketd: no socket is an error (exit 1), shown also when detaching"
       }
       assert.throws(() => Deno.lstatSync(pidFile), Deno.errors.NotFound, "pid file left behind");
     }
+    // jk_socketd.ini without a section that gives a socket: the same error.
+    Deno.writeTextFileSync(join(root, "etc", "jk_socketd.ini"), `[${missing}]\nbase=512\n`);
+    const p = startDaemon(hostDev, ["-n"], { JAILKIT_ETC: join(root, "etc") });
+    const [status, out] = await Promise.all([p.status, new Response(p.stdout).text()]);
+    await p.stderr.cancel();
+    assert.equal(status.code, 1, out);
+    assert.match(out, /no socket could be created, nothing to do; exiting/);
     await host.waitFor(
       "the error at LOG_ERR",
       (m) =>
